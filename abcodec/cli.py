@@ -1,0 +1,184 @@
+"""abc-encode and abc-decode.
+
+Both write to a temporary file beside the output and rename it into place, so a failure or a
+Ctrl-C never leaves a partial file or clobbers an existing one. Any problem with the input is
+one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from PIL import Image
+
+from . import container
+from .codec import AVAILABLE_INPAINTERS, DEVICES, EncodeOptions, decode, encode_array, image_to_array, metadata_chunks
+from .container import AbcError
+from .mask import SCHEMES
+
+EXIT_INPUT = 1
+"""Bad input, bad option or an unreadable/unwritable file."""
+
+EXIT_INTERRUPTED = 130
+"""Ctrl-C, as shells report SIGINT."""
+
+
+class CliError(Exception):
+    """A problem the user can fix: printed as one line."""
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path, source: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it over ``path`` only if the body succeeds."""
+    if path.is_dir():
+        msg = f"{path}: is a directory"
+        raise CliError(msg)
+    if path.exists() and source.exists() and path.samefile(source):
+        msg = f"{path}: output would overwrite the input"
+        raise CliError(msg)
+    try:
+        handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError as e:
+        msg = f"{path}: cannot write here ({e.strerror})"
+        raise CliError(msg) from e
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def run(main: Callable[[argparse.Namespace], None], args: argparse.Namespace) -> int:
+    """Run a command body, turning every expected failure into one line on stderr."""
+    prog = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "abc"
+    try:
+        main(args)
+    except (AbcError, CliError) as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        print(f"{prog}: error: {describe_os_error(e)}", file=sys.stderr)
+        return EXIT_INPUT
+    except MemoryError:
+        print(f"{prog}: error: out of memory", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def describe_os_error(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.filename and error.strerror:
+        return f"{error.filename}: {error.strerror}"
+    return str(error) or type(error).__name__
+
+
+def read_image(path: Path) -> Image.Image:
+    """Open anything Pillow reads, fully loaded, so its decoding errors surface here."""
+    with Image.open(path) as image:
+        image.load()
+        return image
+
+
+def output_format(path: Path) -> str:
+    """The Pillow format for an output name, from its extension."""
+    extension = path.suffix.lower()
+    formats = Image.registered_extensions()
+    if extension not in formats:
+        msg = f"{path}: cannot tell the image format from the extension {extension or '(none)'!r}"
+        raise CliError(msg)
+    return formats[extension]
+
+
+def encode_main(args: argparse.Namespace) -> None:
+    source, target = Path(args.input), Path(args.output)
+    options = EncodeOptions(
+        bpp=args.bpp, keep=args.keep, scheme=args.scheme, block=args.block, q_luma=args.q_luma,
+        q_chroma=args.q_chroma, chroma_shift=args.chroma_shift, seed=args.seed, metadata=not args.strip,
+    )
+    started = time.perf_counter()
+    image = read_image(source)
+    array, note = image_to_array(image)
+    if note:
+        print(f"note: {source}: {note}", file=sys.stderr)
+    data = encode_array(array, options, metadata_chunks(image, options))
+    with atomic_output(target, source) as temporary:
+        temporary.write_bytes(data)
+    if args.verbose:
+        report(data, array.shape[1] * array.shape[0], time.perf_counter() - started, "encoded")
+
+
+def report(data: bytes, pixels: int, seconds: float, verb: str) -> None:
+    """--verbose: bytes per chunk, bpp, mask bits per block, time."""
+    abc = container.read_file(data)
+    grid = abc.header.grid_shape
+    for name, size in container.chunk_sizes(data):
+        print(f"  {name:<9} {size:>9} bytes  {8 * size / pixels:.4f} bpp", file=sys.stderr)
+    print(
+        f"{verb} {abc.header.width}x{abc.header.height} {abc.header.mode_name}: {len(data)} bytes, "
+        f"{8 * len(data) / pixels:.4f} bpp, mask {8 * len(abc.mask) / (grid[0] * grid[1]):.3f} bits/block, "
+        f"{seconds:.2f} s",
+        file=sys.stderr,
+    )
+
+
+def decode_main(args: argparse.Namespace) -> None:
+    source, target = Path(args.input), Path(args.output)
+    fmt = output_format(target)
+    started = time.perf_counter()
+    data = source.read_bytes()
+    inpainter = None if args.inpainter == "auto" else args.inpainter
+    image = decode(data, inpainter=inpainter, device=args.device)
+    with atomic_output(target, source) as temporary:
+        image.save(temporary, format=fmt)
+    if args.verbose:
+        report(data, image.width * image.height, time.perf_counter() - started, "decoded")
+
+
+def encode_parser() -> argparse.ArgumentParser:
+    defaults = EncodeOptions()
+    parser = argparse.ArgumentParser(prog="abc-encode", description="Compress an image to .abc.")
+    parser.add_argument("input", help="any image Pillow reads")
+    parser.add_argument("output", help="the .abc file to write")
+    rate = parser.add_mutually_exclusive_group()
+    rate.add_argument("--bpp", type=float, help="target bits per pixel of the whole file (default 0.25)")
+    rate.add_argument("--keep", type=float, help="fraction of blocks to keep, 0..1 (instead of --bpp)")
+    parser.add_argument("--scheme", choices=list(SCHEMES), default=defaults.scheme, help="which blocks to keep")
+    parser.add_argument("--block", type=int, default=defaults.block, help="block side in pixels, 1..64")
+    parser.add_argument("--q-luma", type=int, default=defaults.q_luma, help="luma quantiser step, 1..255")
+    parser.add_argument("--q-chroma", type=int, default=defaults.q_chroma, help="chroma quantiser step, 1..255")
+    parser.add_argument("--chroma-shift", type=int, choices=(0, 1), default=defaults.chroma_shift,
+                        help="1: chroma at half resolution inside kept blocks (needs an even block)")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the random block choice")
+    parser.add_argument("--strip", action="store_true", help="drop the ICC profile and EXIF")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print bytes per chunk and bpp")
+    return parser
+
+
+def decode_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="abc-decode", description="Decompress an .abc file to an image.")
+    parser.add_argument("input", help="the .abc file")
+    parser.add_argument("output", help="image to write; the format follows the extension (.png, .bmp, ...)")
+    parser.add_argument("--inpainter", choices=("auto", *AVAILABLE_INPAINTERS), default="auto",
+                        help="auto: the one the file asks for")
+    parser.add_argument("--device", choices=DEVICES, default="auto", help="where the generative decoder runs")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print bytes per chunk and timing")
+    return parser
+
+
+def encode_cli(argv: list[str] | None = None) -> int:
+    return run(encode_main, encode_parser().parse_args(argv))
+
+
+def decode_cli(argv: list[str] | None = None) -> int:
+    return run(decode_main, decode_parser().parse_args(argv))

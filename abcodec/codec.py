@@ -1,0 +1,246 @@
+"""encode() and decode(): the public API that the CLI and the Pillow plugin call.
+
+The encoder picks a nested family of masks (mask.py), finds the largest one whose file fits the
+rate, and writes header, mask (maskcode.py) and kept pixels (pixels.py) into the container. The
+decoder rebuilds the canvas through the same pixels.py code the encoder used to size it, and
+fills the holes (inpaint/).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from . import container
+from .container import AbcError, AbcFile, Header
+from .inpaint import diffusion
+from .mask import SCHEMES, block_order, mask_from_order
+from .maskcode import decode_mask, encode_mask
+from .pixels import Canvas, PixelParams, pack_blocks, unpack_blocks, ycbcr_to_rgb
+
+DEFAULT_BPP = 0.25
+"""Rate when neither bpp nor keep is given: a Kodak image is then ~12 KB."""
+
+CONVERTIBLE_MODES = {"1": "L", "P": "RGB", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB"}
+"""Modes that convert to L or RGB without losing anything .abc could have stored."""
+
+INPAINTER_IDS = {name: code for code, name in container.INPAINTERS.items()}
+AVAILABLE_INPAINTERS = ("diffusion",)
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    """What the encoder may be told; validated once, here.
+
+    Rate is set by ``bpp`` (file bytes × 8 / pixels, the whole file counted) or by ``keep``
+    (fraction of blocks kept); at most one of them. With neither, ``DEFAULT_BPP`` applies.
+    """
+
+    bpp: float | None = None
+    keep: float | None = None
+    scheme: str = "edge+random"
+    block: int = 8
+    q_luma: int = 6
+    q_chroma: int = 10
+    chroma_shift: int = 1
+    random_share: float = 0.25
+    seed: int = 0
+    inpainter: str = "diffusion"
+    metadata: bool = True
+
+    def __post_init__(self) -> None:
+        if self.bpp is not None and self.keep is not None:
+            msg = "give bpp or keep, not both"
+            raise AbcError(msg)
+        if self.bpp is not None and not 0 < self.bpp <= 64:
+            msg = f"bpp {self.bpp} outside (0, 64]"
+            raise AbcError(msg)
+        if self.keep is not None and not 0 <= self.keep <= 1:
+            msg = f"keep {self.keep} outside [0, 1]"
+            raise AbcError(msg)
+        if self.scheme not in SCHEMES:
+            msg = f"scheme {self.scheme!r} is not one of {', '.join(SCHEMES)}"
+            raise AbcError(msg)
+        if not 0 <= self.random_share <= 1:
+            msg = f"random_share {self.random_share} outside [0, 1]"
+            raise AbcError(msg)
+        if self.inpainter not in AVAILABLE_INPAINTERS:
+            msg = f"inpainter {self.inpainter!r} is not available (choose from {', '.join(AVAILABLE_INPAINTERS)})"
+            raise AbcError(msg)
+        header_for(self, width=1, height=1, mode=container.MODE_RGB)
+
+    @property
+    def pixel_params(self) -> PixelParams:
+        return PixelParams(self.block, self.q_luma, self.q_chroma, self.chroma_shift)
+
+
+def header_for(options: EncodeOptions, *, width: int, height: int, mode: int) -> Header:
+    """The header an encode with these options writes; building it runs the container's checks."""
+    return Header(
+        width=width, height=height, mode=mode, block=options.block, q_luma=options.q_luma,
+        q_chroma=options.q_chroma, chroma_shift=options.chroma_shift, scheme=SCHEMES[options.scheme],
+        inpainter=INPAINTER_IDS[options.inpainter], seed=options.seed,
+    )
+
+
+def image_to_array(image: Image.Image | np.ndarray) -> tuple[np.ndarray, str | None]:
+    """uint8 (H, W) or (H, W, 3), plus a note when the input had to be converted.
+
+    Alpha and more than 8 bits per sample are refused rather than silently dropped.
+    """
+    if isinstance(image, np.ndarray):
+        if image.dtype != np.uint8 or not (image.ndim == 2 or image.ndim == 3 and image.shape[2] == 3):
+            msg = f"array input must be uint8 (H, W) or (H, W, 3), got {image.dtype} {image.shape}"
+            raise AbcError(msg)
+        return np.ascontiguousarray(image), None
+    mode = image.mode
+    if mode == "P" and "transparency" in image.info:
+        mode = "PA"
+    if mode in ("L", "RGB"):
+        return np.asarray(image), None
+    if mode in CONVERTIBLE_MODES:
+        target = CONVERTIBLE_MODES[mode]
+        return np.asarray(image.convert(target)), f"converted mode {mode} to {target}"
+    if "A" in mode or mode in ("PA", "La", "RGBa"):
+        msg = f"mode {mode} has an alpha channel, which .abc cannot store; convert to RGB first"
+        raise AbcError(msg)
+    msg = f"mode {mode} has more than 8 bits per sample or an unsupported layout; .abc stores L or RGB"
+    raise AbcError(msg)
+
+
+def _assemble(header: Header, mask: np.ndarray, image: np.ndarray, ancillary: dict[bytes, bytes]) -> bytes:
+    abc = AbcFile(header, encode_mask(mask), pack_blocks(image, mask, PixelParams(
+        header.block, header.q_luma, header.q_chroma, header.chroma_shift)), ancillary)
+    return container.write_file(abc)
+
+
+def _largest_fitting(size_of, n_blocks: int, budget: int) -> int:
+    """Largest kept-block count whose file fits the byte budget, by bisection on nested masks.
+
+    File size grows with the count only on average (mask bits are not monotone), so this finds
+    a count at the budget's edge, not the global maximum; with nested masks that is within a
+    few blocks of it.
+    """
+    low, high = 0, n_blocks
+    if size_of(high) <= budget:
+        return high
+    while high - low > 1:
+        middle = (low + high) // 2
+        if size_of(middle) <= budget:
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def encode(image: Image.Image | np.ndarray, /, *, options: EncodeOptions | None = None) -> bytes:
+    """Compress an image (PIL image or uint8 array) to .abc bytes."""
+    options = options or EncodeOptions()
+    array, _ = image_to_array(image)
+    return encode_array(array, options, metadata_chunks(image, options))
+
+
+def metadata_chunks(image: Image.Image | np.ndarray, options: EncodeOptions) -> dict[bytes, bytes]:
+    """ICC profile and EXIF, carried as ancillary chunks so that colours and orientation survive."""
+    if not options.metadata or not isinstance(image, Image.Image):
+        return {}
+    found = {container.CHUNK_ICCP: image.info.get("icc_profile"), container.CHUNK_EXIF: image.info.get("exif")}
+    return {key: bytes(value) for key, value in found.items() if value}
+
+
+def encode_array(array: np.ndarray, options: EncodeOptions, ancillary: dict[bytes, bytes]) -> bytes:
+    """The encoder proper, on a uint8 (H, W) or (H, W, 3) array."""
+    height, width = array.shape[:2]
+    mode = container.MODE_RGB if array.ndim == 3 else container.MODE_L
+    header = header_for(options, width=width, height=height, mode=mode)
+    order = block_order(array, options.scheme, options.block, seed=options.seed, random_share=options.random_share)
+    grid = header.grid_shape
+    n_blocks = grid[0] * grid[1]
+
+    def file_for(count: int) -> bytes:
+        return _assemble(header, mask_from_order(order, grid, count / n_blocks), array, ancillary)
+
+    if options.keep is not None:
+        return file_for(round(options.keep * n_blocks))
+    bpp = DEFAULT_BPP if options.bpp is None else options.bpp
+    budget = int(bpp * width * height / 8)
+    sizes: dict[int, int] = {}
+
+    def size_of(count: int) -> int:
+        if count not in sizes:
+            sizes[count] = len(file_for(count))
+        return sizes[count]
+
+    return file_for(_largest_fitting(size_of, n_blocks, budget))
+
+
+def canvas_of(abc: AbcFile) -> tuple[Canvas, np.ndarray]:
+    """The kept pixels a file holds, and its block mask: everything the decoder knows."""
+    header = abc.header
+    mask = decode_mask(abc.mask, header.grid_shape)
+    params = PixelParams(header.block, header.q_luma, header.q_chroma, header.chroma_shift)
+    canvas = unpack_blocks(abc.pixels, mask, header.channels, (header.height, header.width), params)
+    return canvas, mask
+
+
+def upsample_chroma(chroma: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Bilinear ×2 with sample centres at the 2×2 box centres the encoder averaged over."""
+    _, rows, cols = chroma.shape
+    y = np.clip((np.arange(shape[0]) + 0.5) / 2 - 0.5, 0, rows - 1)
+    x = np.clip((np.arange(shape[1]) + 0.5) / 2 - 0.5, 0, cols - 1)
+    y0, x0 = np.floor(y).astype(np.intp), np.floor(x).astype(np.intp)
+    y1, x1 = np.minimum(y0 + 1, rows - 1), np.minimum(x0 + 1, cols - 1)
+    wy, wx = (y - y0).astype(np.float32)[:, None], (x - x0).astype(np.float32)[None, :]
+    top = chroma[:, y0][:, :, x0] * (1 - wx) + chroma[:, y0][:, :, x1] * wx
+    bottom = chroma[:, y1][:, :, x0] * (1 - wx) + chroma[:, y1][:, :, x1] * wx
+    return top * (1 - wy) + bottom * wy
+
+
+def fill_canvas(canvas: Canvas, header: Header) -> np.ndarray:
+    """The diffusion decoder: fill each plane's holes, return uint8 (H, W) or (H, W, 3)."""
+    luma = diffusion.fill(canvas.luma[None], canvas.luma_known)
+    if canvas.chroma is None:
+        return np.clip(np.rint(luma[0]), 0, 255).astype(np.uint8)
+    chroma = diffusion.fill(canvas.chroma, canvas.chroma_known)
+    size = (header.height, header.width)
+    if header.chroma_shift:
+        chroma = upsample_chroma(chroma, size)
+    return ycbcr_to_rgb(np.concatenate([luma, chroma]))
+
+
+def check_device(device: str) -> None:
+    """Refuse a device name we do not know, and CUDA where there is none."""
+    if device not in DEVICES:
+        msg = f"device {device!r} is not one of {', '.join(DEVICES)}"
+        raise AbcError(msg)
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            msg = "device cuda requested but no CUDA device is available"
+            raise AbcError(msg)
+
+
+def decode_file(abc: AbcFile, *, inpainter: str | None = None, device: str = "auto") -> np.ndarray:
+    """Decode a parsed file to uint8 pixels; ``inpainter`` overrides the one the file asks for."""
+    check_device(device)
+    wanted = inpainter or container.INPAINTERS[abc.header.inpainter]
+    if wanted not in AVAILABLE_INPAINTERS:
+        msg = f"inpainter {wanted!r} is not available in this version; decode with inpainter 'diffusion'"
+        raise AbcError(msg)
+    canvas, _ = canvas_of(abc)
+    return fill_canvas(canvas, abc.header)
+
+
+def decode(data: bytes, /, *, inpainter: str | None = None, device: str = "auto") -> Image.Image:
+    """Decompress .abc bytes to a PIL image (mode L or RGB), ICC profile and EXIF in ``info``."""
+    abc = container.read_file(data)
+    image = Image.fromarray(decode_file(abc, inpainter=inpainter, device=device))
+    if container.CHUNK_ICCP in abc.ancillary:
+        image.info["icc_profile"] = abc.ancillary[container.CHUNK_ICCP]
+    if container.CHUNK_EXIF in abc.ancillary:
+        image.info["exif"] = abc.ancillary[container.CHUNK_EXIF]
+    return image

@@ -1,0 +1,337 @@
+"""The .abc container: signature, chunks, header and limits (format_spec/abc-1.md).
+
+This module knows bytes, not pixels. A file is the 8-byte signature followed by chunks laid
+out as in PNG: length, 4-byte type, payload, CRC-32 of type + payload. The first chunk is
+``HEAD``; ``MASK`` and ``PIXL`` are required; ``AEND`` closes the file and nothing may follow it.
+Every length and every header field is checked against the named limits below before anything
+is allocated from it, and every problem raises :class:`AbcError`.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+import zlib
+from dataclasses import dataclass, field
+
+SIGNATURE = b"\x8bABC\r\n\x1a\n"
+"""§2. The high byte catches 7-bit transfers, CR LF and ^Z catch newline and DOS-EOF mangling."""
+
+VERSION = 1
+"""§3. Format version written by this encoder; the only one this decoder reads."""
+
+CHUNK_HEAD = b"HEAD"
+CHUNK_MASK = b"MASK"
+CHUNK_PIXL = b"PIXL"
+CHUNK_AEND = b"AEND"
+CHUNK_ICCP = b"iccp"
+CHUNK_EXIF = b"exif"
+
+REQUIRED_CHUNKS = (CHUNK_MASK, CHUNK_PIXL)
+KNOWN_ANCILLARY = (CHUNK_ICCP, CHUNK_EXIF)
+
+CHUNK_OVERHEAD = 12
+"""§2. Length (4) + type (4) + CRC-32 (4) around every payload."""
+
+MODE_L = 1
+MODE_RGB = 3
+MODES = {MODE_L: "L", MODE_RGB: "RGB"}
+"""§3. Mode code = number of channels."""
+
+INPAINTER_DIFFUSION = 0
+INPAINTER_PPGN = 1
+INPAINTERS = {INPAINTER_DIFFUSION: "diffusion", INPAINTER_PPGN: "ppgn"}
+"""§3. Inpainter ids; PPGN is reserved for the generative decoder."""
+
+SCHEME_OTHER = 255
+"""§3. Scheme id for masks made by a chooser the table does not name; the id is informative only."""
+
+N_DECODER_PARAMS = 8
+"""§3. Float32 slots for the inpainter's loss weights and step sizes (meaning per inpainter)."""
+
+GENERATOR_HASH_SIZE = 32
+"""§3. SHA-256 of the generator weights; all zero when the inpainter needs none."""
+
+MAX_SIDE = 32768
+"""§5. Largest width or height: keeps every per-row/column index within int32."""
+
+MAX_PIXELS = 1 << 26
+"""§5. Largest width × height (67 M pixels, a 50 MP photo fits): bounds decoder memory to a few GB."""
+
+MAX_BLOCK = 64
+"""§5. Largest block side; also bounds the bytes a single kept block can ask for."""
+
+MAX_STEPS = 10000
+"""§5. Largest optimisation step count a file may ask of the generative decoder."""
+
+MAX_PARAM = 1.0e6
+"""§5. Decoder parameters are finite, non-negative and at most this."""
+
+MAX_CHUNKS = 64
+"""§5. Chunks per file: more means a hostile file trying to make the reader spin."""
+
+MAX_ANCILLARY_BYTES = 1 << 24
+"""§5. Largest ancillary payload (ICC profile, EXIF): 16 MiB, far above any real profile."""
+
+_CHUNK_PREFIX = struct.Struct(">I4s")
+_CRC = struct.Struct(">I")
+_HEAD = struct.Struct(f">BBIIBBBBBBHI{N_DECODER_PARAMS}f{GENERATOR_HASH_SIZE}s")
+HEAD_SIZE = _HEAD.size
+"""§3. Payload size of the HEAD chunk in version 1 (86 bytes)."""
+
+HEADER_PREFIX_SIZE = len(SIGNATURE) + CHUNK_OVERHEAD + HEAD_SIZE
+"""Bytes needed to read the header alone (what a Pillow ``_open`` reads)."""
+
+
+class AbcError(ValueError):
+    """Every problem with an .abc stream or with encoder input; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Header:
+    """The HEAD chunk (§3): geometry, how the kept pixels are coded, and how to inpaint."""
+
+    width: int
+    height: int
+    mode: int
+    block: int
+    q_luma: int
+    q_chroma: int
+    chroma_shift: int
+    scheme: int = SCHEME_OTHER
+    inpainter: int = INPAINTER_DIFFUSION
+    steps: int = 0
+    seed: int = 0
+    params: tuple[float, ...] = (0.0,) * N_DECODER_PARAMS
+    generator: bytes = bytes(GENERATOR_HASH_SIZE)
+    version: int = VERSION
+
+    def __post_init__(self) -> None:
+        validate_header(self)
+        as_float32 = struct.unpack(f">{N_DECODER_PARAMS}f", struct.pack(f">{N_DECODER_PARAMS}f", *self.params))
+        object.__setattr__(self, "params", as_float32)
+
+    @property
+    def channels(self) -> int:
+        return self.mode
+
+    @property
+    def mode_name(self) -> str:
+        return MODES[self.mode]
+
+    @property
+    def grid_shape(self) -> tuple[int, int]:
+        """(rows, columns) of the block grid; the last row and column may overhang the image."""
+        return -(-self.height // self.block), -(-self.width // self.block)
+
+
+@dataclass
+class AbcFile:
+    """A parsed container: the header and the payloads of the chunks a decoder needs."""
+
+    header: Header
+    mask: bytes
+    pixels: bytes
+    ancillary: dict[bytes, bytes] = field(default_factory=dict)
+
+
+def _check_range(name: str, value: int, low: int, high: int) -> None:
+    if not low <= value <= high:
+        msg = f"HEAD: {name} {value} outside {low}..{high}"
+        raise AbcError(msg)
+
+
+def validate_header(header: Header) -> None:
+    """All header checks in one place (§5), run before any size derived from the header is used."""
+    if header.version != VERSION:
+        msg = f"HEAD: format version {header.version} is not supported (this decoder reads {VERSION})"
+        raise AbcError(msg)
+    if header.mode not in MODES:
+        msg = f"HEAD: mode {header.mode} is not one of {sorted(MODES)} (1 = L, 3 = RGB)"
+        raise AbcError(msg)
+    _check_range("width", header.width, 1, MAX_SIDE)
+    _check_range("height", header.height, 1, MAX_SIDE)
+    if header.height > MAX_PIXELS // header.width:
+        msg = f"HEAD: {header.width}x{header.height} exceeds the {MAX_PIXELS} pixel limit"
+        raise AbcError(msg)
+    _check_range("block size", header.block, 1, MAX_BLOCK)
+    _check_range("luma quantiser", header.q_luma, 1, 255)
+    _check_range("chroma quantiser", header.q_chroma, 1, 255)
+    _check_range("chroma shift", header.chroma_shift, 0, 1)
+    if header.chroma_shift and header.block % 2:
+        msg = f"HEAD: chroma shift 1 needs an even block size, got {header.block}"
+        raise AbcError(msg)
+    if header.inpainter not in INPAINTERS:
+        msg = f"HEAD: inpainter id {header.inpainter} is unknown (known: {sorted(INPAINTERS)})"
+        raise AbcError(msg)
+    _check_range("steps", header.steps, 0, MAX_STEPS)
+    _check_range("seed", header.seed, 0, 0xFFFFFFFF)
+    _check_range("scheme id", header.scheme, 0, 255)
+    if len(header.params) != N_DECODER_PARAMS:
+        msg = f"HEAD: {len(header.params)} decoder parameters, expected {N_DECODER_PARAMS}"
+        raise AbcError(msg)
+    for i, value in enumerate(header.params):
+        if not (math.isfinite(value) and 0.0 <= value <= MAX_PARAM):
+            msg = f"HEAD: decoder parameter {i} is {value}, expected a finite value in 0..{MAX_PARAM:g}"
+            raise AbcError(msg)
+    if len(header.generator) != GENERATOR_HASH_SIZE:
+        msg = f"HEAD: generator hash has {len(header.generator)} bytes, expected {GENERATOR_HASH_SIZE}"
+        raise AbcError(msg)
+
+
+def pack_header(header: Header) -> bytes:
+    """The HEAD payload (§3 table), big-endian."""
+    return _HEAD.pack(
+        header.version,
+        header.mode,
+        header.width,
+        header.height,
+        header.block,
+        header.scheme,
+        header.q_luma,
+        header.q_chroma,
+        header.chroma_shift,
+        header.inpainter,
+        header.steps,
+        header.seed,
+        *header.params,
+        header.generator,
+    )
+
+
+def unpack_header(payload: bytes) -> Header:
+    """Parse and validate a HEAD payload; the version byte is checked before the length."""
+    if payload and payload[0] != VERSION:
+        msg = f"HEAD: format version {payload[0]} is not supported (this decoder reads {VERSION})"
+        raise AbcError(msg)
+    if len(payload) != HEAD_SIZE:
+        msg = f"HEAD: payload is {len(payload)} bytes, expected {HEAD_SIZE}"
+        raise AbcError(msg)
+    (version, mode, width, height, block, scheme, q_luma, q_chroma, shift, inpainter, steps, seed,
+     *rest) = _HEAD.unpack(payload)
+    return Header(
+        version=version, mode=mode, width=width, height=height, block=block, scheme=scheme,
+        q_luma=q_luma, q_chroma=q_chroma, chroma_shift=shift, inpainter=inpainter, steps=steps,
+        seed=seed, params=tuple(rest[:N_DECODER_PARAMS]), generator=rest[N_DECODER_PARAMS],
+    )
+
+
+def is_critical(chunk_type: bytes) -> bool:
+    """§2: an upper-case first letter (bit 5 clear) marks a chunk a decoder must understand."""
+    return not chunk_type[0] & 0x20
+
+
+def pack_chunk(chunk_type: bytes, payload: bytes) -> bytes:
+    """The one chunk writer: length, type, payload, CRC-32 over type + payload."""
+    crc = zlib.crc32(payload, zlib.crc32(chunk_type))
+    return _CHUNK_PREFIX.pack(len(payload), chunk_type) + payload + _CRC.pack(crc)
+
+
+def iter_chunks(data: bytes):
+    """Yield (type, payload) for each chunk after the signature, checking bounds and CRC first."""
+    if len(data) < len(SIGNATURE) or data[: len(SIGNATURE)] != SIGNATURE:
+        msg = "not an .abc file: signature missing or damaged"
+        raise AbcError(msg)
+    offset = len(SIGNATURE)
+    for index in range(MAX_CHUNKS):
+        if offset == len(data):
+            return
+        if len(data) - offset < CHUNK_OVERHEAD:
+            msg = f"{len(data) - offset} bytes at offset {offset} are too few for a chunk (truncated file or trailing garbage)"
+            raise AbcError(msg)
+        length, chunk_type = _CHUNK_PREFIX.unpack_from(data, offset)
+        if not all(65 <= (c & ~0x20) <= 90 for c in chunk_type):
+            msg = f"chunk {index} at offset {offset}: type {chunk_type!r} is not four ASCII letters"
+            raise AbcError(msg)
+        end = offset + 8 + length
+        if length > len(data) - offset - CHUNK_OVERHEAD:
+            msg = f"truncated file: chunk {chunk_type.decode()} claims {length} bytes, {max(0, len(data) - offset - CHUNK_OVERHEAD)} remain"
+            raise AbcError(msg)
+        payload = data[offset + 8 : end]
+        (stored,) = _CRC.unpack_from(data, end)
+        if zlib.crc32(payload, zlib.crc32(chunk_type)) != stored:
+            msg = f"chunk {chunk_type.decode()} at offset {offset}: CRC-32 mismatch (file is corrupt)"
+            raise AbcError(msg)
+        yield chunk_type, payload
+        offset = end + 4
+    msg = f"more than {MAX_CHUNKS} chunks"
+    raise AbcError(msg)
+
+
+def write_file(abc: AbcFile) -> bytes:
+    """Serialise in the canonical order (§4): HEAD, ancillary, MASK, PIXL, AEND."""
+    parts = [SIGNATURE, pack_chunk(CHUNK_HEAD, pack_header(abc.header))]
+    for chunk_type, payload in abc.ancillary.items():
+        if is_critical(chunk_type) or len(payload) > MAX_ANCILLARY_BYTES:
+            msg = f"ancillary chunk {chunk_type!r} of {len(payload)} bytes cannot be written"
+            raise AbcError(msg)
+        parts.append(pack_chunk(chunk_type, payload))
+    parts += [pack_chunk(CHUNK_MASK, abc.mask), pack_chunk(CHUNK_PIXL, abc.pixels), pack_chunk(CHUNK_AEND, b"")]
+    return b"".join(parts)
+
+
+def read_file(data: bytes) -> AbcFile:
+    """Parse a whole file (§4 rules): HEAD first, each critical chunk once, AEND last, nothing after."""
+    header: Header | None = None
+    critical: dict[bytes, bytes] = {}
+    ancillary: dict[bytes, bytes] = {}
+    ended = False
+    for chunk_type, payload in iter_chunks(bytes(data)):
+        if ended:
+            msg = f"chunk {chunk_type.decode()} after AEND"
+            raise AbcError(msg)
+        if header is None:
+            if chunk_type != CHUNK_HEAD:
+                msg = f"first chunk is {chunk_type.decode()}, expected HEAD"
+                raise AbcError(msg)
+            header = unpack_header(payload)
+        elif chunk_type == CHUNK_AEND:
+            if payload:
+                msg = f"AEND chunk carries {len(payload)} bytes, expected none"
+                raise AbcError(msg)
+            ended = True
+        elif chunk_type in REQUIRED_CHUNKS:
+            if chunk_type in critical:
+                msg = f"duplicate {chunk_type.decode()} chunk"
+                raise AbcError(msg)
+            critical[chunk_type] = payload
+        elif is_critical(chunk_type):
+            msg = f"unknown critical chunk {chunk_type.decode()} (made by a newer encoder?)"
+            raise AbcError(msg)
+        elif chunk_type in KNOWN_ANCILLARY and chunk_type not in ancillary:
+            ancillary[chunk_type] = payload
+    if header is None:
+        msg = "truncated file: no HEAD chunk"
+        raise AbcError(msg)
+    missing = [t.decode() for t in REQUIRED_CHUNKS if t not in critical] + ([] if ended else ["AEND"])
+    if missing:
+        msg = f"truncated or incomplete file: no {', '.join(missing)} chunk"
+        raise AbcError(msg)
+    return AbcFile(header, critical[CHUNK_MASK], critical[CHUNK_PIXL], ancillary)
+
+
+def read_header(prefix: bytes) -> Header:
+    """Parse the header from the first HEADER_PREFIX_SIZE bytes, without the rest of the file.
+
+    A HEAD of another length is another version's: say so, rather than "truncated".
+    """
+    prefix = bytes(prefix[:HEADER_PREFIX_SIZE])
+    start = len(SIGNATURE) + 8
+    if len(prefix) > start and prefix[start - 4 : start] == CHUNK_HEAD:
+        (length,) = struct.unpack_from(">I", prefix, len(SIGNATURE))
+        if length != HEAD_SIZE:
+            unpack_header(prefix[start : start + length])
+    for chunk_type, payload in iter_chunks(prefix):
+        if chunk_type != CHUNK_HEAD:
+            msg = f"first chunk is {chunk_type.decode()}, expected HEAD"
+            raise AbcError(msg)
+        return unpack_header(payload)
+    msg = "truncated file: no HEAD chunk"
+    raise AbcError(msg)
+
+
+def chunk_sizes(data: bytes) -> list[tuple[str, int]]:
+    """(type, bytes on disk including the 12-byte framing) for each chunk; the signature is listed too."""
+    return [("signature", len(SIGNATURE))] + [
+        (chunk_type.decode(), len(payload) + CHUNK_OVERHEAD) for chunk_type, payload in iter_chunks(bytes(data))
+    ]

@@ -1,0 +1,168 @@
+import struct
+import zlib
+
+import pytest
+
+from abcodec import container
+from abcodec.container import AbcError, AbcFile, Header
+
+
+def small_header(**changes) -> Header:
+    fields = dict(width=5, height=3, mode=container.MODE_RGB, block=2, q_luma=4, q_chroma=8, chroma_shift=1)
+    return Header(**{**fields, **changes})
+
+
+def small_file(**ancillary: bytes) -> bytes:
+    chunks = {name.encode(): payload for name, payload in ancillary.items()}
+    return container.write_file(AbcFile(small_header(), b"\x01\x02\x03\x04", b"pixels", chunks))
+
+
+def test_round_trip_keeps_every_field():
+    header = small_header(scheme=2, inpainter=1, steps=300, seed=12345, params=(1.0, 0.5, 0.25, 0, 0, 0, 0, 3.0),
+                          generator=bytes(range(32)))
+    data = container.write_file(AbcFile(header, b"mask", b"pix", {b"iccp": b"profile", b"exif": b"II*\x00"}))
+    parsed = container.read_file(data)
+    assert parsed.header == header
+    assert (parsed.mask, parsed.pixels) == (b"mask", b"pix")
+    assert parsed.ancillary == {b"iccp": b"profile", b"exif": b"II*\x00"}
+
+
+def test_file_size_is_the_sum_of_its_chunks():
+    data = small_file(exif=b"0123456789")
+    sizes = container.chunk_sizes(data)
+    assert [name for name, _ in sizes] == ["signature", "HEAD", "exif", "MASK", "PIXL", "AEND"]
+    assert sum(size for _, size in sizes) == len(data)
+    assert dict(sizes)["HEAD"] == container.HEAD_SIZE + container.CHUNK_OVERHEAD
+
+
+def test_header_alone_reads_from_the_prefix():
+    data = small_file()
+    assert container.read_header(data[: container.HEADER_PREFIX_SIZE]) == small_header()
+
+
+def test_params_are_stored_as_float32():
+    header = small_header(params=(0.1,) * container.N_DECODER_PARAMS)
+    assert container.unpack_header(container.pack_header(header)) == header
+    assert header.params[0] == struct.unpack(">f", struct.pack(">f", 0.1))[0]
+
+
+@pytest.mark.parametrize("cut", range(len(small_file(exif=b"xy"))))
+def test_every_truncation_is_an_abc_error(cut):
+    with pytest.raises(AbcError):
+        container.read_file(small_file(exif=b"xy")[:cut])
+
+
+@pytest.mark.parametrize("position", range(len(small_file(exif=b"xy"))))
+def test_every_single_byte_flip_is_an_abc_error(position):
+    data = bytearray(small_file(exif=b"xy"))
+    for flip in (0x01, 0x20, 0x80, 0xFF):
+        damaged = bytearray(data)
+        damaged[position] ^= flip
+        with pytest.raises(AbcError):
+            container.read_file(bytes(damaged))
+
+
+def test_trailing_bytes_after_aend_are_refused():
+    with pytest.raises(AbcError, match="too few for a chunk"):
+        container.read_file(small_file() + b"\x00")
+    with pytest.raises(AbcError, match="after AEND"):
+        container.read_file(small_file() + container.pack_chunk(b"exif", b""))
+
+
+def insert_before_mask(data: bytes, chunk: bytes) -> bytes:
+    at = len(container.SIGNATURE) + container.HEAD_SIZE + container.CHUNK_OVERHEAD
+    return data[:at] + chunk + data[at:]
+
+
+def test_unknown_ancillary_chunk_is_skipped():
+    parsed = container.read_file(insert_before_mask(small_file(), container.pack_chunk(b"zzTx", b"hello")))
+    assert parsed.ancillary == {}
+    assert parsed.mask == b"\x01\x02\x03\x04"
+
+
+def test_unknown_critical_chunk_is_an_error():
+    with pytest.raises(AbcError, match="unknown critical chunk ZZTX"):
+        container.read_file(insert_before_mask(small_file(), container.pack_chunk(b"ZZTX", b"")))
+
+
+def test_duplicate_and_missing_chunks_are_errors():
+    with pytest.raises(AbcError, match="duplicate MASK"):
+        container.read_file(insert_before_mask(small_file(), container.pack_chunk(b"MASK", b"")))
+    no_pixels = container.SIGNATURE + container.pack_chunk(b"HEAD", container.pack_header(small_header()))
+    no_pixels += container.pack_chunk(b"MASK", b"") + container.pack_chunk(b"AEND", b"")
+    with pytest.raises(AbcError, match="no PIXL chunk"):
+        container.read_file(no_pixels)
+
+
+def test_head_must_come_first():
+    data = container.SIGNATURE + container.pack_chunk(b"MASK", b"") + small_file()[len(container.SIGNATURE):]
+    with pytest.raises(AbcError, match="expected HEAD"):
+        container.read_file(data)
+
+
+def test_chunk_count_is_bounded():
+    many = b"".join(container.pack_chunk(b"zzTx", b"") for _ in range(container.MAX_CHUNKS))
+    with pytest.raises(AbcError, match="more than"):
+        container.read_file(insert_before_mask(small_file(), many))
+
+
+def test_huge_claimed_length_is_refused_without_allocation():
+    head = container.pack_chunk(b"HEAD", container.pack_header(small_header()))
+    data = container.SIGNATURE + head + struct.pack(">I4s", 0xFFFFFFF0, b"MASK") + b"\x00" * 8
+    with pytest.raises(AbcError, match="claims 4294967280 bytes"):
+        container.read_file(data)
+
+
+def resealed_head(payload: bytes) -> bytes:
+    return container.SIGNATURE + container.pack_chunk(b"HEAD", payload)
+
+
+@pytest.mark.parametrize(
+    ("offset", "value", "message"),
+    [
+        (0, b"\x02", "format version 2"),
+        (1, b"\x04", "mode 4"),
+        (2, struct.pack(">I", 0), "width 0"),
+        (6, struct.pack(">I", container.MAX_SIDE + 1), "height 32769"),
+        (10, b"\x00", "block size 0"),
+        (10, b"\x41", "block size 65"),
+        (12, b"\x00", "luma quantiser 0"),
+        (14, b"\x02", "chroma shift 2"),
+        (15, b"\x07", "inpainter id 7"),
+        (16, struct.pack(">H", container.MAX_STEPS + 1), "steps 10001"),
+        (22, struct.pack(">f", float("nan")), "decoder parameter 0 is nan"),
+        (26, struct.pack(">f", -1.0), "decoder parameter 1 is -1.0"),
+    ],
+)
+def test_header_fields_are_validated(offset, value, message):
+    payload = bytearray(container.pack_header(small_header()))
+    payload[offset : offset + len(value)] = value
+    with pytest.raises(AbcError, match=message):
+        container.read_header(resealed_head(bytes(payload)))
+
+
+def test_pixel_count_is_checked_by_division():
+    with pytest.raises(AbcError, match="pixel limit"):
+        small_header(width=container.MAX_SIDE, height=container.MAX_SIDE)
+    assert small_header(width=container.MAX_SIDE, height=container.MAX_PIXELS // container.MAX_SIDE).height == 2048
+
+
+def test_odd_block_with_chroma_shift_is_refused():
+    with pytest.raises(AbcError, match="even block size"):
+        small_header(block=3)
+
+
+def test_newer_version_is_named_not_called_truncated():
+    payload = b"\x02" + bytes(container.HEAD_SIZE + 10)
+    with pytest.raises(AbcError, match="format version 2 is not supported"):
+        container.read_header(resealed_head(payload))
+
+
+def test_crc_covers_the_type():
+    chunk = container.pack_chunk(b"MASK", b"abc")
+    assert struct.unpack(">I", chunk[-4:])[0] == zlib.crc32(b"MASKabc")
+
+
+def test_grid_shape_rounds_up():
+    assert small_header(width=5, height=3, block=2).grid_shape == (2, 3)
+    assert small_header(width=1, height=1, block=64, chroma_shift=0).grid_shape == (1, 1)
