@@ -18,6 +18,7 @@ from .container import AbcError, AbcFile, Header
 from .inpaint import diffusion
 from .mask import SCHEMES, block_order, mask_from_order
 from .maskcode import decode_mask, encode_mask
+from .metadata import chunks_from_info, info_from_chunks
 from .pixels import Canvas, PixelParams, pack_blocks, unpack_blocks, ycbcr_to_rgb
 
 DEFAULT_BPP = 0.25
@@ -147,8 +148,7 @@ def metadata_chunks(image: Image.Image | np.ndarray, options: EncodeOptions) -> 
     """ICC profile and EXIF, carried as ancillary chunks so that colours and orientation survive."""
     if not options.metadata or not isinstance(image, Image.Image):
         return {}
-    found = {container.CHUNK_ICCP: image.info.get("icc_profile"), container.CHUNK_EXIF: image.info.get("exif")}
-    return {key: bytes(value) for key, value in found.items() if value}
+    return chunks_from_info(image.info)
 
 
 def encode_array(array: np.ndarray, options: EncodeOptions, ancillary: dict[bytes, bytes]) -> bytes:
@@ -239,8 +239,5 @@ def decode(data: bytes, /, *, inpainter: str | None = None, device: str = "auto"
     """Decompress .abc bytes to a PIL image (mode L or RGB), ICC profile and EXIF in ``info``."""
     abc = container.read_file(data)
     image = Image.fromarray(decode_file(abc, inpainter=inpainter, device=device))
-    if container.CHUNK_ICCP in abc.ancillary:
-        image.info["icc_profile"] = abc.ancillary[container.CHUNK_ICCP]
-    if container.CHUNK_EXIF in abc.ancillary:
-        image.info["exif"] = abc.ancillary[container.CHUNK_EXIF]
+    image.info.update(info_from_chunks(abc.ancillary))
     return image

@@ -1,0 +1,175 @@
+"""Pillow plugin for .abc files: identify, open, load, save and registration (format_spec/abc-1.md).
+
+Importing :mod:`abcodec` registers the plugin; :func:`register_abc_opener` does the same for code
+whose linter would delete an "unused" import. Then Pillow reads and writes .abc like any format::
+
+    import abcodec
+    from PIL import Image
+
+    with Image.open("photo.abc") as im:  # header only: size, mode, ICC profile, EXIF
+        im.load()  # the pixels are decoded (inpainted) here
+    im.save("small.abc", bpp=0.2)
+
+``_open`` reads and checks the whole container (framing, CRCs, header: a few KB, nothing sized
+from the header's claims) but decodes nothing, so Pillow's decompression-bomb check on
+``im.size``, which runs after ``_open``, comes before any pixel memory exists. The codec (numpy,
+the mask and pixel coders, the inpainter) is imported only when pixels are decoded or encoded,
+so identifying a file stays cheap.
+
+Save options (``im.save(path, **options)``), all optional:
+
+- the fields of :class:`abcodec.codec.EncodeOptions` in :data:`ENCODER_OPTIONS` (``bpp`` or
+  ``keep`` for the rate, ``scheme``, ``block``, ``q_luma``, ``q_chroma``, ``chroma_shift``,
+  ``random_share``, ``seed``, ``inpainter``); their ranges are checked there;
+- ``icc_profile`` (bytes) and ``exif`` (bytes or :class:`PIL.Image.Exif`), which default to the
+  image's ``info``; pass ``None`` or ``b""`` to leave one out.
+
+Any other keyword is refused with a ``ValueError`` that names it: Pillow hands every ``save()``
+keyword to the plugin, and silently ignoring ``quality=90`` would hide a mistake.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+from PIL import Image, ImageFile
+
+from . import container
+from .container import SIGNATURE, AbcError
+from .metadata import chunks_from_info, info_from_chunks
+
+MIME_TYPE = "image/x-abc"
+EXTENSION = ".abc"
+DECODER_NAME = "abc"
+
+ENCODER_OPTIONS = (
+    "bpp", "keep", "scheme", "block", "q_luma", "q_chroma", "chroma_shift", "random_share", "seed",
+    "inpainter",
+)
+"""Save keywords passed on to ``codec.EncodeOptions`` (all its fields but ``metadata``)."""
+
+METADATA_OPTIONS = ("icc_profile", "exif")
+"""Save keywords for the ancillary chunks (§4): ``iccp`` and ``exif``."""
+
+SINGLE_FRAME_OPTIONS = ("append", "append_images")
+"""Keywords that ``Image.save`` itself acts on; an .abc file holds one image, so only a false
+value (as generic code may pass, e.g. ``append_images=[]``) is accepted."""
+
+def _accept(prefix: bytes) -> bool:
+    return prefix.startswith(SIGNATURE)
+
+
+class AbcImageFile(ImageFile.ImageFile):
+    format = "ABC"
+    format_description = "Ablative Image Compression"
+    n_frames = 1
+    is_animated = False
+
+    def _open(self) -> None:
+        assert self.fp is not None
+        data = self.fp.read(len(SIGNATURE))
+        if not _accept(data):
+            msg = "not an .abc file"
+            raise SyntaxError(msg)
+        # The right signature: from here on a broken file is an error, not "another format".
+        try:
+            abc = container.read_file(data + self.fp.read())
+        except AbcError as e:
+            raise OSError(str(e)) from e
+
+        header = abc.header
+        self._size = header.width, header.height
+        self._mode = header.mode_name
+        self.info.update(info_from_chunks(abc.ancillary))
+        # The decoder reads the file again from the start: parsing is cheap next to inpainting,
+        # and it keeps the tile the whole recipe, as in Pillow's own plugins.
+        self.tile = [ImageFile._Tile(DECODER_NAME, (0, 0, *self.size), 0)]
+
+
+class AbcDecoder(ImageFile.PyDecoder):
+    """Decodes a whole .abc file at once: inpainting needs every kept pixel before any output."""
+
+    _pulls_fd = True
+
+    def decode(self, buffer: Image.DecoderInput) -> tuple[int, int]:
+        from . import codec  # deferred: see the module docstring
+
+        assert self.fd is not None
+        try:
+            abc = container.read_file(self.fd.read())
+            header = abc.header
+            if (header.width, header.height, header.mode_name) != (self.state.xsize, self.state.ysize, self.mode):
+                msg = (
+                    f"file now holds a {header.width}x{header.height} {header.mode_name} image, "
+                    f"opened as {self.state.xsize}x{self.state.ysize} {self.mode} (changed since it was opened?)"
+                )
+                raise AbcError(msg)
+            pixels = codec.decode_file(abc)
+        except AbcError as e:
+            raise OSError(str(e)) from e
+        self.set_as_raw(pixels.tobytes())
+        return -1, 0
+
+
+def _check_save_keys(encoderinfo: dict[str, Any]) -> None:
+    for key in SINGLE_FRAME_OPTIONS:
+        if encoderinfo.get(key):
+            msg = f"ABC holds a single image; cannot save with {key}"
+            raise ValueError(msg)
+    known = {*ENCODER_OPTIONS, *METADATA_OPTIONS, *SINGLE_FRAME_OPTIONS}
+    if unknown := sorted(key for key in encoderinfo if key not in known):
+        msg = (
+            f"unknown ABC save option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            f"valid: {', '.join(ENCODER_OPTIONS + METADATA_OPTIONS)}"
+        )
+        raise ValueError(msg)
+
+
+def _metadata_chunks(im: Image.Image) -> dict[bytes, bytes]:
+    """ICC profile and EXIF from the save keywords, else from ``im.info``, as ancillary chunks."""
+    given = {key: im.encoderinfo[key] for key in METADATA_OPTIONS if key in im.encoderinfo}
+    try:
+        return chunks_from_info({**im.info, **given})
+    except AbcError as e:
+        msg = f"ABC save option {e}"
+        raise ValueError(msg) from e
+
+
+def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
+    from . import codec  # deferred: see the module docstring
+
+    _check_save_keys(im.encoderinfo)
+    given = {key: im.encoderinfo[key] for key in ENCODER_OPTIONS if key in im.encoderinfo}
+    try:
+        options = codec.EncodeOptions(**given)
+    except TypeError as e:  # a value of the wrong type, e.g. bpp="0.3", fails a range comparison
+        msg = f"invalid ABC save option value in {given}: {e}"
+        raise ValueError(msg) from e
+    ancillary = _metadata_chunks(im)
+    try:
+        array, _ = codec.image_to_array(im)
+    except AbcError as e:
+        msg = f"cannot write mode {im.mode} as ABC: {e}"
+        raise OSError(msg) from e
+    fp.write(codec.encode_array(array, options, ancillary))
+
+
+def _save_all(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
+    """``save_all=True`` (generic code passes it): fine for one frame, an error for more."""
+    if getattr(im, "n_frames", 1) > 1:
+        msg = f"ABC holds a single image; this one has {im.n_frames} frames"
+        raise ValueError(msg)
+    _save(im, fp, filename)
+
+
+def register_abc_opener() -> None:
+    """Make Pillow open, save, and name .abc files; calling it again changes nothing."""
+    Image.register_open(AbcImageFile.format, AbcImageFile, _accept)
+    Image.register_decoder(DECODER_NAME, AbcDecoder)
+    Image.register_save(AbcImageFile.format, _save)
+    Image.register_save_all(AbcImageFile.format, _save_all)
+    Image.register_extension(AbcImageFile.format, EXTENSION)
+    Image.register_mime(AbcImageFile.format, MIME_TYPE)
+
+
+register_abc_opener()

@@ -1,0 +1,331 @@
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps, UnidentifiedImageError
+from skimage import data as samples
+
+import abcodec
+from abcodec import codec, container, pillow
+from abcodec.pillow import AbcImageFile, register_abc_opener
+
+ORIENTATION = 0x0112
+
+
+@pytest.fixture(scope="module")
+def rgb_image() -> Image.Image:
+    return Image.fromarray(samples.astronaut()[32:128, 160:288])
+
+
+@pytest.fixture(scope="module")
+def gray_image() -> Image.Image:
+    return Image.fromarray(samples.camera()[64:144, 200:296])
+
+
+@pytest.fixture(scope="module")
+def rgb_bytes(rgb_image) -> bytes:
+    out = io.BytesIO()
+    rgb_image.save(out, format="ABC", keep=0.3)
+    return out.getvalue()
+
+
+@pytest.fixture
+def rgb_path(tmp_path, rgb_bytes):
+    path = tmp_path / "astronaut.abc"
+    path.write_bytes(rgb_bytes)
+    return path
+
+
+def fail_decode(*args, **kwargs):
+    msg = "decode_file called"
+    raise RuntimeError(msg)
+
+
+def test_open_reads_the_header_and_decodes_nothing(rgb_path, monkeypatch):
+    monkeypatch.setattr(codec, "decode_file", fail_decode)
+    with Image.open(rgb_path) as im:
+        assert isinstance(im, AbcImageFile)
+        assert (im.format, im.format_description) == ("ABC", "Ablative Image Compression")
+        assert (im.mode, im.size) == ("RGB", (128, 96))
+        assert im.get_format_mimetype() == "image/x-abc"
+        assert (im.n_frames, im.is_animated) == (1, False)
+        with pytest.raises(RuntimeError, match="decode_file called"):
+            im.load()
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_load_decodes_once_and_matches_codec_decode(tmp_path, rgb_image, gray_image, monkeypatch, mode):
+    source = rgb_image if mode == "RGB" else gray_image
+    path = tmp_path / f"{mode}.abc"
+    source.save(path, keep=0.25)
+    expected = np.asarray(codec.decode(path.read_bytes()))
+    calls = []
+    real_decode = codec.decode_file
+    monkeypatch.setattr(codec, "decode_file", lambda abc, **kw: calls.append(1) or real_decode(abc, **kw))
+
+    with Image.open(path) as im:
+        assert (im.mode, im.size) == (mode, source.size)
+        assert im.load() is not None
+        assert im.load() is not None
+        assert len(calls) == 1
+        np.testing.assert_array_equal(np.asarray(im), expected)
+        np.testing.assert_array_equal(np.asarray(im.copy()), expected)
+        assert im.convert("RGB").size == source.size
+        im.save(tmp_path / "out.png")
+    with Image.open(tmp_path / "out.png") as png:
+        assert png.format == "PNG"
+        np.testing.assert_array_equal(np.asarray(png), expected)
+
+
+def test_thumbnail_and_seek(rgb_path):
+    with Image.open(rgb_path) as im:
+        with pytest.raises(EOFError):
+            im.seek(1)
+        im.thumbnail((32, 32))
+        assert max(im.size) == 32
+
+
+def test_save_meets_the_bpp_budget(tmp_path, rgb_image):
+    path = tmp_path / "rate.abc"
+    rgb_image.save(path, bpp=0.3)
+    width, height = rgb_image.size
+    bpp = path.stat().st_size * 8 / (width * height)
+    assert 0.15 <= bpp <= 0.3
+
+
+def test_keep_sets_how_much_is_stored(rgb_image):
+    sizes = []
+    for keep in (0.0, 0.2, 0.6):
+        out = io.BytesIO()
+        rgb_image.save(out, format="ABC", keep=keep, seed=3, scheme="edge+random")
+        sizes.append(len(out.getvalue()))
+    assert sizes == sorted(sizes) and sizes[0] < sizes[-1]
+
+
+def test_save_to_a_stream_and_reopen(rgb_image, rgb_bytes):
+    out = io.BytesIO()
+    rgb_image.save(out, format="abc", keep=0.3)
+    assert out.getvalue() == rgb_bytes
+    with Image.open(io.BytesIO(rgb_bytes)) as im:
+        assert (im.format, im.size) == ("ABC", rgb_image.size)
+        im.load()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"bpp": -1},
+        {"bpp": 0.2, "keep": 0.2},
+        {"keep": 1.5},
+        {"scheme": "nope"},
+        {"block": 0},
+        {"q_luma": 0},
+        {"chroma_shift": 3},
+        {"random_share": 2},
+        {"inpainter": "magic"},
+        {"bpp": "high"},
+        {"icc_profile": 12},
+        {"exif": "orientation"},
+        {"append_images": [Image.new("RGB", (4, 4))]},
+    ],
+)
+def test_bad_option_values_raise_value_error(rgb_image, options):
+    out = io.BytesIO()
+    with pytest.raises(ValueError):
+        rgb_image.save(out, format="ABC", **options)
+
+
+def test_unknown_option_is_named(rgb_image, tmp_path):
+    path = tmp_path / "x.abc"
+    with pytest.raises(ValueError, match=r"unknown ABC save option quality;.*valid: bpp, keep"):
+        rgb_image.save(path, quality=90)
+    assert not path.exists()
+
+
+def test_tolerates_pillow_keywords_when_empty(rgb_image):
+    out = io.BytesIO()
+    rgb_image.save(out, format="ABC", keep=0.1, append_images=[], append=False)
+    assert out.getvalue().startswith(container.SIGNATURE)
+
+
+def test_save_all_is_one_frame_only(rgb_image, rgb_bytes, tmp_path):
+    out = io.BytesIO()
+    rgb_image.save(out, format="ABC", save_all=True, keep=0.3)
+    assert out.getvalue() == rgb_bytes
+    frames = [Image.new("L", (8, 8), shade) for shade in (0, 255)]
+    frames[0].save(tmp_path / "two.gif", save_all=True, append_images=frames[1:])
+    with Image.open(tmp_path / "two.gif") as gif, pytest.raises(ValueError, match="2 frames"):
+        gif.save(io.BytesIO(), format="ABC", save_all=True)
+    with pytest.raises(ValueError, match="single image"):
+        rgb_image.save(io.BytesIO(), format="ABC", save_all=True, append_images=frames)
+
+
+def test_save_options_cover_the_encoder_options():
+    fields = set(codec.EncodeOptions.__dataclass_fields__)
+    assert set(pillow.ENCODER_OPTIONS) == fields - {"metadata"}
+
+
+def test_other_formats_are_not_misidentified(tmp_path, rgb_image):
+    for name, fmt in (("a.png", "PNG"), ("a.jpg", "JPEG"), ("a.qoi", "QOI")):
+        rgb_image.save(tmp_path / name)
+        with Image.open(tmp_path / name) as im:
+            assert im.format == fmt
+
+
+def test_no_other_plugin_claims_an_abc_file(rgb_path):
+    Image.init()
+    assert Image.OPEN["ABC"][0] is AbcImageFile
+    others = [f for f in Image.ID if f != "ABC"]
+    with pytest.raises(UnidentifiedImageError):
+        Image.open(rgb_path, formats=others)
+    with Image.open(rgb_path) as im:
+        assert im.format == "ABC"
+
+
+def test_non_image_is_unidentified(tmp_path):
+    path = tmp_path / "notes.abc"
+    path.write_bytes(b"these are not the pixels you are looking for\n" * 4)
+    with pytest.raises(UnidentifiedImageError):
+        Image.open(path)
+
+
+def open_and_load(data: bytes) -> None:
+    with Image.open(io.BytesIO(data)) as im:
+        im.load()
+
+
+@pytest.mark.parametrize("cut", [8, 12, 20, container.HEADER_PREFIX_SIZE - 1, container.HEADER_PREFIX_SIZE,
+                                 container.HEADER_PREFIX_SIZE + 20, -30, -13, -1])
+def test_truncated_file_raises_os_error(rgb_bytes, cut):
+    with pytest.raises(OSError) as caught:
+        open_and_load(rgb_bytes[:cut])
+    assert not isinstance(caught.value, UnidentifiedImageError)
+
+
+@pytest.mark.parametrize("cut", [0, 3, 7])
+def test_file_cut_inside_the_signature_is_unidentified(rgb_bytes, cut):
+    with pytest.raises(UnidentifiedImageError):
+        open_and_load(rgb_bytes[:cut])
+
+
+@pytest.mark.parametrize("where", [0.05, 0.2, 0.4, 0.6, 0.8, 0.95])
+def test_corrupted_byte_raises_os_error(rgb_bytes, where):
+    data = bytearray(rgb_bytes)
+    data[max(8, int(where * len(data)))] ^= 0x10
+    with pytest.raises(OSError, match="CRC|chunk|truncated|HEAD"):
+        open_and_load(bytes(data))
+
+
+@pytest.mark.parametrize("part", ["mask", "pixels"])
+def test_bad_payload_with_good_crc_fails_in_load(rgb_bytes, part):
+    abc = container.read_file(rgb_bytes)
+    setattr(abc, part, getattr(abc, part)[: len(getattr(abc, part)) // 2])
+    with Image.open(io.BytesIO(container.write_file(abc))) as im:
+        assert im.size == (128, 96)
+        with pytest.raises(OSError):
+            im.load()
+
+
+def test_icc_profile_and_exif_survive(tmp_path, rgb_image):
+    exif = Image.Exif()
+    exif[ORIENTATION] = 6
+    path = tmp_path / "meta.abc"
+    rgb_image.save(path, keep=0.1, icc_profile=b"fake icc profile", exif=exif)
+
+    stored = container.read_file(path.read_bytes()).ancillary
+    assert stored[container.CHUNK_EXIF].startswith((b"II*\x00", b"MM\x00*"))  # §4: raw TIFF
+    with Image.open(path) as im:
+        assert im.info["icc_profile"] == b"fake icc profile"
+        assert im.getexif()[ORIENTATION] == 6
+        upright = ImageOps.exif_transpose(im)
+        assert upright.size == (96, 128)
+        assert ORIENTATION not in upright.getexif()
+        im.save(tmp_path / "meta.jpg", exif=im.info["exif"], icc_profile=im.info["icc_profile"])
+    with Image.open(tmp_path / "meta.jpg") as jpeg:
+        assert jpeg.getexif()[ORIENTATION] == 6
+        assert jpeg.info["icc_profile"] == b"fake icc profile"
+
+
+def test_metadata_defaults_to_info_and_can_be_dropped(rgb_image):
+    source = rgb_image.copy()
+    exif = Image.Exif()
+    exif[ORIENTATION] = 3
+    source.info.update(icc_profile=b"icc", exif=exif.tobytes())
+
+    carried, dropped = io.BytesIO(), io.BytesIO()
+    source.save(carried, format="ABC", keep=0.1)
+    source.save(dropped, format="ABC", keep=0.1, icc_profile=None, exif=b"")
+    with Image.open(carried) as im:
+        assert im.info["icc_profile"] == b"icc"
+        assert im.getexif()[ORIENTATION] == 3
+    with Image.open(dropped) as im:
+        assert "icc_profile" not in im.info and "exif" not in im.info
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "I;16", "F"])
+def test_unsupported_mode_names_the_mode(rgb_image, mode):
+    im = rgb_image.convert("RGBA").convert(mode) if mode != "I;16" else Image.new("I;16", (16, 16))
+    with pytest.raises(OSError, match=f"cannot write mode {mode} as ABC"):
+        im.save(io.BytesIO(), format="ABC")
+
+
+def test_palette_image_is_saved_as_rgb(rgb_image):
+    out = io.BytesIO()
+    rgb_image.quantize(16).save(out, format="ABC", keep=0.2)
+    with Image.open(out) as im:
+        assert (im.mode, im.size) == ("RGB", rgb_image.size)
+        im.load()
+
+
+def test_decompression_bomb_is_refused_before_decoding(rgb_path, rgb_image, monkeypatch):
+    monkeypatch.setattr(codec, "decode_file", fail_decode)
+    pixels = rgb_image.width * rgb_image.height
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", pixels // 3)
+    with pytest.raises(Image.DecompressionBombError):
+        Image.open(rgb_path)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", pixels - 1)
+    with pytest.warns(Image.DecompressionBombWarning), Image.open(rgb_path):
+        pass
+
+
+def test_small_file_claiming_huge_dimensions_is_refused_by_open(rgb_bytes, monkeypatch):
+    abc = container.read_file(rgb_bytes)
+    header = container.Header(**{**abc.header.__dict__, "width": 8000, "height": 8000})
+    bomb = container.write_file(container.AbcFile(header, abc.mask, abc.pixels))
+    assert len(bomb) < 10_000
+    monkeypatch.setattr(codec, "decode_file", fail_decode)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000_000)
+    with pytest.raises(Image.DecompressionBombError):
+        Image.open(io.BytesIO(bomb))
+
+
+def test_imageio_reads_through_the_plugin(rgb_path):
+    iio = pytest.importorskip("imageio.v3")
+    expected = np.asarray(codec.decode(rgb_path.read_bytes()))
+    np.testing.assert_array_equal(iio.imread(rgb_path), expected)
+    np.testing.assert_array_equal(iio.imread(rgb_path, plugin="pillow"), expected)
+
+
+def test_registration_is_idempotent():
+    register_abc_opener()
+    register_abc_opener()
+    abcodec.register_abc_opener()
+    assert Image.ID.count("ABC") == 1
+    assert Image.registered_extensions()[".abc"] == "ABC"
+    assert Image.MIME["ABC"] == "image/x-abc"
+    assert Image.SAVE["ABC"] is pillow._save
+    assert Image.DECODERS["abc"] is pillow.AbcDecoder
+
+
+def test_import_and_open_do_not_import_torch(rgb_path):
+    script = (
+        "import sys, abcodec; from PIL import Image; "
+        f"im = Image.open({str(rgb_path)!r}); assert im.format == 'ABC'; "
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                            cwd=Path(abcodec.__file__).parent.parent)
+    assert result.returncode == 0, result.stderr
