@@ -53,6 +53,13 @@ class EncodeOptions:
     metadata: bool = True
 
     def __post_init__(self) -> None:
+        for name in ("block", "q_luma", "q_chroma", "chroma_shift", "seed"):
+            _require_type(name, getattr(self, name), (int, np.integer))
+        for name in ("bpp", "keep", "random_share"):
+            if name == "random_share" or getattr(self, name) is not None:
+                _require_type(name, getattr(self, name), (int, float, np.integer, np.floating))
+        for name in ("scheme", "inpainter"):
+            _require_type(name, getattr(self, name), (str,))
         if self.bpp is not None and self.keep is not None:
             msg = "give bpp or keep, not both"
             raise AbcError(msg)
@@ -76,6 +83,14 @@ class EncodeOptions:
     @property
     def pixel_params(self) -> PixelParams:
         return PixelParams(self.block, self.q_luma, self.q_chroma, self.chroma_shift)
+
+
+def _require_type(name: str, value: object, types: tuple[type, ...]) -> None:
+    """Options arrive from keyword arguments and Pillow's save(); a wrong type is named, not a TypeError."""
+    if isinstance(value, bool) or not isinstance(value, types):
+        wanted = "a string" if types == (str,) else "an integer" if float not in types else "a number"
+        msg = f"{name} must be {wanted}, got {value!r}"
+        raise AbcError(msg)
 
 
 def header_for(options: EncodeOptions, *, width: int, height: int, mode: int) -> Header:

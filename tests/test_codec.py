@@ -1,0 +1,191 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+
+import abcodec.codec as codec
+from abcodec import container
+from abcodec.codec import EncodeOptions, decode, encode
+from abcodec.container import AbcError
+
+
+def gradient(height: int, width: int, channels: int = 3) -> np.ndarray:
+    """A smooth image with some structure, any size, no external files."""
+    y, x = np.mgrid[0:height, 0:width]
+    planes = [(x * 7 + y * 3) % 256, (x * y) % 256, (255 * np.sin(x / 5.0 + y / 9.0) ** 2)]
+    image = np.stack(planes[:channels], axis=-1).astype(np.uint8)
+    return image[..., 0] if channels == 1 else image
+
+
+@pytest.mark.parametrize(
+    ("height", "width", "channels"),
+    [(1, 1, 3), (1, 1, 1), (7, 13, 3), (13, 7, 1), (300, 5, 3), (5, 300, 3), (2, 1, 3), (33, 65, 1)],
+)
+def test_round_trip_sizes_and_modes(height, width, channels):
+    image = gradient(height, width, channels)
+    decoded = decode(encode(image, options=EncodeOptions(keep=0.5, block=2)))
+    assert decoded.size == (width, height)
+    assert decoded.mode == ("RGB" if channels == 3 else "L")
+
+
+def test_round_trip_large_image():
+    image = np.asarray(Image.fromarray(data.astronaut()).resize((2000, 1500)))
+    encoded = encode(image, options=EncodeOptions(bpp=0.2))
+    decoded = np.asarray(decode(encoded))
+    assert decoded.shape == image.shape
+    assert abs(8 * len(encoded) / (2000 * 1500) - 0.2) < 0.01
+    nothing_kept = np.asarray(decode(encode(image, options=EncodeOptions(keep=0))))
+    assert psnr(image, decoded) > psnr(image, nothing_kept) + 6
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b) ** 2)
+    return 10 * np.log10(255**2 / mse)
+
+
+def test_kept_pixels_are_exact_in_the_output_at_q1():
+    image = data.camera()
+    options = EncodeOptions(keep=0.2, q_luma=1, chroma_shift=0)
+    encoded = encode(image, options=options)
+    abc = container.read_file(encoded)
+    canvas, _ = codec.canvas_of(abc)
+    decoded = np.asarray(decode(encoded))
+    assert canvas.luma_known.mean() == pytest.approx(0.2, abs=0.01)
+    assert np.array_equal(decoded[canvas.luma_known], image[canvas.luma_known])
+
+
+def test_more_bytes_give_a_better_image():
+    image = data.astronaut()
+    quality = [psnr(image, np.asarray(decode(encode(image, options=EncodeOptions(bpp=bpp))))) for bpp in (0.1, 0.3, 1.0)]
+    assert quality[0] < quality[1] < quality[2]
+
+
+@pytest.mark.parametrize("bpp", [0.1, 0.25, 0.6])
+def test_bpp_target_is_met_from_below(bpp):
+    image = data.astronaut()
+    size = len(encode(image, options=EncodeOptions(bpp=bpp)))
+    achieved = 8 * size / (512 * 512)
+    assert bpp * 0.97 <= achieved <= bpp
+
+
+def test_default_needs_no_options():
+    encoded = encode(data.astronaut())
+    assert 8 * len(encoded) / (512 * 512) == pytest.approx(codec.DEFAULT_BPP, rel=0.03)
+
+
+def test_keep_zero_decodes_to_mid_grey():
+    decoded = np.asarray(decode(encode(gradient(9, 9), options=EncodeOptions(keep=0))))
+    assert np.all(decoded == 128)
+
+
+def test_every_scheme_encodes():
+    image = data.astronaut()[::4, ::4]
+    for scheme in ("random", "edge", "edge+random", "centre"):
+        abc = container.read_file(encode(image, options=EncodeOptions(keep=0.3, scheme=scheme)))
+        assert abc.header.scheme == codec.SCHEMES[scheme]
+
+
+def test_random_pixel_sampling_with_block_one():
+    image = data.astronaut()[::4, ::4]
+    encoded = encode(image, options=EncodeOptions(keep=0.1, block=1, chroma_shift=0, scheme="random"))
+    _, mask = codec.canvas_of(container.read_file(encoded))
+    assert mask.shape == (128, 128)
+    assert mask.sum() == round(0.1 * 128 * 128)
+
+
+def test_decoding_is_deterministic_and_encoding_reproducible():
+    image = data.astronaut()[::2, ::2]
+    first, second = encode(image), encode(image)
+    assert first == second
+    assert np.array_equal(np.asarray(decode(first)), np.asarray(decode(first)))
+
+
+@pytest.fixture(scope="module")
+def small_file() -> bytes:
+    return encode(gradient(12, 16), options=EncodeOptions(keep=0.5, block=2))
+
+
+def test_every_truncation_of_a_real_file_is_an_abc_error(small_file):
+    for cut in range(len(small_file)):
+        with pytest.raises(AbcError):
+            decode(small_file[:cut])
+
+
+def test_every_byte_flip_of_a_real_file_is_an_abc_error(small_file):
+    for position in range(len(small_file)):
+        damaged = bytearray(small_file)
+        damaged[position] ^= 0x5A
+        with pytest.raises(AbcError):
+            decode(bytes(damaged))
+
+
+def test_options_are_validated_with_named_fields():
+    cases = {
+        "give bpp or keep": dict(bpp=0.2, keep=0.1),
+        "bpp 0": dict(bpp=0),
+        "keep 2": dict(keep=2),
+        "scheme 'edges'": dict(scheme="edges"),
+        "block size 65": dict(block=65),
+        "block must be an integer": dict(block=8.5),
+        "even block size": dict(block=5),
+        "luma quantiser 0": dict(q_luma=0),
+        "inpainter 'ppgn' is not available": dict(inpainter="ppgn"),
+        "bpp must be a number": dict(bpp="0.2"),
+    }
+    for message, options in cases.items():
+        with pytest.raises(AbcError, match=message):
+            EncodeOptions(**options)
+
+
+def test_alpha_and_deep_modes_are_refused_clearly():
+    with pytest.raises(AbcError, match="mode RGBA has an alpha channel"):
+        encode(Image.new("RGBA", (4, 4)))
+    with pytest.raises(AbcError, match="mode I;16 has more than 8 bits"):
+        encode(Image.new("I;16", (4, 4)))
+    with pytest.raises(AbcError, match="uint8"):
+        encode(np.zeros((4, 4), np.float32))
+
+
+def test_palette_and_bilevel_images_are_converted():
+    palette = Image.fromarray(data.astronaut()[::8, ::8]).convert("P")
+    assert decode(encode(palette)).mode == "RGB"
+    assert codec.image_to_array(Image.new("1", (3, 3)))[1] == "converted mode 1 to L"
+
+
+def test_icc_profile_and_exif_survive_and_can_be_stripped():
+    image = Image.fromarray(data.astronaut()[::8, ::8])
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", exif=exif, icc_profile=b"fake profile")
+    source = Image.open(buffer)
+    decoded = decode(encode(source))
+    assert decoded.info["icc_profile"] == b"fake profile"
+    assert decoded.getexif()[0x0112] == 6
+    stored = container.read_file(encode(source)).ancillary[container.CHUNK_EXIF]
+    assert stored[:4] in (b"II*\x00", b"MM\x00*")
+    assert decode(encode(source, options=EncodeOptions(metadata=False))).info == {}
+
+
+def test_file_made_for_ppgn_needs_an_explicit_fallback(small_file):
+    abc = container.read_file(small_file)
+    header = container.Header(**{**abc.header.__dict__, "inpainter": container.INPAINTER_PPGN, "steps": 10})
+    data_ppgn = container.write_file(container.AbcFile(header, abc.mask, abc.pixels))
+    with pytest.raises(AbcError, match="inpainter 'ppgn' is not available"):
+        decode(data_ppgn)
+    assert np.array_equal(np.asarray(decode(data_ppgn, inpainter="diffusion")), np.asarray(decode(small_file)))
+
+
+def test_unknown_device_is_refused(small_file):
+    with pytest.raises(AbcError, match="device 'tpu'"):
+        decode(small_file, device="tpu")
+
+
+def test_chroma_upsampling_keeps_a_constant_and_centres():
+    constant = np.full((2, 3, 5), 77.0, np.float32)
+    assert np.allclose(codec.upsample_chroma(constant, (6, 10)), 77.0)
+    ramp = np.broadcast_to(np.arange(5, dtype=np.float32), (2, 3, 5))
+    upsampled = codec.upsample_chroma(ramp, (6, 10))
+    assert np.allclose(upsampled[0, 0, 1:9], (np.arange(1, 9) + 0.5) / 2 - 0.5)
