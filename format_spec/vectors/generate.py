@@ -1,0 +1,121 @@
+"""Build the test vectors of format_spec/abc-1.md §9; ``--write`` regenerates the committed files.
+
+Each valid vector is an .abc file plus the PNG a reference decoder (diffusion) produces from
+it; each invalid vector is a file every decoder must refuse. Goldens change only by running
+this script, never by hand, and tests/test_vectors.py checks the committed files against it.
+
+    python format_spec/vectors/generate.py --write
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from abcodec import container
+from abcodec.codec import EncodeOptions, decode, encode
+
+HERE = Path(__file__).resolve().parent
+
+TOLERANCE = {"max_abs": 2, "mean_abs": 0.05}
+"""§9. A conforming diffusion decoder's output may differ from the reference PNG by at most
+max_abs per sample and mean_abs on average: the fill is a float solve stopped at 0.25 grey levels."""
+
+
+def pattern(height: int, width: int, channels: int) -> np.ndarray:
+    """A deterministic image with edges, texture and smooth parts, made from integers only."""
+    y, x = np.mgrid[0:height, 0:width]
+    planes = [
+        np.where(x * 3 > width + y, 200, 40) + (x * y) % 17,
+        (x * 255) // max(width - 1, 1),
+        ((x // 3 + y // 2) % 2) * 180 + 30,
+    ]
+    image = np.clip(np.stack(planes[:channels], axis=-1), 0, 255).astype(np.uint8)
+    return image[..., 0] if channels == 1 else image
+
+
+def valid_vectors() -> dict[str, tuple[bytes, str]]:
+    """name -> (file bytes, what the vector exercises)."""
+    grey = encode(pattern(5, 7, 1), options=EncodeOptions(keep=0.4, block=1, chroma_shift=0, q_luma=1, scheme="random"))
+    rgb = encode(pattern(12, 16, 3), options=EncodeOptions(keep=0.5, block=4, q_luma=8, q_chroma=16, scheme="edge+random"))
+    with_metadata = Image.fromarray(pattern(20, 33, 3))
+    with_metadata.info["icc_profile"] = b"not a real profile, carried as is"
+    exif = Image.Exif()
+    exif[0x0112] = 3
+    with_metadata.info["exif"] = exif.tobytes()
+    centre = encode(with_metadata, options=EncodeOptions(keep=0.3, block=2, q_luma=4, q_chroma=6, scheme="centre"))
+    unknown_ancillary = insert_before_mask(centre, container.pack_chunk(b"zzTx", b"an unknown ancillary chunk"))
+    return {
+        "grey-7x5-pixels": (grey, "mode L, B = 1 (random pixels), q = 1: kept pixels exact"),
+        "rgb-16x12-blocks": (rgb, "RGB, B = 4, chroma shift 1, edge+random blocks"),
+        "rgb-33x20-centre-metadata": (
+            unknown_ancillary,
+            "RGB, odd size (overhanging blocks), B = 2, centre square, iccp + exif + an unknown ancillary chunk to skip",
+        ),
+    }
+
+
+def insert_before_mask(data: bytes, chunk: bytes) -> bytes:
+    """Put a chunk right before MASK, where a writer's ancillary chunks go."""
+    at = data.index(container.CHUNK_MASK) - 4
+    return data[:at] + chunk + data[at:]
+
+
+def invalid_vectors(valid: dict[str, tuple[bytes, str]]) -> dict[str, tuple[bytes, str]]:
+    """name -> (file bytes, why a decoder must refuse it)."""
+    good = valid["rgb-16x12-blocks"][0]
+    flipped = bytearray(good)
+    flipped[len(good) // 2] ^= 0x01
+    unknown_critical = insert_before_mask(good, container.pack_chunk(b"ZZTX", b""))
+    return {
+        "bad-crc": (bytes(flipped), "one bit flipped in the middle: a CRC-32 mismatch"),
+        "bad-truncated": (good[:-12], "AEND missing"),
+        "bad-unknown-critical": (unknown_critical, "critical chunk ZZTX that version 1 does not define"),
+    }
+
+
+def reference_png(data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    decode(data).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def manifest(valid: dict[str, tuple[bytes, str]], invalid: dict[str, tuple[bytes, str]]) -> dict:
+    return {
+        "tolerance": TOLERANCE,
+        "valid": {name: {"file": f"{name}.abc", "expected": f"{name}.png", "about": about}
+                  for name, (_, about) in valid.items()},
+        "invalid": {name: {"file": f"{name}.abc", "about": about} for name, (_, about) in invalid.items()},
+    }
+
+
+def write(folder: Path) -> None:
+    valid = valid_vectors()
+    invalid = invalid_vectors(valid)
+    for name, (data, _) in valid.items():
+        (folder / f"{name}.abc").write_bytes(data)
+        (folder / f"{name}.png").write_bytes(reference_png(data))
+    for name, (data, _) in invalid.items():
+        (folder / f"{name}.abc").write_bytes(data)
+    (folder / "vectors.json").write_text(json.dumps(manifest(valid, invalid), indent=2) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="overwrite the committed vectors in this folder")
+    args = parser.parse_args(argv)
+    if not args.write:
+        parser.print_help()
+        return 2
+    write(HERE)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

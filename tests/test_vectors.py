@@ -1,0 +1,73 @@
+"""The conformance vectors of format_spec/abc-1.md §9, and the spec's hex dump of the smallest one."""
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from abcodec import container
+from abcodec.codec import decode
+from abcodec.container import AbcError
+
+VECTORS = Path(__file__).resolve().parent.parent / "format_spec" / "vectors"
+SPEC = VECTORS.parent / "abc-1.md"
+MANIFEST = json.loads((VECTORS / "vectors.json").read_text())
+
+
+def load_generator():
+    spec = importlib.util.spec_from_file_location("generate_vectors", VECTORS / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST["valid"]))
+def test_valid_vector_decodes_to_its_reference_within_tolerance(name):
+    entry = MANIFEST["valid"][name]
+    decoded = np.asarray(decode((VECTORS / entry["file"]).read_bytes()), dtype=np.int16)
+    expected = np.asarray(Image.open(VECTORS / entry["expected"]), dtype=np.int16)
+    difference = np.abs(decoded - expected)
+    assert difference.max() <= MANIFEST["tolerance"]["max_abs"]
+    assert difference.mean() <= MANIFEST["tolerance"]["mean_abs"]
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST["invalid"]))
+def test_invalid_vector_is_refused(name):
+    with pytest.raises(AbcError):
+        decode((VECTORS / MANIFEST["invalid"][name]["file"]).read_bytes())
+
+
+def test_committed_vectors_are_what_the_generator_makes():
+    generator = load_generator()
+    valid = generator.valid_vectors()
+    made = {**valid, **generator.invalid_vectors(valid)}
+    for section in ("valid", "invalid"):
+        for name, entry in MANIFEST[section].items():
+            assert (VECTORS / entry["file"]).read_bytes() == made[name][0], f"{name}: rerun generate.py --write"
+    assert MANIFEST == generator.manifest(valid, generator.invalid_vectors(valid))
+
+
+def test_grey_vector_keeps_its_pixels_exactly():
+    data = (VECTORS / "grey-7x5-pixels.abc").read_bytes()
+    source = load_generator().pattern(5, 7, 1)
+    decoded = np.asarray(decode(data))
+    from abcodec.codec import canvas_of
+
+    canvas, _ = canvas_of(container.read_file(data))
+    assert np.array_equal(decoded[canvas.luma_known], source[canvas.luma_known])
+
+
+def test_metadata_vector_carries_its_chunks_and_skips_the_unknown_one():
+    abc = container.read_file((VECTORS / "rgb-33x20-centre-metadata.abc").read_bytes())
+    assert set(abc.ancillary) == {container.CHUNK_ICCP, container.CHUNK_EXIF}
+
+
+def test_spec_hex_dump_matches_the_smallest_vector():
+    text = SPEC.read_text()
+    block = text.split("<!-- hexdump grey-7x5-pixels.abc -->")[1].split("```")[1]
+    dumped = bytes.fromhex("".join(re.findall(r"^[0-9a-f]{4}: ((?:[0-9a-f]{2} ?)+)", block, re.M)).replace(" ", ""))
+    assert dumped == (VECTORS / "grey-7x5-pixels.abc").read_bytes()
