@@ -23,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+from skimage.metrics import peak_signal_noise_ratio
 
 from abcodec.codec import EncodeOptions, decode, encode
+from abcodec.demo import jpeg_at_most, ssim
 
 DEFAULT_FOLDER = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "kodak"
 DEFAULT_RATES = (0.15, 0.3, 0.5)
@@ -46,25 +47,7 @@ def load_images(folder: str | None, limit: int | None) -> list[tuple[str, np.nda
 
 
 def quality(original: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
-    return {
-        "ssim": float(structural_similarity(original, decoded, channel_axis=2, data_range=255)),
-        "psnr": float(peak_signal_noise_ratio(original, decoded, data_range=255)),
-    }
-
-
-def jpeg_at_most(original: np.ndarray, budget: int) -> tuple[int, bytes]:
-    """Highest JPEG quality whose file fits the budget; quality 1 if none does."""
-    image = Image.fromarray(original)
-    chosen = None
-    for q in range(1, 96):
-        buffer = io.BytesIO()
-        image.save(buffer, format="JPEG", quality=q)
-        if buffer.tell() > budget and chosen is not None:
-            break
-        chosen = (q, buffer.getvalue())
-        if buffer.tell() > budget:
-            break
-    return chosen
+    return {"ssim": ssim(original, decoded), "psnr": float(peak_signal_noise_ratio(original, decoded, data_range=255))}
 
 
 def measure(name: str, original: np.ndarray, bpp: float) -> dict:

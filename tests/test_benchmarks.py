@@ -6,6 +6,7 @@ import numpy as np
 from PIL import Image
 from skimage import data
 
+from abcodec.demo import jpeg_at_most
 from benchmarks import rd
 
 
@@ -28,7 +29,18 @@ def test_rd_runs_on_two_tiny_images(tmp_path):
 
 def test_rd_jpeg_search_respects_the_budget():
     image = data.astronaut()[::4, ::4]
-    quality, jpeg = rd.jpeg_at_most(image, 3000)
+    quality, jpeg = jpeg_at_most(image, 3000)
     assert len(jpeg) <= 3000 and quality > 1
-    assert rd.jpeg_at_most(image, 10)[0] == 1
+    assert jpeg_at_most(image, 10)[0] == 1
     assert np.asarray(Image.open(__import__("io").BytesIO(jpeg))).shape == image.shape
+
+
+def test_demo_encodes_decodes_and_compares(tmp_path, capsys):
+    from abcodec import demo
+
+    assert demo.main(["--out", str(tmp_path), "--bpp", "0.3"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sample-decoded.png", "sample.abc", "sample.png"]
+    assert summary["abc"]["bytes"] == (tmp_path / "sample.abc").stat().st_size
+    assert summary["abc"]["bpp"] <= 0.3
+    assert 0 < summary["abc"]["ssim"] < 1 and 0 < summary["jpeg"]["ssim"] < 1
