@@ -1,0 +1,41 @@
+"""E, C and G of the generative decoder (abcodec/nets.py)."""
+
+import pytest
+import torch
+from skimage import data
+from torch.nn import functional as F
+
+from abcodec import nets
+
+
+@pytest.fixture(scope="module")
+def net():
+    return nets.load_efficientnet()
+
+
+def as_batch(image, size=None):
+    x = torch.from_numpy(image).permute(2, 0, 1)[None].float()
+    return F.interpolate(x, size=size, mode="bilinear", antialias=True) if size else x
+
+
+@pytest.mark.parametrize(("name", "label"), [("chelsea", 285), ("coffee", 967)])
+def test_classifier_recognises_skimage_images(net, name, label):
+    with torch.no_grad():
+        assert net(as_batch(getattr(data, name)(), (224, 224))).argmax().item() == label
+
+
+def test_latent_is_stride_four_and_frozen(net):
+    h = net.encode(as_batch(data.astronaut()[:101, :67]))
+    assert h.shape == (1, nets.LATENT_CHANNELS, 26, 17)
+    assert not any(p.requires_grad for p in net.parameters())
+
+
+@pytest.mark.parametrize(("height", "width"), [(4, 4), (8, 12), (52, 36)])
+def test_generator_maps_latents_of_any_size_back_to_pixels(height, width):
+    generator = nets.Generator()
+    h = torch.zeros(1, nets.LATENT_CHANNELS, height // 4, width // 4)
+    assert generator(h).shape == (1, 3, height, width)
+
+
+def test_generator_is_small_enough_to_commit():
+    assert sum(p.numel() for p in nets.Generator().parameters()) * 2 < 10 * 2**20
