@@ -39,3 +39,23 @@ def test_generator_maps_latents_of_any_size_back_to_pixels(height, width):
 
 def test_generator_is_small_enough_to_commit():
     assert sum(p.numel() for p in nets.Generator().parameters()) * 2 < 10 * 2**20
+
+
+def test_training_script_runs_and_writes_hashed_fp16_weights(tmp_path):
+    import hashlib
+
+    from PIL import Image
+
+    from abcodec import train
+
+    for split, count in (("train", 2), ("val", 1)):
+        (tmp_path / "data" / split).mkdir(parents=True)
+        for i in range(count):
+            Image.fromarray(data.astronaut()[i * 40 : i * 40 + 48, :64]).save(tmp_path / "data" / split / f"{i}.jpg")
+    out = tmp_path / "g.pt"
+    assert train.main(["--data", str(tmp_path / "data"), "--out", str(out), "--steps", "3", "--crop", "32",
+                       "--crops-per-image", "1", "--batch", "2"]) == 0
+    state = torch.load(out, weights_only=True)
+    assert all(v.dtype == torch.float16 for v in state.values() if v.is_floating_point())
+    assert (tmp_path / "g.sha256").read_text().split()[0] == hashlib.sha256(out.read_bytes()).hexdigest()
+    nets.Generator().load_state_dict({k: v.float() for k, v in state.items()})
