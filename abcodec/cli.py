@@ -1,8 +1,9 @@
 """abc-encode and abc-decode.
 
-Both write to a temporary file beside the output and rename it into place, so a failure or a
-Ctrl-C never leaves a partial file or clobbers an existing one. Any problem with the input is
-one line on stderr and a non-zero exit, never a traceback.
+Both write to a temporary file beside the output and rename it into place, so a failure, a
+Ctrl-C or a SIGTERM never leaves a partial file or clobbers an existing one; an output that is
+the input (the same path, or a symbolic or hard link to it) is refused. Any problem with the
+input is one line on stderr and a non-zero exit, never a traceback.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,9 +32,36 @@ EXIT_INPUT = 1
 EXIT_INTERRUPTED = 130
 """Ctrl-C, as shells report SIGINT."""
 
+EXIT_TERMINATED = 143
+"""SIGTERM (``kill``'s default signal), as shells report it: 128 + 15."""
+
 
 class CliError(Exception):
     """A problem the user can fix: printed as one line."""
+
+
+class Terminated(BaseException):
+    """Raised by the SIGTERM handler; a BaseException, so that no ``except Exception`` stops it
+    from unwinding through ``atomic_output``, which removes its temporary file on the way."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated` while the body runs (its default kills the process at
+    once, leaving the ``.NAME.*.part`` file behind); the previous handler is restored after.
+    Outside the main thread, where handlers cannot be installed, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager
@@ -61,7 +91,8 @@ def run(main: Callable[[argparse.Namespace], None], args: argparse.Namespace) ->
     """Run a command body, turning every expected failure into one line on stderr."""
     prog = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "abc"
     try:
-        main(args)
+        with sigterm_unwinds():
+            main(args)
     except (AbcError, CliError) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return EXIT_INPUT
@@ -74,6 +105,9 @@ def run(main: Callable[[argparse.Namespace], None], args: argparse.Namespace) ->
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Terminated:
+        print(f"{prog}: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
     return 0
 
 
@@ -114,8 +148,19 @@ def encode_main(args: argparse.Namespace) -> None:
     data = encode_array(array, options, metadata_chunks(image, options))
     with atomic_output(target, source) as temporary:
         temporary.write_bytes(data)
+    warn_if_refused_by_default(data, target)
     if args.verbose:
         report(data, array.shape[1] * array.shape[0], time.perf_counter() - started, "encoded")
+
+
+def warn_if_refused_by_default(data: bytes, target: Path) -> None:
+    """A large, nearly flat or empty image can come out so small that decoders take it for a
+    decompression bomb (spec §5); say so now rather than let the user find out at decode time."""
+    try:
+        container.check_decode_limits(container.read_file(data))
+    except AbcError as e:
+        print(f"note: {target}: default decoders will refuse this file ({e}); "
+              "decode it with abc-decode --max-pixels 0", file=sys.stderr)
 
 
 def report(data: bytes, pixels: int, seconds: float, verb: str) -> None:
@@ -138,7 +183,7 @@ def decode_main(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     data = source.read_bytes()
     inpainter = None if args.inpainter == "auto" else args.inpainter
-    image = decode(data, inpainter=inpainter, device=args.device)
+    image = decode(data, inpainter=inpainter, device=args.device, max_pixels=args.max_pixels or None)
     with atomic_output(target, source) as temporary:
         image.save(temporary, format=fmt)
     if args.verbose:
@@ -172,6 +217,9 @@ def decode_parser() -> argparse.ArgumentParser:
     parser.add_argument("--inpainter", choices=("auto", *AVAILABLE_INPAINTERS), default="auto",
                         help="auto: the one the file asks for")
     parser.add_argument("--device", choices=DEVICES, default="auto", help="where the generative decoder runs")
+    parser.add_argument("--max-pixels", type=int, default=container.DEFAULT_MAX_PIXELS,
+                        help=f"refuse larger images, and files of more than {container.MAX_PIXELS_PER_BYTE} pixels "
+                             f"per byte (default %(default)s); 0: trust the file, only the format's limits")
     parser.add_argument("-v", "--verbose", action="store_true", help="print bytes per chunk and timing")
     return parser
 

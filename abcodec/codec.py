@@ -242,8 +242,16 @@ def check_device(device: str) -> None:
             raise AbcError(msg)
 
 
-def decode_file(abc: AbcFile, *, inpainter: str | None = None, device: str = "auto") -> np.ndarray:
-    """Decode a parsed file to uint8 pixels; ``inpainter`` overrides the one the file asks for."""
+def decode_file(
+    abc: AbcFile, *, inpainter: str | None = None, device: str = "auto",
+    max_pixels: int | None = container.DEFAULT_MAX_PIXELS,
+) -> np.ndarray:
+    """Decode a parsed file to uint8 pixels; ``inpainter`` overrides the one the file asks for.
+
+    ``max_pixels`` and the pixels-per-byte bomb check (``container.check_decode_limits``) are
+    applied before any work; ``max_pixels=None`` trusts the file (only the format's limits).
+    """
+    container.check_decode_limits(abc, max_pixels)
     check_device(device)
     wanted = inpainter or container.INPAINTERS[abc.header.inpainter]
     if wanted not in AVAILABLE_INPAINTERS:
@@ -253,9 +261,15 @@ def decode_file(abc: AbcFile, *, inpainter: str | None = None, device: str = "au
     return fill_canvas(canvas, abc.header)
 
 
-def decode(data: bytes, /, *, inpainter: str | None = None, device: str = "auto") -> Image.Image:
-    """Decompress .abc bytes to a PIL image (mode L or RGB), ICC profile and EXIF in ``info``."""
+def decode(
+    data: bytes, /, *, inpainter: str | None = None, device: str = "auto",
+    max_pixels: int | None = container.DEFAULT_MAX_PIXELS,
+) -> Image.Image:
+    """Decompress .abc bytes to a PIL image (mode L or RGB), ICC profile and EXIF in ``info``.
+
+    Untrusted input is safe with the default ``max_pixels`` (see :func:`decode_file`).
+    """
     abc = container.read_file(data)
-    image = Image.fromarray(decode_file(abc, inpainter=inpainter, device=device))
+    image = Image.fromarray(decode_file(abc, inpainter=inpainter, device=device, max_pixels=max_pixels))
     image.info.update(info_from_chunks(abc.ancillary))
     return image

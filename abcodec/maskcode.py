@@ -70,6 +70,14 @@ N_CONTEXTS = SHARED_CONTEXTS + D2_CONTEXTS
 WORD_BYTES = 4
 """§6.3. The ANS coder emits 32-bit words, stored little-endian."""
 
+MAX_BITS_PER_BLOCK = 17
+"""§5, §6.3. Most bits one block can add to the payload: §6.2 clamps P(kept) to 1 .. 2^16 - 1
+units of 2^-16, which the 24-bit quantisation keeps at 2^-16 or more either way (16 bits), and
+the ANS state's rounding adds under 0.01 bit a symbol; 17 is that, rounded up."""
+
+FINAL_STATE_WORDS = 2
+"""§6.3. Words of the coder's 64-bit state flushed after the last block."""
+
 _BERNOULLI = constriction.stream.model.Bernoulli(perfect=False)
 
 
@@ -98,11 +106,15 @@ def decode_mask(payload: bytes, shape: tuple[int, int]) -> np.ndarray:
     """The mask of `shape` in a MASK payload.
 
     Raises AbcError unless the payload is exactly what encode_mask writes for some mask of this
-    shape: ANS decoding never fails by itself, so the only checks are the length and that the
-    decoder ends empty (integrity is the chunk CRC's job).
+    shape: ANS decoding never fails by itself, so the only checks are the length (a multiple of
+    4, at most :func:`max_payload_size`) and that the decoder ends empty (integrity is the chunk
+    CRC's job).
     """
     if len(payload) % WORD_BYTES:
         msg = f"MASK chunk: length {len(payload)} is not a multiple of {WORD_BYTES}"
+        raise AbcError(msg)
+    if len(payload) > max_payload_size(shape):
+        msg = f"MASK chunk: length {len(payload)} is more than a {shape[0]}x{shape[1]} grid can need ({max_payload_size(shape)})"
         raise AbcError(msg)
     grid = np.zeros(shape, np.uint8)
     counts = _Counts()
@@ -120,6 +132,13 @@ def decode_mask(payload: bytes, shape: tuple[int, int]) -> np.ndarray:
         msg = f"MASK chunk: {left_bits // 8} bytes of ANS data left after decoding {grid.size} blocks"
         raise AbcError(msg)
     return grid.astype(bool)
+
+
+def max_payload_size(shape: tuple[int, int]) -> int:
+    """Longest MASK payload a grid of `shape` can need (§5): MAX_BITS_PER_BLOCK a block in whole
+    words, plus the final state. Longer payloads are refused before the entropy decoder runs."""
+    bulk_words = -(-shape[0] * shape[1] * MAX_BITS_PER_BLOCK // (8 * WORD_BYTES))
+    return WORD_BYTES * (bulk_words + FINAL_STATE_WORDS)
 
 
 def mask_bits_per_block(payload: bytes, shape: tuple[int, int]) -> float:

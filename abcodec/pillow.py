@@ -12,9 +12,12 @@ whose linter would delete an "unused" import. Then Pillow reads and writes .abc 
 
 ``_open`` reads and checks the whole container (framing, CRCs, header: a few KB, nothing sized
 from the header's claims) but decodes nothing, so Pillow's decompression-bomb check on
-``im.size``, which runs after ``_open``, comes before any pixel memory exists. The codec (numpy,
-the mask and pixel coders, the inpainter) is imported only when pixels are decoded or encoded,
-so identifying a file stays cheap.
+``im.size``, which runs after ``_open``, comes before any pixel memory exists. ``_open`` adds the
+codec's own bomb check, which Pillow's cannot make: a file must spend a byte per 2048 pixels
+(``container.check_decode_limits``), else ``DecompressionBombError``; setting
+``Image.MAX_IMAGE_PIXELS = None`` lifts both checks. The codec (numpy, the mask and pixel
+coders, the inpainter) is imported only when pixels are decoded or encoded, so identifying a
+file stays cheap.
 
 Save options (``im.save(path, **options)``), all optional:
 
@@ -55,6 +58,14 @@ SINGLE_FRAME_OPTIONS = ("append", "append_images")
 """Keywords that ``Image.save`` itself acts on; an .abc file holds one image, so only a false
 value (as generic code may pass, e.g. ``append_images=[]``) is accepted."""
 
+
+def _max_pixels() -> int | None:
+    """The codec's ``max_pixels`` under Pillow's policy: ``Image.MAX_IMAGE_PIXELS`` already bounds
+    the size (checked after ``_open``), so only the codec's pixels-per-byte bomb check is added,
+    and ``MAX_IMAGE_PIXELS = None`` (trust every file) lifts that too."""
+    return None if Image.MAX_IMAGE_PIXELS is None else container.MAX_PIXELS
+
+
 def _accept(prefix: bytes) -> bool:
     return prefix.startswith(SIGNATURE)
 
@@ -76,6 +87,11 @@ class AbcImageFile(ImageFile.ImageFile):
             abc = container.read_file(data + self.fp.read())
         except AbcError as e:
             raise OSError(str(e)) from e
+
+        try:
+            container.check_decode_limits(abc, _max_pixels())
+        except AbcError as e:
+            raise Image.DecompressionBombError(str(e)) from e
 
         header = abc.header
         self._size = header.width, header.height
@@ -104,7 +120,7 @@ class AbcDecoder(ImageFile.PyDecoder):
                     f"opened as {self.state.xsize}x{self.state.ysize} {self.mode} (changed since it was opened?)"
                 )
                 raise AbcError(msg)
-            pixels = codec.decode_file(abc)
+            pixels = codec.decode_file(abc, max_pixels=_max_pixels())
         except AbcError as e:
             raise OSError(str(e)) from e
         self.set_as_raw(pixels.tobytes())

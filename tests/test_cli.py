@@ -119,6 +119,49 @@ def test_never_overwrites_its_input(sample, tmp_path):
     assert sample.read_bytes() == before
 
 
+@pytest.mark.parametrize("link", ["symlink", "hardlink"])
+def test_never_overwrites_its_input_through_a_link(sample, tmp_path, link, capsys):
+    assert cli.encode_cli([str(sample), str(tmp_path / "x.abc")]) == 0
+    made = {"symlink": os.symlink, "hardlink": os.link}[link]
+    made(tmp_path / "x.abc", tmp_path / "alias.abc")
+    made(sample, tmp_path / "alias.png")
+    before = (tmp_path / "x.abc").read_bytes(), sample.read_bytes()
+    for main, source, target in ((cli.encode_cli, sample, "alias.png"), (cli.decode_cli, "x.abc", "alias.abc"),
+                                 (cli.encode_cli, "alias.png", sample)):
+        assert main([str(tmp_path / source), str(tmp_path / target)]) == cli.EXIT_INPUT
+        assert "output would overwrite the input" in capsys.readouterr().err
+    assert ((tmp_path / "x.abc").read_bytes(), sample.read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alias.abc", "alias.png", "in.png", "x.abc"]
+
+
+def test_sigterm_removes_the_temporary_file_and_keeps_the_old_output(sample, tmp_path):
+    assert cli.encode_cli([str(sample), str(tmp_path / "x.abc")]) == 0
+    (tmp_path / "out.png").write_bytes(b"keep me")
+    # Killed while the output is half written: the temporary file exists at that moment.
+    code = (
+        "import os, signal, sys\n"
+        "from PIL import Image\n"
+        "from abcodec import cli\n"
+        "def save(self, fp, *args, **kwargs):\n"
+        "    open(fp, 'wb').write(b'half an image')\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "Image.Image.save = save\n"
+        "sys.exit(cli.decode_cli(sys.argv[1:]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, "x.abc", "out.png"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == cli.EXIT_TERMINATED, done.stderr
+    assert done.stderr.strip() == "-c: terminated"
+    assert (tmp_path / "out.png").read_bytes() == b"keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "out.png", "x.abc"]
+
+
+def test_sigterm_handler_is_restored_after_a_run(sample, tmp_path):
+    before = signal.getsignal(signal.SIGTERM)
+    assert cli.encode_cli([str(sample), str(tmp_path / "x.abc")]) == 0
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
 def test_ctrl_c_leaves_no_partial_file(tmp_path):
     big = tmp_path / "big.png"
     Image.fromarray(np.asarray(Image.fromarray(data.astronaut()).resize((3000, 3000)))).save(big)
@@ -140,3 +183,15 @@ def test_main_functions_return_exit_codes(sample, tmp_path):
                            "--device", "cpu"]) == 0
     assert cli.decode_cli([str(tmp_path / "missing.abc"), str(tmp_path / "b.png")]) == cli.EXIT_INPUT
     assert os.path.exists(tmp_path / "a.png")
+
+
+def test_encoder_warns_when_its_file_would_be_refused_by_default(tmp_path):
+    Image.new("RGB", (2000, 1500), (40, 90, 160)).save(tmp_path / "flat.png")
+    encoded = run("encode", "flat.png", "flat.abc", cwd=tmp_path)
+    assert encoded.returncode == 0
+    assert "default decoders will refuse this file" in encoded.stderr
+    assert run("decode", "flat.abc", "flat-out.png", cwd=tmp_path).returncode != 0
+    assert run("decode", "flat.abc", "flat-out.png", "--max-pixels", "0", cwd=tmp_path).returncode == 0
+    Image.fromarray(data.astronaut()).save(tmp_path / "photo.png")
+    ordinary = run("encode", "photo.png", "photo.abc", cwd=tmp_path)
+    assert ordinary.returncode == 0 and "refuse" not in ordinary.stderr

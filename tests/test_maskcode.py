@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from abcodec.container import AbcError
-from abcodec.maskcode import decode_mask, encode_mask, mask_bits_per_block
+from abcodec import maskcode
+from abcodec.maskcode import decode_mask, encode_mask, mask_bits_per_block, max_payload_size
 
 GOLDEN_8X8_HEX = "08d2862e45a751bf47640000"
 """The format's test vector (format_spec/abc-1.md §6): the MASK payload of _golden_mask()."""
@@ -172,3 +173,27 @@ def test_accepted_payloads_are_canonical():
 def test_encode_rejects_bad_masks(bad):
     with pytest.raises(AbcError, match="MASK: mask must be"):
         encode_mask(bad)
+
+
+def _costliest_mask(shape):
+    """Every chunk's blocks chosen against the probabilities they are coded with (§6.2): as
+    expensive a mask as the adaptive model lets one build."""
+    grid = np.zeros(shape, np.uint8)
+    counts = maskcode._Counts()
+    for context, bits in maskcode._passes(grid):
+        for start, stop in maskcode._chunk_bounds(len(context)):
+            bits[start:stop] = counts.probabilities()[context[start:stop]] < 0.5
+            counts.update(context[start:stop], bits[start:stop])
+    return grid.astype(bool)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 2), (3, 5), (64, 64), (100, 37), (1, 4000), (300, 300)])
+def test_payload_bound_holds_for_the_costliest_masks(shape):
+    for mask in (_costliest_mask(shape), _random_mask(shape, 0.5)):
+        assert len(_round_trip(mask)) <= max_payload_size(shape)
+
+
+def test_payload_longer_than_any_mask_needs_is_refused_before_decoding():
+    assert max_payload_size((2, 2)) == 20
+    with pytest.raises(AbcError, match="length 24 is more than a 2x2 grid can need"):
+        decode_mask(bytes(24), (2, 2))

@@ -1,0 +1,124 @@
+"""The two fuzz targets, and what counts as a failure.
+
+A target gets arbitrary bytes. It passes when they decode to an image or are refused the way
+the API promises: :class:`~abcodec.container.AbcError` from :func:`abcodec.codec.decode`;
+``OSError`` (``UnidentifiedImageError`` is one) or a decompression-bomb error through Pillow.
+Any other exception, an input slower than SLOW_SECONDS, or the process's peak memory passing
+MAX_RSS_MB, is a failure; :class:`Recorder` saves the first input of each distinct one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import resource
+import time
+import traceback
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image
+
+from abcodec import codec  # importing abcodec registers the Pillow plugin
+from abcodec.container import AbcError
+
+FUZZ_MAX_PIXELS = 1 << 16
+"""Largest image a fuzzed input may decode (256 × 256): the decode target's ``max_pixels`` and
+Pillow's ``MAX_IMAGE_PIXELS`` in the other, so that an input costs milliseconds and the fuzzer
+explores instead of inpainting. The limits on large images are tests/test_hostile.py's job."""
+
+SLOW_SECONDS = 5.0
+"""An input that takes more CPU time is a failure (a hang): at FUZZ_MAX_PIXELS a decode takes
+under 1 s (the slowest seen: 0.7 s, a strip 1 pixel high). CPU time, not wall time, so that a fuzzer run at low priority on a busy machine does
+not report slowness that is not the decoder's."""
+
+MAX_RSS_MB = 1024
+"""Peak memory (MiB) past which an input is a failure: at FUZZ_MAX_PIXELS a decode needs a few
+MB, so passing this means something was sized from a claim instead of a checked limit."""
+
+CRASH_DIR = Path(__file__).parent / "crashers"
+"""Committed crashers, replayed by tests/test_hostile.py."""
+
+
+def decode_target(data: bytes) -> None:
+    """abcodec.codec.decode: an image or AbcError."""
+    try:
+        codec.decode(data, max_pixels=FUZZ_MAX_PIXELS)
+    except AbcError:
+        pass
+
+
+def pillow_target(data: bytes) -> None:
+    """Image.open(...).load() after ``import abcodec``: an image, OSError or a bomb error.
+
+    As in Pillow's own fuzzers, the bomb warning is an error, so that no image larger than
+    FUZZ_MAX_PIXELS is decoded.
+    """
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = FUZZ_MAX_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+    except (OSError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        pass
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+
+
+TARGETS: dict[str, Callable[[bytes], None]] = {"decode": decode_target, "pillow": pillow_target}
+
+
+def failure_key(error: BaseException) -> str:
+    """Exception type and the innermost abcodec (else last) frame: one key per distinct bug."""
+    frames = traceback.extract_tb(error.__traceback__)
+    ours = [f for f in frames if "abcodec" in f.filename] or frames
+    where = f"{Path(ours[-1].filename).name}:{ours[-1].lineno}" if ours else "?"
+    return f"{type(error).__name__} at {where}"
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def save_crasher(data: bytes, crash_dir: Path) -> Path:
+    """Pillow's naming: crash-<sha1 of the bytes>.abc."""
+    crash_dir.mkdir(parents=True, exist_ok=True)
+    path = crash_dir / f"crash-{hashlib.sha1(data).hexdigest()}.abc"
+    path.write_bytes(data)
+    return path
+
+
+class Recorder:
+    """Runs a target on each input; keeps the first input of every distinct failure."""
+
+    def __init__(self, target: Callable[[bytes], None], crash_dir: Path,
+                 on_failure: Callable[[str, Path], None] | None = None) -> None:
+        self.target = target
+        self.crash_dir = crash_dir
+        self.on_failure = on_failure
+        self.failures: dict[str, Path] = {}
+        self.executions = 0
+
+    def __call__(self, data: bytes) -> None:
+        self.executions += 1
+        peak_before, started = peak_rss_mb(), time.process_time()
+        try:
+            self.target(data)
+        except Exception as e:  # every exception the API does not promise is a finding
+            self.record(data, failure_key(e))
+            return
+        if time.process_time() - started > SLOW_SECONDS:
+            self.record(data, f"over {SLOW_SECONDS:g} s of CPU")
+        if peak_before <= MAX_RSS_MB < peak_rss_mb():
+            self.record(data, f"peak memory over {MAX_RSS_MB} MiB")
+
+    def record(self, data: bytes, key: str) -> None:
+        if key in self.failures:
+            return
+        self.failures[key] = save_crasher(data, self.crash_dir)
+        if self.on_failure:
+            self.on_failure(key, self.failures[key])

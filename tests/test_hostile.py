@@ -1,0 +1,166 @@
+"""Hostile input (issue 6): every committed crasher and seed replayed through both fuzz targets,
+files of at most 1 KB that ask for huge decodes, and the decoder limits that refuse them."""
+
+import hashlib
+import io
+import json
+import random
+import time
+
+import pytest
+from PIL import Image
+
+from abcodec import cli, codec, container
+from abcodec.container import AbcError, AbcFile, Header
+from fuzz import hostile, mutate, run, targets
+from fuzz.seeds import SEED_DIR
+
+CRASHERS = sorted(targets.CRASH_DIR.glob("crash-*.abc"))
+SEEDS = sorted(SEED_DIR.glob("*.abc"))
+
+WORST_CASE_SECONDS = 20
+"""Loose bound on the worst ≤ 1 KB file the default limits admit (2.4 s measured on the 2-core
+reference machine, 3.7 s with it busy; benchmarks/RESULTS.md, Hostile input), so that a slow CI
+machine passes."""
+
+
+@pytest.mark.parametrize("target", sorted(targets.TARGETS))
+@pytest.mark.parametrize("path", CRASHERS + SEEDS, ids=lambda path: path.name)
+def test_committed_inputs_decode_or_are_refused(path, target):
+    started = time.process_time()
+    targets.TARGETS[target](path.read_bytes())  # raises on anything the API does not promise
+    assert time.process_time() - started < targets.SLOW_SECONDS
+
+
+def test_seeds_are_few_small_valid_files():
+    assert 10 <= len(SEEDS) < 20
+    for path in SEEDS:
+        data = path.read_bytes()
+        assert len(data) < 1024
+        if "ppgn" not in path.name:
+            assert codec.decode(data).size
+
+
+def test_crashers_are_named_by_their_sha1():
+    for path in CRASHERS:
+        assert path.name == f"crash-{hashlib.sha1(path.read_bytes()).hexdigest()}.abc"
+
+
+def test_most_mutations_get_past_the_crcs_to_the_decoders():
+    rng = random.Random(3)
+    seeds = [path.read_bytes() for path in SEEDS]
+    parsed = decoded = 0
+    for _ in range(100):
+        data = mutate.mutate(rng.choice(seeds), rng, mutate.byte_mutator(rng), seeds)
+        try:
+            container.read_file(data)
+            parsed += 1
+            codec.decode(data, max_pixels=targets.FUZZ_MAX_PIXELS)
+            decoded += 1
+        except AbcError:
+            pass
+    assert parsed > 50 and decoded > 25
+
+
+def test_recorder_keeps_one_crasher_per_distinct_failure(tmp_path):
+    def target(data):
+        if data.startswith(b"boom"):
+            raise KeyError(data)
+
+    recorder = targets.Recorder(target, tmp_path)
+    for data in (b"fine", b"boom1", b"boom2", b"ok"):
+        recorder(data)
+    assert recorder.executions == 4
+    [key] = recorder.failures
+    assert key.startswith("KeyError at test_hostile.py:")
+    assert [path.read_bytes() for path in tmp_path.iterdir()] == [b"boom1"]
+
+
+def run_json(argv, capsys):
+    code = run.main(argv)
+    return code, json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("target", sorted(targets.TARGETS))
+def test_fuzz_run_reports_executions_and_failures(target, tmp_path, capsys):
+    argv = ["--target", target, "--runs", "40", "--engine", "random", "--crash-dir", str(tmp_path)]
+    code, report = run_json(argv, capsys)
+    assert (code, report["executions"], report["distinct_failures"]) == (0, 40, 0)
+    assert report["seconds"] >= 0 and report["cpu_seconds"] >= 0 and report["failures"] == []
+
+
+def test_fuzz_run_with_atheris(tmp_path, capsys):
+    pytest.importorskip("atheris")
+    code, report = run_json(["--target", "pillow", "--runs", "60", "--crash-dir", str(tmp_path)], capsys)
+    assert (code, report["engine"], report["distinct_failures"]) == (0, "atheris", 0)
+    assert report["executions"] >= 60
+
+
+def empty_mask_file(width, height, *, block=1, mode=container.MODE_L):
+    """A huge image with nothing kept: the empty MASK payload, the empty PIXL frame (§6.3, §7)."""
+    header = Header(width=width, height=height, mode=mode, block=block, q_luma=1, q_chroma=1, chroma_shift=0)
+    return container.write_file(AbcFile(header, b"", hostile.zero_frame(0)))
+
+
+REFUSED = {
+    "rgb 8192x8192, one 64-block kept": lambda: hostile.hostile_file(8192, 8192, block=64),
+    "rgb 8192x8192, nothing kept": lambda: hostile.hostile_file(8192, 8192, block=64, mask="none"),
+    "grey 8192x8192, block 1, nothing kept": lambda: empty_mask_file(8192, 8192),
+    "rgb 4096x4096, checkerboard of 8-blocks": lambda: hostile.hostile_file(4096, 4096, block=8, mask="checker"),
+    "grey 4096x4096, every 4-block kept": lambda: hostile.hostile_file(4096, 4096, mode=container.MODE_L, block=4,
+                                                                       mask="all"),
+    "rgb 2048x1024, block 1, one pixel kept": lambda: hostile.hostile_file(2048, 1024),
+}
+
+
+@pytest.mark.parametrize("build", REFUSED.values(), ids=REFUSED.keys())
+def test_small_file_asking_for_a_huge_decode_is_refused_at_once(build):
+    data = build()
+    assert len(data) <= 1024
+    started = time.perf_counter()
+    with pytest.raises(AbcError, match="max_pixels|decompression bomb"):
+        codec.decode(data)
+    assert time.perf_counter() - started < 0.5
+
+
+def test_worst_small_file_the_limits_admit_decodes_within_seconds():
+    data = hostile.largest_admitted("lattice")
+    assert len(data) <= 1024
+    started = time.perf_counter()
+    image = codec.decode(data)
+    assert image.width * image.height > container.SMALL_IMAGE_PIXELS
+    assert time.perf_counter() - started < WORST_CASE_SECONDS
+
+
+def test_limits_are_lifted_for_a_trusted_file():
+    data = empty_mask_file(1200, 1000, block=8, mode=container.MODE_RGB)
+    with pytest.raises(AbcError, match="decompression bomb"):
+        codec.decode(data)
+    assert codec.decode(data, max_pixels=None).getpixel((0, 0)) == (128, 128, 128)
+    with pytest.raises(AbcError, match="over the decoder's limit \\(max_pixels\\) of 1000"):
+        codec.decode(hostile.hostile_file(40, 30), max_pixels=1000)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "many"])
+def test_max_pixels_is_validated(bad):
+    with pytest.raises(AbcError, match="max_pixels must be a positive integer or None"):
+        codec.decode((SEED_DIR / "grey-1x1.abc").read_bytes(), max_pixels=bad)
+
+
+def test_pillow_raises_a_bomb_error_that_max_image_pixels_none_lifts(monkeypatch):
+    data = hostile.hostile_file(8192, 8192, block=64)
+    assert 8192 * 8192 < Image.MAX_IMAGE_PIXELS  # Pillow's own check would let it through
+    with pytest.raises(Image.DecompressionBombError, match="decompression bomb"):
+        Image.open(io.BytesIO(data))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
+    with Image.open(io.BytesIO(data)) as image:  # opened, not decoded: that would take minutes
+        assert image.size == (8192, 8192)
+
+
+def test_cli_refuses_a_bomb_and_decodes_it_when_trusted(tmp_path, capsys):
+    (tmp_path / "bomb.abc").write_bytes(empty_mask_file(1200, 1000, block=8, mode=container.MODE_RGB))
+    assert cli.decode_cli([str(tmp_path / "bomb.abc"), str(tmp_path / "out.png")]) == cli.EXIT_INPUT
+    assert "decompression bomb" in capsys.readouterr().err
+    assert not (tmp_path / "out.png").exists()
+    assert cli.decode_cli([str(tmp_path / "bomb.abc"), str(tmp_path / "out.png"), "--max-pixels", "0"]) == 0
+    assert Image.open(tmp_path / "out.png").size == (1200, 1000)
