@@ -1,0 +1,198 @@
+"""Encode and decode wall time and peak memory of abc, per image size, inpainter and device.
+
+    python -m benchmarks.speed [FOLDER] [--sizes 256x256 768x512 2048x1536] [--bpp 0.25] [--repeats 3]
+        [--json out.json] [--markdown out.md]
+
+The test image is the first image of FOLDER (default ../shared/data/kodak, else skimage.data)
+resized with Lanczos to each size; it is encoded at ``--bpp`` (rate search included, as
+``abc-encode --bpp`` does), and the file is decoded by every inpainter in
+``abcodec.codec.AVAILABLE_INPAINTERS`` on the CPU, and on CUDA where torch sees a device. The
+encoder does not depend on the inpainter (it only names it in the header), so it is measured
+once per size.
+
+Every measurement runs in a fresh Python process, so the memory figures belong to one
+operation: the process imports abcodec, reads its input, runs the operation once on a 16×16
+image (first-call costs), notes its peak RSS (VmHWM), runs the operation once, timed,
+notes the peak RSS again, then runs it once more under tracemalloc for the peak of traced
+allocations (Python objects and numpy buffers). Figures are medians over ``--repeats`` processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from abcodec.codec import AVAILABLE_INPAINTERS, EncodeOptions, decode, encode
+
+from .common import image_source, load_average, load_images, machine, progress, publish
+
+DEFAULT_SIZES = ("256x256", "768x512", "2048x1536")
+DEFAULT_BPP = 0.25
+REPEATS = 3
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'768x512' → (768, 512): width, then height, as image sizes are written."""
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        msg = f"size {text!r} is not WIDTHxHEIGHT"
+        raise argparse.ArgumentTypeError(msg) from None
+    return width, height
+
+
+def devices() -> list[str]:
+    """CPU always; CUDA only where torch sees a device (importing torch costs ~1 s, so only here)."""
+    try:
+        import torch
+    except ImportError:
+        return ["cpu"]
+    return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+
+
+def operation(kind: str, path: Path, bpp: float, inpainter: str, device: str):
+    """The function a child process times: encode a PNG or decode an .abc, nothing else."""
+    if kind == "encode":
+        pixels = np.asarray(Image.open(path).convert("RGB"))
+        options = EncodeOptions(bpp=bpp)
+        return lambda: encode(pixels, options=options)
+    data = path.read_bytes()
+    return lambda: decode(data, inpainter=inpainter, device=device)
+
+
+def peak_rss_kib() -> int:
+    """This process's peak resident set so far, in KiB.
+
+    VmHWM where Linux has it: ``ru_maxrss`` survives exec on Linux, so a child would report
+    the peak of the parent it was forked from. Elsewhere ``ru_maxrss`` is the best there is.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def child(kind: str, path: Path, bpp: float, inpainter: str, device: str) -> dict:
+    """One measurement in this (fresh) process; see the module docstring for the order of steps."""
+    warm_up = np.zeros((16, 16, 3), dtype=np.uint8)
+    decode(encode(warm_up, options=EncodeOptions(bpp=8)), inpainter=inpainter, device=device)
+    run = operation(kind, path, bpp, inpainter, device)
+    rss_before = peak_rss_kib()
+    started = time.perf_counter()
+    run()
+    seconds = time.perf_counter() - started
+    rss_peak = peak_rss_kib()
+    tracemalloc.start()
+    run()
+    _, traced_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"seconds": seconds, "rss_before_kib": rss_before, "rss_peak_kib": rss_peak, "traced_peak_bytes": traced_peak}
+
+
+def measure(kind: str, path: Path, bpp: float, inpainter: str, device: str, repeats: int) -> dict:
+    """Medians over ``repeats`` fresh processes, each running ``child``."""
+    command = [sys.executable, "-m", "benchmarks.speed", "--child", kind, str(path), str(bpp), inpainter, device]
+    runs = [json.loads(subprocess.run(command, cwd=REPO_ROOT, check=True, capture_output=True, text=True).stdout)
+            for _ in range(repeats)]
+    return {
+        "seconds": float(np.median([r["seconds"] for r in runs])),
+        "peak_rss_mib": float(np.median([r["rss_peak_kib"] for r in runs])) / 1024,
+        "rss_growth_mib": float(np.median([r["rss_peak_kib"] - r["rss_before_kib"] for r in runs])) / 1024,
+        "traced_peak_mib": float(np.median([r["traced_peak_bytes"] for r in runs])) / 2**20,
+        "runs": runs,
+    }
+
+
+def prepare(original: np.ndarray, size: tuple[int, int], bpp: float, folder: Path) -> tuple[Path, Path]:
+    """The PNG an encode child reads and the .abc a decode child reads, at one size."""
+    image = Image.fromarray(original).resize(size, Image.Resampling.LANCZOS)
+    png, abc = folder / f"{size[0]}x{size[1]}.png", folder / f"{size[0]}x{size[1]}.abc"
+    image.save(png)
+    abc.write_bytes(encode(np.asarray(image), options=EncodeOptions(bpp=bpp)))
+    return png, abc
+
+
+def measure_all(args: argparse.Namespace, original: np.ndarray, folder: Path) -> list[dict]:
+    """One row per size and operation: encode once, decode per inpainter and device."""
+    rows = []
+    for size in args.sizes:
+        png, abc = prepare(original, size, args.bpp, folder)
+        jobs = [("encode", png, AVAILABLE_INPAINTERS[0], "cpu", "any")]
+        jobs += [("decode", abc, inpainter, device, inpainter)
+                 for inpainter in AVAILABLE_INPAINTERS for device in args.devices]
+        for kind, path, inpainter, device, label in jobs:
+            result = measure(kind, path, args.bpp, inpainter, device, args.repeats)
+            rows.append({"operation": kind, "inpainter": label, "device": device, "size": f"{size[0]}x{size[1]}",
+                         "bytes": abc.stat().st_size, **result})
+            progress(f"{kind} {size[0]}x{size[1]} {label} {device}: {result['seconds']:.2f} s, "
+                     f"peak RSS {result['peak_rss_mib']:.0f} MiB (load {load_average()})")
+    return rows
+
+
+def markdown(result: dict) -> str:
+    lines = [
+        f"Image: {result['image']}, resized; encoded at {result['bpp']} bpp. Machine: {result['machine']}. "
+        f"Date: {result['date']}. Devices: {', '.join(result['devices'])}. Load average (1/5/15 min) at start "
+        f"{result['load_start']}, at end {result['load_end']}. Medians of {result['repeats']} fresh processes.",
+        "",
+        "| operation | inpainter | device | size | file bytes | seconds | peak RSS MiB | RSS growth MiB | traced peak MiB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in result["rows"]:
+        lines.append(f"| {row['operation']} | {row['inpainter']} | {row['device']} | {row['size']} | {row['bytes']} | "
+                     f"{row['seconds']:.3f} | {row['peak_rss_mib']:.0f} | {row['rss_growth_mib']:.0f} | {row['traced_peak_mib']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.speed", description=__doc__.splitlines()[0])
+    parser.add_argument("folder", nargs="?",
+                        help="the first image here is the test image (default: Kodak, else skimage.data)")
+    parser.add_argument("--sizes", type=parse_size, nargs="+", default=[parse_size(s) for s in DEFAULT_SIZES])
+    parser.add_argument("--bpp", type=float, default=DEFAULT_BPP, help="encoder target rate")
+    parser.add_argument("--repeats", type=int, default=REPEATS, help="fresh processes per measurement")
+    parser.add_argument("--json", type=Path, help="write every measurement here")
+    parser.add_argument("--markdown", type=Path, help="write the table here")
+    parser.add_argument("--child", nargs=5, metavar=("KIND", "PATH", "BPP", "INPAINTER", "DEVICE"), help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.child:
+        kind, path, bpp, inpainter, device = args.child
+        print(json.dumps(child(kind, Path(path), float(bpp), inpainter, device)))
+        return 0
+    images = load_images(args.folder, 1)
+    if not images:
+        print("no images found", file=sys.stderr)
+        return 1
+    args.devices = devices()
+    load_start = load_average()
+    with tempfile.TemporaryDirectory() as folder:
+        rows = measure_all(args, images[0][1], Path(folder))
+    result = {
+        "image": f"{images[0][0]} from {image_source(args.folder)}", "bpp": args.bpp,
+        "machine": machine(), "date": date.today().isoformat(), "devices": args.devices, "repeats": args.repeats,
+        "load_start": load_start, "load_end": load_average(), "rows": rows,
+    }
+    publish(result, markdown(result), args.json, args.markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

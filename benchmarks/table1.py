@@ -1,0 +1,192 @@
+"""The paper's Table 1 ("Ablative Image Compression", Kuznetsov & Singhal) with bytes, beside its SSIM figures.
+
+    python -m benchmarks.table1 [FOLDER] [--bpp 0.3] [--crop 227] [--limit N]
+        [--json out.json] [--markdown out.md] [--figure grid.png] [--figure-images NAME …]
+
+Every row of the paper's table, measured twice: on the full images of FOLDER (default
+../shared/data/kodak, else skimage.data) and on their centre crops of 227×227, the size the
+paper's PPGN worked at. The paper gave SSIM only; here each row also has its real bpp. JPEG rows
+use Pillow at the paper's qualities. The ablation rows use abc with the diffusion decoder, all at
+one target rate (``--bpp``, default 0.3). The paper does not say how many blocks it kept, so its
+keep fraction cannot be inferred; 0.3 bpp is where Kodak's JPEG spends between quality 5 and 10,
+between the paper's two lowest JPEG rows, and the middle row of the equal-bytes table in
+benchmarks/RESULTS.md. The three rows that add a style, content or edge loss need the generative
+decoder (issue 3) and are printed as such, with the paper's figure beside and no number of ours.
+
+``--figure`` writes a picture grid like the paper's Figure 4: for each chosen image's crop, the
+original, JPEG at the highest quality within the block + random file's bytes, and each scheme.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from datetime import date
+from functools import partial
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from abcodec import container
+from abcodec.codec import EncodeOptions, canvas_of
+from abcodec.demo import jpeg_at_most
+
+from .common import (
+    Roundtrip, abc_roundtrip, centre_crop, image_source, load_average, load_images, machine, measurement,
+    pillow_roundtrip, progress, publish, pyplot, save_figure,
+)
+
+DEFAULT_BPP = 0.3
+PPGN_SIZE = 227
+NEEDS_GENERATOR = "needs the generative decoder (issue 3)"
+BLOCK_AND_RANDOM = "Block + random (B+R)"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of the paper's Table 1: its name, its SSIM, and how we reproduce it (None: we cannot yet)."""
+
+    name: str
+    paper_ssim: float
+    run: Callable[[np.ndarray], Roundtrip] | None
+    is_abc: bool = False
+
+
+def table_rows(bpp: float) -> list[Row]:
+    """The paper's rows in its order; pixel sampling is random 1×1 blocks with full-resolution chroma."""
+    def abc(name: str, paper_ssim: float, **options) -> Row:
+        return Row(name, paper_ssim, partial(abc_roundtrip, options=EncodeOptions(bpp=bpp, **options)), is_abc=True)
+
+    return [
+        *(Row(f"JPEG quality {q}", ssim, partial(pillow_roundtrip, format="JPEG", quality=q))
+          for q, ssim in ((1, 0.438), (5, 0.555), (25, 0.797), (50, 0.864))),
+        abc("Pixel sampling", 0.126, scheme="random", block=1, chroma_shift=0),
+        abc("Block sampling", 0.366, scheme="edge"),
+        abc(BLOCK_AND_RANDOM, 0.389, scheme="edge+random"),
+        Row("B+R with style loss", 0.398, None),
+        Row("B+R with content loss", 0.403, None),
+        Row("B+R with edge loss", 0.399, None),
+    ]
+
+
+def kept_fraction(data: bytes) -> float:
+    """Share of the image's pixels that the file keeps, read back from its mask."""
+    canvas, _ = canvas_of(container.read_file(data))
+    return float(canvas.luma_known.mean())
+
+
+def measure_row(row: Row, images: list[tuple[str, np.ndarray]]) -> dict:
+    """Per-image measurements of one row and their means (bpp, SSIM, kept share)."""
+    per_image = []
+    for name, original in images:
+        roundtrip = row.run(original)
+        kept = {"kept": kept_fraction(roundtrip.data)} if row.is_abc else {}
+        per_image.append({"image": name, **measurement(original, roundtrip), **kept})
+    means = {key: float(np.mean([m[key] for m in per_image])) for key in per_image[0] if key != "image"}
+    return {"row": row.name, "paper_ssim": row.paper_ssim, **means, "per_image": per_image}
+
+
+def measure_set(rows: list[Row], images: list[tuple[str, np.ndarray]], label: str) -> list[dict]:
+    results = []
+    for row in rows:
+        if row.run is None:
+            results.append({"row": row.name, "paper_ssim": row.paper_ssim, "status": NEEDS_GENERATOR})
+            continue
+        results.append(measure_row(row, images))
+        progress(f"{label}: {row.name} measured on {len(images)} images")
+    return results
+
+
+def markdown(result: dict) -> str:
+    sets = list(result["sets"])
+    header = "| row | paper SSIM | " + " | ".join(f"{s}: bpp | {s}: SSIM | {s}: kept" for s in sets) + " |"
+    lines = [
+        f"Images: {result['images']}; crops: the central {result['crop']}×{result['crop']}. "
+        f"abc rows: diffusion decoder, target {result['bpp']} bpp. Machine: {result['machine']}. Date: {result['date']}.",
+        "",
+        header,
+        "|---|---|" + "---|---|---|" * len(sets),
+    ]
+    for index, row in enumerate(result["sets"][sets[0]]):
+        cells = []
+        for name in sets:
+            measured = result["sets"][name][index]
+            if "status" in measured:
+                cells.append(f"{measured['status']} | | ")
+            else:
+                kept = f"{100 * measured['kept']:.1f} %" if "kept" in measured else "–"
+                cells.append(f"{measured['bpp']:.3f} | {measured['ssim']:.3f} | {kept}")
+        lines.append(f"| {row['row']} | {row['paper_ssim']:.3f} | " + " | ".join(cells) + " |")
+    lines += ["", "bpp and SSIM: means over images; kept: share of pixels in kept blocks (abc rows)."]
+    return "\n".join(lines) + "\n"
+
+
+def figure_panels(original: np.ndarray, rows: list[Row]) -> list[tuple[str, np.ndarray]]:
+    """(title, pixels) for one crop: original, JPEG within B+R's bytes, then each abc scheme."""
+    schemes = [(row.name, row.run(original)) for row in rows if row.is_abc]
+    jpeg_quality, _ = jpeg_at_most(original, len(dict(schemes)[BLOCK_AND_RANDOM].data))
+    panels = [("original", original)]
+    for title, roundtrip in [(f"JPEG q{jpeg_quality}", pillow_roundtrip(original, "JPEG", jpeg_quality)), *schemes]:
+        scores = measurement(original, roundtrip)
+        panels.append((f"{title}\n{scores['bpp']:.2f} bpp, SSIM {scores['ssim']:.3f}", roundtrip.decoded))
+    return panels
+
+
+def write_figure(crops: list[tuple[str, np.ndarray]], rows: list[Row], path: Path) -> None:
+    """The Figure 4 grid: one row per image, panels at 1:1 pixel scale."""
+    grid = [figure_panels(crop, rows) for _, crop in crops]
+    height, width = crops[0][1].shape[:2]
+    dpi = 100
+    figure, axes = pyplot().subplots(len(grid), len(grid[0]), squeeze=False, dpi=dpi,
+                                   figsize=(len(grid[0]) * (width + 10) / dpi, len(grid) * (height + 40) / dpi))
+    for (name, _), panels, axis_row in zip(crops, grid, axes):
+        for (title, pixels), axis in zip(panels, axis_row):
+            axis.imshow(pixels, interpolation="nearest")
+            axis.set_title(f"{name}: {title}" if title == "original" else title, fontsize=7)
+            axis.set_axis_off()
+    figure.subplots_adjust(left=0, right=1, bottom=0, top=1 - 30 / (len(grid) * (height + 40)), wspace=0.04, hspace=0.2)
+    save_figure(figure, path, dpi)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.table1", description=__doc__.splitlines()[0])
+    parser.add_argument("folder", nargs="?", help="images (default: Kodak if present, else skimage.data)")
+    parser.add_argument("--bpp", type=float, default=DEFAULT_BPP, help="target rate of every abc row")
+    parser.add_argument("--crop", type=int, default=PPGN_SIZE, help="side of the centre crops")
+    parser.add_argument("--limit", type=int, help="first N images only")
+    parser.add_argument("--json", type=Path, help="write every measurement here")
+    parser.add_argument("--markdown", type=Path, help="write the table here")
+    parser.add_argument("--figure", type=Path, help="write the Figure 4 style grid (PNG) here")
+    parser.add_argument("--figure-images", nargs="+", help="images for the grid (default: the first)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    images = load_images(args.folder, args.limit)
+    if not images:
+        print("no images found", file=sys.stderr)
+        return 1
+    rows = table_rows(args.bpp)
+    crops = [(name, centre_crop(original, args.crop)) for name, original in images]
+    chosen = args.figure_images or [images[0][0]]
+    missing = set(chosen) - {name for name, _ in images}
+    if args.figure and missing:
+        print(f"--figure-images not among the images: {', '.join(sorted(missing))}", file=sys.stderr)
+        return 1
+    result = {
+        "images": f"{image_source(args.folder)} ({len(images)} images)", "crop": args.crop, "bpp": args.bpp,
+        "machine": machine(), "date": date.today().isoformat(), "load_start": load_average(),
+        "sets": {"full images": measure_set(rows, images, "full images"),
+                 f"{args.crop}×{args.crop} crops": measure_set(rows, crops, "crops")},
+    }
+    publish(result, markdown(result), args.json, args.markdown)
+    if args.figure:
+        write_figure([(name, crop) for name, crop in crops if name in chosen], rows, args.figure)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
