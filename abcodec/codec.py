@@ -83,10 +83,6 @@ class EncodeOptions:
             raise AbcError(msg)
         header_for(self, width=1, height=1, mode=container.MODE_RGB)
 
-    @property
-    def pixel_params(self) -> PixelParams:
-        return PixelParams(self.block, self.q_luma, self.q_chroma, self.chroma_shift)
-
 
 def _require_type(name: str, value: object, types: tuple[type, ...]) -> None:
     """Options arrive from keyword arguments and Pillow's save(); a wrong type is named, not a TypeError."""
@@ -130,9 +126,13 @@ def image_to_array(image: Image.Image | np.ndarray) -> tuple[np.ndarray, str | N
     raise AbcError(msg)
 
 
+def pixel_params(header: Header) -> PixelParams:
+    """The HEAD fields that say how kept pixels are coded (§3, §7): one reading for both sides."""
+    return PixelParams(header.block, header.q_luma, header.q_chroma, header.chroma_shift)
+
+
 def _assemble(header: Header, mask: np.ndarray, image: np.ndarray, ancillary: dict[bytes, bytes]) -> bytes:
-    abc = AbcFile(header, encode_mask(mask), pack_blocks(image, mask, PixelParams(
-        header.block, header.q_luma, header.q_chroma, header.chroma_shift)), ancillary)
+    abc = AbcFile(header, encode_mask(mask), pack_blocks(image, mask, pixel_params(header)), ancillary)
     return container.write_file(abc)
 
 
@@ -199,8 +199,7 @@ def canvas_of(abc: AbcFile) -> tuple[Canvas, np.ndarray]:
     """The kept pixels a file holds, and its block mask: everything the decoder knows."""
     header = abc.header
     mask = decode_mask(abc.mask, header.grid_shape)
-    params = PixelParams(header.block, header.q_luma, header.q_chroma, header.chroma_shift)
-    canvas = unpack_blocks(abc.pixels, mask, header.channels, (header.height, header.width), params)
+    canvas = unpack_blocks(abc.pixels, mask, header.channels, (header.height, header.width), pixel_params(header))
     return canvas, mask
 
 
