@@ -1,6 +1,6 @@
 """Rate–distortion of abc against JPEG, WebP and AVIF: curves, BD-rates, a plot, and JPEG at equal bytes.
 
-    python -m benchmarks.rd [FOLDER] [--bpp 0.1 0.2 …] [--scheme edge+random …] [--block 4 …]
+    python -m benchmarks.rd [FOLDER] [--bpp 0.1 0.2 …] [--scheme edge+random …] [--block 4 …] [--quantisers 24/32 …]
         [--jpeg-quality …] [--webp-quality …] [--avif-quality …] [--limit N]
         [--json out.json] [--csv out.csv] [--plot out.png] [--markdown out.md]
 
@@ -45,6 +45,7 @@ DEFAULT_QUALITIES = {
     "AVIF": (0, 10, 20, 30, 40, 50, 60),
 }
 """Quality sweeps covering about 0.07–1.4 bpp on Kodak, around abc's 0.1–1 bpp (JPEG starts at 0.17)."""
+DEFAULT_QUANTISERS = (EncodeOptions().q_luma, EncodeOptions().q_chroma)
 ANCHOR = "JPEG"
 METRICS = ("ssim", "ms_ssim", "psnr")
 METRIC_NAMES = {"ssim": "SSIM", "ms_ssim": "MS-SSIM", "psnr": "PSNR (dB)"}
@@ -59,8 +60,20 @@ class Setting:
     run: Callable[[np.ndarray], Roundtrip]
 
 
-def abc_curve(scheme: str, block: int) -> str:
-    return f"abc {scheme} {block}x{block}"
+def abc_curve(scheme: str, block: int, quantisers: tuple[int, int]) -> str:
+    """The curve's name; the quantisers appear only when they are not the encoder's defaults."""
+    name = f"abc {scheme} {block}x{block}"
+    return name if quantisers == DEFAULT_QUANTISERS else f"{name} q{quantisers[0]}/{quantisers[1]}"
+
+
+def quantiser_pair(text: str) -> tuple[int, int]:
+    """--quantisers takes LUMA/CHROMA, e.g. 24/32."""
+    try:
+        luma, chroma = (int(part) for part in text.split("/"))
+    except ValueError as e:
+        msg = f"quantisers {text!r} must be LUMA/CHROMA, e.g. 24/32"
+        raise argparse.ArgumentTypeError(msg) from e
+    return luma, chroma
 
 
 def is_abc(curve: str) -> bool:
@@ -71,9 +84,9 @@ def is_abc(curve: str) -> bool:
 def settings(args: argparse.Namespace, avif: str | None) -> list[Setting]:
     """Every (curve, knob) pair to measure on each image, abc first."""
     chosen = [
-        Setting(abc_curve(scheme, block), bpp,
-                partial(abc_roundtrip, options=EncodeOptions(bpp=bpp, scheme=scheme, block=block)))
-        for scheme in args.scheme for block in args.block for bpp in args.bpp
+        Setting(abc_curve(scheme, block, (q_luma, q_chroma)), bpp, partial(abc_roundtrip, options=EncodeOptions(
+            bpp=bpp, scheme=scheme, block=block, q_luma=q_luma, q_chroma=q_chroma)))
+        for scheme in args.scheme for block in args.block for q_luma, q_chroma in args.quantisers for bpp in args.bpp
     ]
     for codec, qualities in (("JPEG", args.jpeg_quality), ("WebP", args.webp_quality), ("AVIF", args.avif_quality)):
         if codec == "AVIF" and not avif:
@@ -233,7 +246,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("folder", nargs="?", help="images to measure (default: Kodak if present, else skimage.data)")
     parser.add_argument("--bpp", type=float, nargs="+", default=list(DEFAULT_RATES), help="abc target rates")
     parser.add_argument("--scheme", nargs="+", default=["edge+random"], help="abc schemes, one curve each")
-    parser.add_argument("--block", type=int, nargs="+", default=[4], help="abc block sizes, one curve each")
+    parser.add_argument("--block", type=int, nargs="+", default=[EncodeOptions().block], help="abc block sizes, one curve each")
+    parser.add_argument("--quantisers", type=quantiser_pair, nargs="+", default=[DEFAULT_QUANTISERS],
+                        help="abc LUMA/CHROMA quantiser steps, one curve each (default: the encoder's)")
     for codec, qualities in DEFAULT_QUALITIES.items():
         parser.add_argument(f"--{codec.lower()}-quality", type=int, nargs="*", default=list(qualities),
                             help=f"{codec} qualities (none: skip {codec})")

@@ -55,6 +55,16 @@ def test_rd_skips_avif_without_an_encoder(tiny_images, monkeypatch, capsys):
     assert "| AVIF |" not in captured.out
 
 
+def test_rd_draws_one_abc_curve_per_quantiser_pair(tiny_images, tmp_path):
+    out = tmp_path / "rd.json"
+    assert rd.main([str(tiny_images), "--limit", "1", "--bpp", "1", "2", "--quantisers", "24/32", "8/12",
+                    "--jpeg-quality", "--webp-quality", "--avif-quality", "--json", str(out)]) == 0
+    curves = {row["curve"] for row in json.loads(out.read_text())["curves"]}
+    assert curves == {"abc edge+random 4x4", "abc edge+random 4x4 q8/12"}
+    with pytest.raises(SystemExit):
+        rd.main([str(tiny_images), "--quantisers", "24"])
+
+
 def test_rd_jpeg_search_respects_the_budget():
     image = data.astronaut()[::4, ::4]
     quality, jpeg = jpeg_at_most(image, 3000)
