@@ -139,8 +139,7 @@ class Header:
 
     @property
     def grid_shape(self) -> tuple[int, int]:
-        """(rows, columns) of the block grid; the last row and column may overhang the image."""
-        return -(-self.height // self.block), -(-self.width // self.block)
+        return grid_shape(self.height, self.width, self.block)
 
 
 @dataclass
@@ -151,6 +150,11 @@ class AbcFile:
     mask: bytes
     pixels: bytes
     ancillary: dict[bytes, bytes] = field(default_factory=dict)
+
+
+def grid_shape(height: int, width: int, block: int) -> tuple[int, int]:
+    """§3. (rows, columns) of the block grid; the last row and column may overhang the image."""
+    return -(-height // block), -(-width // block)
 
 
 def _check_range(name: str, value: int, low: int, high: int) -> None:

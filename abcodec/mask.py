@@ -17,13 +17,12 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .container import MAX_BLOCK, AbcError
+from .container import MAX_BLOCK, AbcError, grid_shape
+from .pixels import LUMA_WEIGHTS
 
 SCHEMES: dict[str, int] = {"random": 0, "edge": 1, "edge+random": 2, "centre": 3}
 """§3. Scheme name → id written into the header; ids are fixed, never taken from dict order."""
 
-LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-"""ITU-R BT.601 luma: edges that the eye (and the inpainter's luma loss) sees, not chroma noise."""
 
 
 def block_grid_shape(height: int, width: int, block: int) -> tuple[int, int]:
@@ -32,7 +31,7 @@ def block_grid_shape(height: int, width: int, block: int) -> tuple[int, int]:
     if height < 1 or width < 1:
         msg = f"image size {height}x{width} must be at least 1x1"
         raise AbcError(msg)
-    return -(-height // block), -(-width // block)
+    return grid_shape(height, width, block)
 
 
 def block_order(
@@ -104,7 +103,8 @@ def edge_strength(image: np.ndarray, block: int) -> np.ndarray:
 
 
 def luma(image: np.ndarray) -> np.ndarray:
-    """Float32 luma in 0..255; a grey image is its own luma."""
+    """Float32 BT.601 luma in 0..255, the Y the pixels are coded in: edges the eye sees, not chroma
+    noise. A grey image is its own luma."""
     if image.ndim == 2:
         return image.astype(np.float32)
     return image.astype(np.float32) @ LUMA_WEIGHTS

@@ -40,14 +40,15 @@ from dataclasses import dataclass
 import numpy as np
 import zstandard
 
-from .container import MAX_BLOCK, AbcError
+from .container import MAX_BLOCK, AbcError, grid_shape
 
 ZSTD_LEVEL = 17
 """Encoder's zstd level (not part of the format). On BSDS500 streams of 18–240 KB (7–70 KB
 compressed) levels 16–17 are 0.3–1.4 % smaller than 19 and 2× faster, 19–22 are identical, and
 levels ≤ 12 are 4–14 % larger; the encoder compresses once per rate-search step, so speed counts."""
 
-_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)
+"""§7 step 1: JFIF / BT.601 luma, also what the mask chooser measures edges on."""
 _CB = np.array([-0.168736, -0.331264, 0.5], np.float32)
 _CR = np.array([0.5, -0.418688, -0.081312], np.float32)
 _CHROMA_OFFSET = np.float32(128.0)
@@ -110,7 +111,7 @@ def _ycbcr_last_axis(rgb: np.ndarray) -> list[np.ndarray]:
     """Y, Cb, Cr of float32 samples whose last axis is R, G, B (one formula for every caller)."""
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     return [
-        _LUMA[0] * r + _LUMA[1] * g + _LUMA[2] * b,
+        LUMA_WEIGHTS[0] * r + LUMA_WEIGHTS[1] * g + LUMA_WEIGHTS[2] * b,
         _CHROMA_OFFSET + _CB[0] * r + _CB[1] * g + _CB[2] * b,
         _CHROMA_OFFSET + _CR[0] * r + _CR[1] * g + _CR[2] * b,
     ]
@@ -147,7 +148,7 @@ def _check_channels(channels: int) -> None:
 
 
 def _check_mask(mask: np.ndarray, size: tuple[int, int], block: int) -> None:
-    grid = (-(-size[0] // block), -(-size[1] // block))
+    grid = grid_shape(size[0], size[1], block)
     if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_ or mask.shape != grid:
         shape = getattr(mask, "shape", None)
         msg = f"PIXL: mask must be bool {grid} for a {size[1]}x{size[0]} image and block {block}, got {shape}"
