@@ -139,6 +139,7 @@ def encode_main(args: argparse.Namespace) -> None:
     options = EncodeOptions(
         bpp=args.bpp, keep=args.keep, scheme=args.scheme, block=args.block, q_luma=args.q_luma,
         q_chroma=args.q_chroma, chroma_shift=args.chroma_shift, seed=args.seed, metadata=not args.strip,
+        base=args.base, base_stride=args.base_stride,
     )
     started = time.perf_counter()
     image = read_image(source)
@@ -197,8 +198,11 @@ def encode_parser() -> argparse.ArgumentParser:
     parser.add_argument("output", help="the .abc file to write")
     rate = parser.add_mutually_exclusive_group()
     rate.add_argument("--bpp", type=float, help="target bits per pixel of the whole file (default 0.25)")
-    rate.add_argument("--keep", type=float, help="fraction of blocks to keep, 0..1 (instead of --bpp)")
-    parser.add_argument("--scheme", choices=list(SCHEMES), default=defaults.scheme, help="which blocks to keep")
+    rate.add_argument("--keep", type=float, help="fraction of blocks to keep, 0..1 (instead of --bpp; implies --no-base)")
+    parser.add_argument("--no-base", dest="base", action="store_false", default=None,
+                        help="no coarse base layer: spend the rate on kept blocks only (the source paper's layout)")
+    parser.add_argument("--base-stride", type=int, help="base layer grid spacing in pixels, 1..16 (default: by rate)")
+    parser.add_argument("--scheme", choices=list(SCHEMES), default=defaults.scheme, help="which blocks to keep (block layer)")
     parser.add_argument("--block", type=int, default=defaults.block, help="block side in pixels, 1..64")
     parser.add_argument("--q-luma", type=int, default=defaults.q_luma, help="luma quantiser step, 1..255")
     parser.add_argument("--q-chroma", type=int, default=defaults.q_chroma, help="chroma quantiser step, 1..255")

@@ -1,9 +1,11 @@
 """encode() and decode(): the public API that the CLI and the Pillow plugin call.
 
-The encoder picks a nested family of masks (mask.py), finds the largest one whose file fits the
-rate, and writes header, mask (maskcode.py) and kept pixels (pixels.py) into the container. The
-decoder rebuilds the canvas through the same pixels.py code the encoder used to size it, and
-fills the holes (inpaint/).
+By default the encoder spends the rate on a coarse base layer (base.py) and keeps no blocks.
+Without it (``base=False``, the source paper's layout) the encoder picks a nested family of
+masks (mask.py), finds the largest one whose file fits the rate, and writes header, mask
+(maskcode.py) and kept pixels (pixels.py). The decoder rebuilds the canvas through the same
+pixels.py code the encoder used to size it, then either fills the holes (inpaint/) or, with a
+base layer, blends the kept blocks into the upsampled base.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from scipy import ndimage
+
+from . import base as base_layer
 from . import container
 from .container import AbcError, AbcFile, Header
 from .inpaint import diffusion
@@ -38,9 +43,11 @@ class EncodeOptions:
 
     Rate is set by ``bpp`` (file bytes × 8 / pixels, the whole file counted) or by ``keep``
     (fraction of blocks kept); at most one of them. With neither, ``DEFAULT_BPP`` applies.
-    The defaults (4×4 blocks, coarse quantisers) gave the best SSIM at 0.15, 0.3 and 0.5 bpp of
-    the settings tried on six Kodak images (benchmarks/RESULTS.md): at a fixed rate, more
-    kept blocks beat more precise ones.
+    ``base`` (None: on unless ``keep`` is given) spends the rate on the coarse base layer at
+    ``base_stride`` (None: chosen by rate); ``keep`` and the block options (scheme, block,
+    quantisers) describe the block layer of ``base=False``. Their defaults (4×4 blocks, coarse
+    quantisers) gave the best SSIM of the block settings tried on six Kodak images
+    (benchmarks/RESULTS.md): at a fixed rate, more kept blocks beat more precise ones.
     """
 
     bpp: float | None = None
@@ -54,6 +61,8 @@ class EncodeOptions:
     seed: int = 0
     inpainter: str = "diffusion"
     metadata: bool = True
+    base: bool | None = None
+    base_stride: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("block", "q_luma", "q_chroma", "chroma_shift", "seed"):
@@ -63,6 +72,17 @@ class EncodeOptions:
                 _require_type(name, getattr(self, name), (int, float, np.integer, np.floating))
         for name in ("scheme", "inpainter"):
             _require_type(name, getattr(self, name), (str,))
+        if self.base is not None and not isinstance(self.base, bool):
+            msg = f"base must be True, False or None, got {self.base!r}"
+            raise AbcError(msg)
+        if self.base and self.keep is not None:
+            msg = "keep sets the block layer of a file without a base layer; give base=False or bpp"
+            raise AbcError(msg)
+        if self.base_stride is not None:
+            _require_type("base_stride", self.base_stride, (int, np.integer))
+            if not 1 <= self.base_stride <= base_layer.MAX_STRIDE:
+                msg = f"base_stride {self.base_stride} outside 1..{base_layer.MAX_STRIDE}"
+                raise AbcError(msg)
         if self.bpp is not None and self.keep is not None:
             msg = "give bpp or keep, not both"
             raise AbcError(msg)
@@ -82,6 +102,10 @@ class EncodeOptions:
             msg = f"inpainter {self.inpainter!r} is not available (choose from {', '.join(AVAILABLE_INPAINTERS)})"
             raise AbcError(msg)
         header_for(self, width=1, height=1, mode=container.MODE_RGB)
+
+    @property
+    def uses_base(self) -> bool:
+        return self.base if self.base is not None else self.keep is None
 
 
 def _require_type(name: str, value: object, types: tuple[type, ...]) -> None:
@@ -131,8 +155,10 @@ def pixel_params(header: Header) -> PixelParams:
     return PixelParams(header.block, header.q_luma, header.q_chroma, header.chroma_shift)
 
 
-def _assemble(header: Header, mask: np.ndarray, image: np.ndarray, ancillary: dict[bytes, bytes]) -> bytes:
-    abc = AbcFile(header, encode_mask(mask), pack_blocks(image, mask, pixel_params(header)), ancillary)
+def _assemble(
+    header: Header, mask: np.ndarray, image: np.ndarray, ancillary: dict[bytes, bytes], base: bytes | None = None
+) -> bytes:
+    abc = AbcFile(header, encode_mask(mask), pack_blocks(image, mask, pixel_params(header)), ancillary, base)
     return container.write_file(abc)
 
 
@@ -175,6 +201,8 @@ def encode_array(array: np.ndarray, options: EncodeOptions, ancillary: dict[byte
     mode = container.MODE_RGB if array.ndim == 3 else container.MODE_L
     header = header_for(options, width=width, height=height, mode=mode)
     order = block_order(array, options.scheme, options.block, seed=options.seed, random_share=options.random_share)
+    if options.uses_base:
+        return _encode_base_only(array, header, ancillary, _byte_budget(options, width, height), options.base_stride)
     grid = header.grid_shape
     n_blocks = grid[0] * grid[1]
 
@@ -183,8 +211,7 @@ def encode_array(array: np.ndarray, options: EncodeOptions, ancillary: dict[byte
 
     if options.keep is not None:
         return file_for(round(options.keep * n_blocks))
-    bpp = DEFAULT_BPP if options.bpp is None else options.bpp
-    budget = int(bpp * width * height / 8)
+    budget = _byte_budget(options, width, height)
     sizes: dict[int, int] = {}
 
     def size_of(count: int) -> int:
@@ -193,6 +220,21 @@ def encode_array(array: np.ndarray, options: EncodeOptions, ancillary: dict[byte
         return sizes[count]
 
     return file_for(_largest_fitting(size_of, n_blocks, budget))
+
+
+def _byte_budget(options: EncodeOptions, width: int, height: int) -> int:
+    bpp = DEFAULT_BPP if options.bpp is None else options.bpp
+    return int(bpp * width * height / 8)
+
+
+def _encode_base_only(
+    array: np.ndarray, header: Header, ancillary: dict[bytes, bytes], budget: int, stride: int | None
+) -> bytes:
+    """A file whose rate all goes to the base layer; the block layer is present but empty."""
+    empty = np.zeros(header.grid_shape, bool)
+    overhead = len(_assemble(header, empty, array, ancillary, b""))
+    payload = base_layer.encode_base(array, max(budget - overhead, 1), stride)
+    return _assemble(header, empty, array, ancillary, payload)
 
 
 def canvas_of(abc: AbcFile) -> tuple[Canvas, np.ndarray]:
@@ -256,8 +298,48 @@ def decode_file(
     if wanted not in AVAILABLE_INPAINTERS:
         msg = f"inpainter {wanted!r} is not available in this version; decode with inpainter 'diffusion'"
         raise AbcError(msg)
-    canvas, _ = canvas_of(abc)
-    return fill_canvas(canvas, abc.header)
+    canvas, mask = canvas_of(abc)
+    if abc.base is None:
+        return fill_canvas(canvas, abc.header)
+    planes = base_layer.unpack_base(abc.base, abc.header.channels, (abc.header.height, abc.header.width))
+    if mask.any():
+        planes = blend_blocks(planes, canvas, abc.header)
+    return base_layer.planes_to_image(planes)
+
+
+def blend_blocks(planes: list[np.ndarray], canvas: Canvas, header: Header) -> list[np.ndarray]:
+    """The base planes with the kept blocks put in exactly and no seam around them.
+
+    The difference between a kept sample and the base is diffused into a band one block wide
+    around the kept blocks and is zero beyond it, so the correction fades out smoothly.
+    """
+    luma = planes[0] + _faded_difference(canvas.luma, canvas.luma_known, planes[0], header.block)
+    if canvas.chroma is None:
+        return [luma]
+    shift = header.chroma_shift
+    size = (header.height, header.width)
+    chroma_base = np.stack([_box_average(p, shift, canvas.chroma.shape[1:]) for p in planes[1:]])
+    difference = _faded_difference(canvas.chroma, canvas.chroma_known, chroma_base, header.block >> shift)
+    if shift:
+        difference = upsample_chroma(difference, size)
+    return [luma, *(p + d for p, d in zip(planes[1:], difference))]
+
+
+def _faded_difference(values: np.ndarray, known: np.ndarray, base: np.ndarray, width: int) -> np.ndarray:
+    """Harmonic fill of (kept − base) with zero fixed at ``width`` samples from every kept one."""
+    far = ~ndimage.maximum_filter(known, size=2 * width + 1)
+    difference = np.where(known, values - base, 0.0).astype(np.float32)
+    stacked = difference if difference.ndim == 3 else difference[None]
+    filled = diffusion.fill(stacked, known | far)
+    return filled if difference.ndim == 3 else filled[0]
+
+
+def _box_average(plane: np.ndarray, shift: int, shape: tuple[int, int]) -> np.ndarray:
+    """The base plane at the chroma canvas's resolution: 2×2 means when chroma is halved (§7 step 2)."""
+    if not shift:
+        return plane
+    padded = np.pad(plane, ((0, 2 * shape[0] - plane.shape[0]), (0, 2 * shape[1] - plane.shape[1])), mode="edge")
+    return padded.reshape(shape[0], 2, shape[1], 2).mean(axis=(1, 3))
 
 
 def decode(

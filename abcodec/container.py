@@ -2,7 +2,7 @@
 
 This module knows bytes, not pixels. A file is the 8-byte signature followed by chunks laid
 out as in PNG: length, 4-byte type, payload, CRC-32 of type + payload. The first chunk is
-``HEAD``; ``MASK`` and ``PIXL`` are required; ``AEND`` closes the file and nothing may follow it.
+``HEAD``; ``MASK`` and ``PIXL`` are required, ``BASE`` (version 2) is optional; ``AEND`` closes the file and nothing may follow it.
 Every length and every header field is checked against the named limits below before anything
 is allocated from it, and every problem raises :class:`AbcError`.
 """
@@ -18,17 +18,23 @@ from dataclasses import dataclass, field
 SIGNATURE = b"\x8bABC\r\n\x1a\n"
 """§2. The high byte catches 7-bit transfers, CR LF and ^Z catch newline and DOS-EOF mangling."""
 
-VERSION = 1
-"""§3. Format version written by this encoder; the only one this decoder reads."""
+VERSION = 2
+"""§3. Format version written by this encoder. Version 2 added the optional BASE chunk."""
+
+READABLE_VERSIONS = (1, 2)
+"""Versions this decoder reads: a version 1 file is a version 2 file without BASE."""
 
 CHUNK_HEAD = b"HEAD"
 CHUNK_MASK = b"MASK"
 CHUNK_PIXL = b"PIXL"
+CHUNK_BASE = b"BASE"
 CHUNK_AEND = b"AEND"
 CHUNK_ICCP = b"iccp"
 CHUNK_EXIF = b"exif"
 
 REQUIRED_CHUNKS = (CHUNK_MASK, CHUNK_PIXL)
+OPTIONAL_CRITICAL = {CHUNK_BASE: 2}
+"""Critical chunks a file may leave out, with the first version that knows them."""
 KNOWN_ANCILLARY = (CHUNK_ICCP, CHUNK_EXIF)
 
 CHUNK_OVERHEAD = 12
@@ -150,6 +156,7 @@ class AbcFile:
     mask: bytes
     pixels: bytes
     ancillary: dict[bytes, bytes] = field(default_factory=dict)
+    base: bytes | None = None
 
 
 def grid_shape(height: int, width: int, block: int) -> tuple[int, int]:
@@ -163,11 +170,16 @@ def _check_range(name: str, value: int, low: int, high: int) -> None:
         raise AbcError(msg)
 
 
+def _check_version(version: int) -> None:
+    if version not in READABLE_VERSIONS:
+        readable = ", ".join(map(str, READABLE_VERSIONS))
+        msg = f"HEAD: format version {version} is not supported (this decoder reads {readable})"
+        raise AbcError(msg)
+
+
 def validate_header(header: Header) -> None:
     """All header checks in one place (§5), run before any size derived from the header is used."""
-    if header.version != VERSION:
-        msg = f"HEAD: format version {header.version} is not supported (this decoder reads {VERSION})"
-        raise AbcError(msg)
+    _check_version(header.version)
     if header.mode not in MODES:
         msg = f"HEAD: mode {header.mode} is not one of {sorted(MODES)} (1 = L, 3 = RGB)"
         raise AbcError(msg)
@@ -205,7 +217,7 @@ def check_decode_limits(abc: AbcFile, max_pixels: int | None = DEFAULT_MAX_PIXEL
     """The reference decoder's limits on work (§5), from the header and payload sizes alone.
 
     Run before anything is decoded. ``max_pixels`` caps width × height; a file must also spend
-    a byte of MASK and PIXL per MAX_PIXELS_PER_BYTE pixels beyond SMALL_IMAGE_PIXELS, or it is
+    a byte of MASK, PIXL and BASE per MAX_PIXELS_PER_BYTE pixels beyond SMALL_IMAGE_PIXELS, or it is
     a likely decompression bomb. ``None`` trusts the file: only the format's limits apply.
     """
     if max_pixels is None:
@@ -219,10 +231,10 @@ def check_decode_limits(abc: AbcFile, max_pixels: int | None = DEFAULT_MAX_PIXEL
         msg = (f"HEAD: {header.width}x{header.height} is {pixels} pixels, "
                f"over the decoder's limit (max_pixels) of {max_pixels}")
         raise AbcError(msg)
-    coded = len(abc.mask) + len(abc.pixels)
+    coded = len(abc.mask) + len(abc.pixels) + len(abc.base or b"")
     if pixels > max(SMALL_IMAGE_PIXELS, MAX_PIXELS_PER_BYTE * coded):
         msg = (
-            f"HEAD: {header.width}x{header.height} is {pixels} pixels from {coded} bytes of MASK and PIXL, "
+            f"HEAD: {header.width}x{header.height} is {pixels} pixels from {coded} bytes of MASK, PIXL and BASE, "
             f"over the decoder's limit of {MAX_PIXELS_PER_BYTE} pixels per byte (a likely decompression bomb; "
             "lift the limits only for a file you trust)"
         )
@@ -251,9 +263,8 @@ def pack_header(header: Header) -> bytes:
 
 def unpack_header(payload: bytes) -> Header:
     """Parse and validate a HEAD payload; the version byte is checked before the length."""
-    if payload and payload[0] != VERSION:
-        msg = f"HEAD: format version {payload[0]} is not supported (this decoder reads {VERSION})"
-        raise AbcError(msg)
+    if payload:
+        _check_version(payload[0])
     if len(payload) != HEAD_SIZE:
         msg = f"HEAD: payload is {len(payload)} bytes, expected {HEAD_SIZE}"
         raise AbcError(msg)
@@ -309,13 +320,15 @@ def iter_chunks(data: bytes):
 
 
 def write_file(abc: AbcFile) -> bytes:
-    """Serialise in the canonical order (§4): HEAD, ancillary, MASK, PIXL, AEND."""
+    """Serialise in the canonical order (§4): HEAD, ancillary, BASE, MASK, PIXL, AEND."""
     parts = [SIGNATURE, pack_chunk(CHUNK_HEAD, pack_header(abc.header))]
     for chunk_type, payload in abc.ancillary.items():
         if is_critical(chunk_type) or len(payload) > MAX_ANCILLARY_BYTES:
             msg = f"ancillary chunk {chunk_type!r} of {len(payload)} bytes cannot be written"
             raise AbcError(msg)
         parts.append(pack_chunk(chunk_type, payload))
+    if abc.base is not None:
+        parts.append(pack_chunk(CHUNK_BASE, abc.base))
     parts += [pack_chunk(CHUNK_MASK, abc.mask), pack_chunk(CHUNK_PIXL, abc.pixels), pack_chunk(CHUNK_AEND, b"")]
     return b"".join(parts)
 
@@ -340,11 +353,14 @@ def read_file(data: bytes) -> AbcFile:
                 msg = f"AEND chunk carries {len(payload)} bytes, expected none"
                 raise AbcError(msg)
             ended = True
-        elif chunk_type in REQUIRED_CHUNKS:
+        elif chunk_type in REQUIRED_CHUNKS or header.version >= OPTIONAL_CRITICAL.get(chunk_type, VERSION + 1):
             if chunk_type in critical:
                 msg = f"duplicate {chunk_type.decode()} chunk"
                 raise AbcError(msg)
             critical[chunk_type] = payload
+        elif chunk_type in OPTIONAL_CRITICAL:
+            msg = f"{chunk_type.decode()} chunk needs format version {OPTIONAL_CRITICAL[chunk_type]}, the file says {header.version}"
+            raise AbcError(msg)
         elif is_critical(chunk_type):
             msg = f"unknown critical chunk {chunk_type.decode()} (made by a newer encoder?)"
             raise AbcError(msg)
@@ -357,7 +373,7 @@ def read_file(data: bytes) -> AbcFile:
     if missing:
         msg = f"truncated or incomplete file: no {', '.join(missing)} chunk"
         raise AbcError(msg)
-    return AbcFile(header, critical[CHUNK_MASK], critical[CHUNK_PIXL], ancillary)
+    return AbcFile(header, critical[CHUNK_MASK], critical[CHUNK_PIXL], ancillary, critical.get(CHUNK_BASE))
 
 
 def read_header(prefix: bytes) -> Header:

@@ -23,7 +23,7 @@ Save options (``im.save(path, **options)``), all optional:
 
 - the fields of :class:`abcodec.codec.EncodeOptions` in :data:`ENCODER_OPTIONS` (``bpp`` or
   ``keep`` for the rate, ``scheme``, ``block``, ``q_luma``, ``q_chroma``, ``chroma_shift``,
-  ``random_share``, ``seed``, ``inpainter``); their ranges are checked there;
+  ``random_share``, ``seed``, ``inpainter``, ``base``, ``base_stride``); their ranges are checked there;
 - ``icc_profile`` (bytes) and ``exif`` (bytes or :class:`PIL.Image.Exif`), which default to the
   image's ``info``; pass ``None`` or ``b""`` to leave one out.
 
@@ -47,7 +47,7 @@ DECODER_NAME = "abc"
 
 ENCODER_OPTIONS = (
     "bpp", "keep", "scheme", "block", "q_luma", "q_chroma", "chroma_shift", "random_share", "seed",
-    "inpainter",
+    "inpainter", "base", "base_stride",
 )
 """Save keywords passed on to ``codec.EncodeOptions`` (all its fields but ``metadata``)."""
 

@@ -1,11 +1,13 @@
 """Rate–distortion of abc against JPEG, WebP and AVIF: curves, BD-rates, a plot, and JPEG at equal bytes.
 
-    python -m benchmarks.rd [FOLDER] [--bpp 0.1 0.2 …] [--scheme edge+random …] [--block 4 …] [--quantisers 24/32 …]
+    python -m benchmarks.rd [FOLDER] [--bpp 0.1 0.2 …] [--base-stride auto 2 …]
+        [--blocks [--scheme edge+random …] [--block 4 …] [--quantisers 24/32 …]]
         [--jpeg-quality …] [--webp-quality …] [--avif-quality …] [--limit N]
         [--json out.json] [--csv out.csv] [--plot out.png] [--markdown out.md]
 
 FOLDER defaults to ../shared/data/kodak when it exists, else a few skimage.data images. abc is
-swept over target rates (rate control on) for every scheme × block size given; JPEG, WebP and
+swept over target rates (rate control on): the default base layer, once per --base-stride, and
+with --blocks the block layer alone for every scheme × block size × quantisers given; JPEG, WebP and
 AVIF (Pillow, default settings but quality; AVIF needs the ``bench`` extra and is skipped with a
 note when missing) over their quality settings. A quality flag given with no values drops that
 codec. Rate is real file bytes × 8 / pixels; quality is SSIM on RGB (the paper's metric),
@@ -81,13 +83,29 @@ def is_abc(curve: str) -> bool:
     return curve.startswith("abc ")
 
 
+def base_curve(stride: int | None) -> str:
+    return "abc base" if stride is None else f"abc base stride {stride}"
+
+
+def abc_settings(args: argparse.Namespace) -> list[Setting]:
+    """The base-layer curves (one per --base-stride) and, with --blocks, the block-layer ones."""
+    chosen = [
+        Setting(base_curve(stride), bpp, partial(abc_roundtrip, options=EncodeOptions(bpp=bpp, base_stride=stride)))
+        for stride in args.base_stride for bpp in args.bpp
+    ]
+    if args.blocks:
+        chosen += [
+            Setting(abc_curve(scheme, block, (q_luma, q_chroma)), bpp, partial(abc_roundtrip, options=EncodeOptions(
+                bpp=bpp, base=False, scheme=scheme, block=block, q_luma=q_luma, q_chroma=q_chroma)))
+            for scheme in args.scheme for block in args.block for q_luma, q_chroma in args.quantisers
+            for bpp in args.bpp
+        ]
+    return chosen
+
+
 def settings(args: argparse.Namespace, avif: str | None) -> list[Setting]:
     """Every (curve, knob) pair to measure on each image, abc first."""
-    chosen = [
-        Setting(abc_curve(scheme, block, (q_luma, q_chroma)), bpp, partial(abc_roundtrip, options=EncodeOptions(
-            bpp=bpp, scheme=scheme, block=block, q_luma=q_luma, q_chroma=q_chroma)))
-        for scheme in args.scheme for block in args.block for q_luma, q_chroma in args.quantisers for bpp in args.bpp
-    ]
+    chosen = abc_settings(args)
     for codec, qualities in (("JPEG", args.jpeg_quality), ("WebP", args.webp_quality), ("AVIF", args.avif_quality)):
         if codec == "AVIF" and not avif:
             continue
@@ -245,6 +263,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.rd", description=__doc__.splitlines()[0])
     parser.add_argument("folder", nargs="?", help="images to measure (default: Kodak if present, else skimage.data)")
     parser.add_argument("--bpp", type=float, nargs="+", default=list(DEFAULT_RATES), help="abc target rates")
+    parser.add_argument("--base-stride", type=lambda text: None if text == "auto" else int(text), nargs="*",
+                        default=[None], help="base layer strides, one curve each (auto: by rate; none: skip)")
+    parser.add_argument("--blocks", action="store_true",
+                        help="also measure the block layer alone (base=False), one curve per scheme, block and quantisers")
     parser.add_argument("--scheme", nargs="+", default=["edge+random"], help="abc schemes, one curve each")
     parser.add_argument("--block", type=int, nargs="+", default=[EncodeOptions().block], help="abc block sizes, one curve each")
     parser.add_argument("--quantisers", type=quantiser_pair, nargs="+", default=[DEFAULT_QUANTISERS],

@@ -57,7 +57,7 @@ class Row:
 def table_rows(bpp: float) -> list[Row]:
     """The paper's rows in its order; pixel sampling is random 1×1 blocks with full-resolution chroma."""
     def abc(name: str, paper_ssim: float, **options) -> Row:
-        return Row(name, paper_ssim, partial(abc_roundtrip, options=EncodeOptions(bpp=bpp, **options)), is_abc=True)
+        return Row(name, paper_ssim, partial(abc_roundtrip, options=EncodeOptions(bpp=bpp, base=False, **options)), is_abc=True)
 
     return [
         *(Row(f"JPEG quality {q}", ssim, partial(pillow_roundtrip, format="JPEG", quality=q))

@@ -27,19 +27,19 @@ def tiny_images(tmp_path):
 def test_rd_runs_on_two_tiny_images(tiny_images, tmp_path):
     out = {kind: tmp_path / f"rd.{kind}" for kind in ("json", "csv", "png", "md")}
     rates, jpeg_qualities = ["0.75", "1", "1.5", "2"], ["5", "25", "50", "75"]
-    assert rd.main([str(tiny_images), "--bpp", *rates, "--jpeg-quality", *jpeg_qualities, "--webp-quality", "10",
-                    "--avif-quality", "10", "--json", str(out["json"]), "--csv", str(out["csv"]),
+    assert rd.main([str(tiny_images), "--bpp", *rates, "--blocks", "--jpeg-quality", *jpeg_qualities,
+                    "--webp-quality", "10", "--avif-quality", "10", "--json", str(out["json"]), "--csv", str(out["csv"]),
                     "--plot", str(out["png"]), "--markdown", str(out["md"])]) == 0
     result = json.loads(out["json"].read_text())
     curves = {row["curve"] for row in result["curves"]}
-    assert {"abc edge+random 4x4", "JPEG", "WebP"} <= curves
-    assert len(result["points"]) == 2 * (4 + 4 + 1 + ("AVIF" in curves))
+    assert {"abc base", "abc edge+random 4x4", "JPEG", "WebP"} <= curves
+    assert len(result["points"]) == 2 * (4 + 4 + 4 + 1 + ("AVIF" in curves))
     for point in result["points"]:
         assert 0 < point["ssim"] <= 1 and 0 < point["ms_ssim"] <= 1 and point["psnr"] > 0
     for row in result["equal_bytes_rows"]:
         assert row["abc"]["bpp"] <= row["target_bpp"]
         assert row["jpeg"]["bytes"] <= row["abc"]["bytes"] or row["jpeg"]["quality"] == 1
-    assert [s["target_bpp"] for s in result["equal_bytes"]] == [0.75, 1.0, 1.5, 2.0]
+    assert [s["target_bpp"] for s in result["equal_bytes"]] == [0.75, 1.0, 1.5, 2.0] * 2
     assert result["bd_rate"]["WebP"] == {"ssim": None, "ms_ssim": None, "psnr": None}
     assert set(result["bd_rate"]["abc edge+random 4x4"]) == {"ssim", "ms_ssim", "psnr"}
     assert len(list(csv.DictReader(out["csv"].open()))) == len(result["points"])
@@ -55,12 +55,13 @@ def test_rd_skips_avif_without_an_encoder(tiny_images, monkeypatch, capsys):
     assert "| AVIF |" not in captured.out
 
 
-def test_rd_draws_one_abc_curve_per_quantiser_pair(tiny_images, tmp_path):
+def test_rd_draws_one_abc_curve_per_quantiser_pair_and_base_stride(tiny_images, tmp_path):
     out = tmp_path / "rd.json"
-    assert rd.main([str(tiny_images), "--limit", "1", "--bpp", "1", "2", "--quantisers", "24/32", "8/12",
-                    "--jpeg-quality", "--webp-quality", "--avif-quality", "--json", str(out)]) == 0
+    assert rd.main([str(tiny_images), "--limit", "1", "--bpp", "1", "2", "--base-stride", "auto", "3", "--blocks",
+                    "--quantisers", "24/32", "8/12", "--jpeg-quality", "--webp-quality", "--avif-quality",
+                    "--json", str(out)]) == 0
     curves = {row["curve"] for row in json.loads(out.read_text())["curves"]}
-    assert curves == {"abc edge+random 4x4", "abc edge+random 4x4 q8/12"}
+    assert curves == {"abc base", "abc base stride 3", "abc edge+random 4x4", "abc edge+random 4x4 q8/12"}
     with pytest.raises(SystemExit):
         rd.main([str(tiny_images), "--quantisers", "24"])
 

@@ -120,7 +120,8 @@ def resealed_head(payload: bytes) -> bytes:
 @pytest.mark.parametrize(
     ("offset", "value", "message"),
     [
-        (0, b"\x02", "format version 2"),
+        (0, b"\x03", "format version 3"),
+        (0, b"\x00", "format version 0"),
         (1, b"\x04", "mode 4"),
         (2, struct.pack(">I", 0), "width 0"),
         (6, struct.pack(">I", container.MAX_SIDE + 1), "height 32769"),
@@ -153,9 +154,33 @@ def test_odd_block_with_chroma_shift_is_refused():
 
 
 def test_newer_version_is_named_not_called_truncated():
-    payload = b"\x02" + bytes(container.HEAD_SIZE + 10)
-    with pytest.raises(AbcError, match="format version 2 is not supported"):
+    payload = b"\x03" + bytes(container.HEAD_SIZE + 10)
+    with pytest.raises(AbcError, match="format version 3 is not supported"):
         container.read_header(resealed_head(payload))
+
+
+def _with_base(version: int) -> bytes:
+    return container.write_file(container.AbcFile(small_header(version=version), b"", b"", {}, b"base payload"))
+
+
+def test_base_chunk_is_read_in_version_2_and_refused_in_version_1():
+    abc = container.read_file(_with_base(2))
+    assert abc.base == b"base payload"
+    with pytest.raises(AbcError, match="BASE chunk needs format version 2, the file says 1"):
+        container.read_file(_with_base(1))
+
+
+def test_version_1_files_without_base_still_parse():
+    abc = container.read_file(container.write_file(container.AbcFile(small_header(version=1), b"m", b"p")))
+    assert abc.header.version == 1 and abc.base is None and abc.mask == b"m"
+
+
+def test_base_chunk_is_written_before_mask_and_only_once():
+    data = _with_base(2)
+    names = [name for name, _ in container.chunk_sizes(data)]
+    assert names == ["signature", "HEAD", "BASE", "MASK", "PIXL", "AEND"]
+    with pytest.raises(AbcError, match="duplicate BASE"):
+        container.read_file(data[:-12] + container.pack_chunk(b"BASE", b"again") + data[-12:])
 
 
 def test_crc_covers_the_type():

@@ -1,0 +1,387 @@
+"""The coarse base layer <-> the BASE chunk payload (format_spec/abc-1.md §10).
+
+A regular grid of samples carries most of an image's SSIM for very few bytes: the encoder keeps
+the image at 1/s of its resolution (s = ``stride``), codes that small image with an 8×8 DCT, a
+frequency-sloped uniform quantiser and zstd, and the decoder rebuilds the full-size image with
+bicubic interpolation. Planning measurements (ARCHITECTURE.md) showed a plain grid beating JPEG
+below ~0.3 bpp; transform coding the grid instead of predicting its pixels halves its bytes, so
+the same idea now wins up to ~0.5 bpp (benchmarks/RESULTS.md). What the grid cannot hold (detail
+finer than s pixels) is what the block layer (MASK + PIXL) and the inpainters add on top.
+
+§10 BASE payload, normative. ``Keys cubic`` is the cubic convolution kernel with a = −1/2;
+planes are JFIF YCbCr as in §7 step 1 (mode L: Y only).
+
+1. Fields (big-endian): stride u8 (1..MAX_STRIDE), chroma stride u8 (1..MAX_STRIDE for RGB,
+   0 for L), luma step f32, chroma step f32, slope f32, then one zstd frame.
+2. Plane p has stride t (luma: stride; Cb, Cr: chroma stride), coarse size
+   (⌈H/t⌉, ⌈W/t⌉), padded to multiples of 8: (8·⌈⌈H/t⌉/8⌉, 8·⌈⌈W/t⌉/8⌉), cut into 8×8 blocks.
+3. Coefficient (u, v) of a block (u down, v across) has step Q = step·(1 + slope·(u + v)) with
+   the plane's step; its integer index k dequantises to k·Q. The block is the orthonormal 2-D
+   DCT-II of (sample − 128), so samples are IDCT(k·Q) + 128.
+4. Stream of a plane: the 64 bands in ``BAND_ORDER`` (by u + v, then u), each band holding its
+   coefficient of every block in raster order of the block grid. The DC band holds differences:
+   the DC index minus that of the block on the left, or above for the first block of a row, or
+   minus 0 for the first block. Every value v is mapped to an unsigned 16-bit z (v ≥ 0 → 2v,
+   v < 0 → −2v − 1); the plane's stream is the low bytes of all its z, then the high bytes.
+   Planes in order Y, Cb, Cr; one zstd frame holds them all, with its content size.
+5. Upsampling: output sample i of a line of n coarse samples at stride t is
+   Σ_j w(x − j) · c[clamp(j, 0, n − 1)] over j = ⌊x⌋ − 1 … ⌊x⌋ + 2, with x = (i + ½)/t − ½ and w
+   Keys cubic; first down the columns, then along the rows. The result is cropped to (H, W).
+
+A decoder refuses (:class:`AbcError`) fields out of range, a frame whose declared size is not
+the one the fields imply, and trailing data.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import fft, sparse
+from scipy.sparse import linalg
+
+from .container import AbcError
+from .pixels import compress, decompress_exact, rgb_to_ycbcr, ycbcr_to_rgb
+
+TRANSFORM_SIZE = 8
+MAX_STRIDE = 16
+STEP_RANGE = (0.5, 1024.0)
+MAX_SLOPE = 16.0
+_FIELDS = struct.Struct(">BBfff")
+FIELDS_SIZE = _FIELDS.size
+
+_FREQUENCY = np.add.outer(np.arange(TRANSFORM_SIZE), np.arange(TRANSFORM_SIZE))
+BAND_ORDER = np.argsort(_FREQUENCY.ravel(), kind="stable")
+"""§10 step 4: row-major band indices u·8 + v sorted by u + v, ties by u."""
+
+CUBIC_A = -0.5
+
+COARSE_RANGE = (-32.0, 287.0)
+"""The encoder's least-squares samples may overshoot 0..255 to sharpen edges after upsampling;
+clipping here bounds every index (so the u16 stream cannot overflow) at a negligible cost."""
+
+
+@dataclass(frozen=True)
+class BaseParams:
+    """The BASE fields (§10 step 1): grid strides and quantiser steps."""
+
+    stride: int
+    chroma_stride: int
+    step_luma: float
+    step_chroma: float
+    slope: float
+
+    def __post_init__(self) -> None:
+        as_float32 = struct.unpack(">fff", struct.pack(">fff", self.step_luma, self.step_chroma, self.slope))
+        for name, value in zip(("step_luma", "step_chroma", "slope"), as_float32):
+            object.__setattr__(self, name, value)
+        _check_range("stride", self.stride, 1, MAX_STRIDE)
+        _check_range("chroma stride", self.chroma_stride, 0, MAX_STRIDE)
+        for name in ("step_luma", "step_chroma"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and STEP_RANGE[0] <= value <= STEP_RANGE[1]):
+                msg = f"BASE: {name.replace('_', ' ')} {value} outside {STEP_RANGE[0]:g}..{STEP_RANGE[1]:g}"
+                raise AbcError(msg)
+        if not (math.isfinite(self.slope) and 0.0 <= self.slope <= MAX_SLOPE):
+            msg = f"BASE: slope {self.slope} outside 0..{MAX_SLOPE:g}"
+            raise AbcError(msg)
+
+    def plane_strides(self, channels: int) -> list[int]:
+        return [self.stride] + [self.chroma_stride] * (channels - 1)
+
+    def plane_steps(self, channels: int) -> list[float]:
+        return [self.step_luma] + [self.step_chroma] * (channels - 1)
+
+
+def _check_range(name: str, value: int, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+        msg = f"BASE: {name} {value!r} outside {low}..{high}"
+        raise AbcError(msg)
+
+
+def _check_channels(params: BaseParams, channels: int) -> None:
+    """Mode L has no chroma stride, mode RGB needs one: a mismatch is a corrupt or foreign file."""
+    if (channels == 1) != (params.chroma_stride == 0):
+        msg = f"BASE: chroma stride {params.chroma_stride} does not suit a {channels}-channel image"
+        raise AbcError(msg)
+
+
+def coarse_shape(size: tuple[int, int], stride: int) -> tuple[int, int]:
+    return -(-size[0] // stride), -(-size[1] // stride)
+
+
+def padded_shape(size: tuple[int, int], stride: int) -> tuple[int, int]:
+    rows, cols = coarse_shape(size, stride)
+    n = TRANSFORM_SIZE
+    return -(-rows // n) * n, -(-cols // n) * n
+
+
+def expected_size(params: BaseParams, channels: int, size: tuple[int, int]) -> int:
+    """Bytes of the decompressed stream: two per coefficient of every padded plane."""
+    return sum(2 * math.prod(padded_shape(size, t)) for t in params.plane_strides(channels))
+
+
+def _quantiser(step: float, slope: float) -> np.ndarray:
+    return (step * (1.0 + slope * _FREQUENCY)).astype(np.float64)
+
+
+def _blocks(plane: np.ndarray) -> np.ndarray:
+    """(rows, cols) with both multiples of 8 -> (rows/8, cols/8, 8, 8)."""
+    n = TRANSFORM_SIZE
+    return plane.reshape(plane.shape[0] // n, n, plane.shape[1] // n, n).swapaxes(1, 2)
+
+
+def _unblocks(blocks: np.ndarray) -> np.ndarray:
+    grid_h, grid_w, n, _ = blocks.shape
+    return blocks.swapaxes(1, 2).reshape(grid_h * n, grid_w * n)
+
+
+def _dc_differences(dc: np.ndarray) -> np.ndarray:
+    difference = dc.copy()
+    difference[:, 1:] -= dc[:, :-1]
+    difference[1:, 0] -= dc[:-1, 0]
+    return difference
+
+
+def _dc_from_differences(difference: np.ndarray) -> np.ndarray:
+    dc = difference.copy()
+    dc[:, 0] = np.cumsum(dc[:, 0])
+    return np.cumsum(dc, axis=1)
+
+
+def _plane_stream(indices: np.ndarray) -> bytes:
+    """§10 step 4 for one plane of (gh, gw, 8, 8) indices."""
+    bands = indices.reshape(-1, TRANSFORM_SIZE * TRANSFORM_SIZE).T.copy()
+    bands[0] = _dc_differences(indices[:, :, 0, 0]).ravel()
+    values = bands[BAND_ORDER].ravel()
+    z = np.where(values >= 0, 2 * values, -2 * values - 1).astype(np.uint16)
+    return (z & 0xFF).astype(np.uint8).tobytes() + (z >> 8).astype(np.uint8).tobytes()
+
+
+def _plane_indices(stream: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    """Invert :func:`_plane_stream`: bytes -> (gh, gw, 8, 8) int64 indices."""
+    count = stream.size // 2
+    z = stream[:count].astype(np.int64) | (stream[count:].astype(np.int64) << 8)
+    values = np.where(z & 1, -((z + 1) >> 1), z >> 1)
+    bands = np.empty((TRANSFORM_SIZE * TRANSFORM_SIZE, count // (TRANSFORM_SIZE * TRANSFORM_SIZE)), np.int64)
+    bands[BAND_ORDER] = values.reshape(TRANSFORM_SIZE * TRANSFORM_SIZE, -1)
+    bands[0] = _dc_from_differences(bands[0].reshape(grid)).ravel()
+    return bands.T.reshape(grid[0], grid[1], TRANSFORM_SIZE, TRANSFORM_SIZE)
+
+
+def _keys_cubic(t: np.ndarray) -> np.ndarray:
+    t = np.abs(t)
+    a = CUBIC_A
+    near = ((a + 2) * t - (a + 3)) * t * t + 1
+    far = ((a * t - 5 * a) * t + 8 * a) * t - 4 * a
+    return np.where(t <= 1, near, np.where(t < 2, far, 0.0))
+
+
+def _taps(n_coarse: int, n_full: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """§10 step 5: (n_full, 4) clamped source indices and Keys weights."""
+    x = (np.arange(n_full) + 0.5) / stride - 0.5
+    first = np.floor(x).astype(np.int64) - 1
+    j = first[:, None] + np.arange(4)
+    return np.clip(j, 0, n_coarse - 1), _keys_cubic(x[:, None] - j)
+
+
+def upsample_matrix(n_coarse: int, n_full: int, stride: int) -> sparse.csr_matrix:
+    """The line upsampler as an (n_full, n_coarse) sparse matrix: the encoder's model of step 5."""
+    index, weight = _taps(n_coarse, n_full, stride)
+    rows = np.repeat(np.arange(n_full), 4)
+    return sparse.csr_matrix((weight.ravel(), (rows, index.ravel())), shape=(n_full, n_coarse))
+
+
+def upsample(coarse: np.ndarray, size: tuple[int, int], stride: int) -> np.ndarray:
+    """§10 step 5 on a (rows, cols) plane; stride 1 returns the plane cropped to size."""
+    if stride == 1:
+        return coarse[: size[0], : size[1]]
+    index, weight = _taps(coarse.shape[0], size[0], stride)
+    columns = np.einsum("ik,ikj->ij", weight, coarse[index])
+    index, weight = _taps(coarse.shape[1], size[1], stride)
+    return np.einsum("jk,ijk->ij", weight, columns[:, index])
+
+
+def least_squares_coarse(plane: np.ndarray, stride: int) -> np.ndarray:
+    """The coarse plane whose upsampling is closest to ``plane`` in L2 (encoder only).
+
+    Box averages blur twice (once down, once up); solving for the samples the decoder's
+    upsampler needs instead sharpens edges back. The normal equations are banded, one
+    sparse solve per axis, so this is O(pixels) at any size.
+    """
+    if stride == 1:
+        return plane.astype(np.float64)
+    rows, cols = coarse_shape(plane.shape, stride)
+    up_y = upsample_matrix(rows, plane.shape[0], stride)
+    up_x = upsample_matrix(cols, plane.shape[1], stride)
+    solve_y = linalg.factorized((up_y.T @ up_y).tocsc())
+    solve_x = linalg.factorized((up_x.T @ up_x).tocsc())
+    along_y = solve_y(up_y.T @ plane.astype(np.float64))
+    coarse = solve_x(up_x.T @ along_y.T).T
+    return np.clip(coarse, *COARSE_RANGE)
+
+
+def _pad(plane: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    return np.pad(plane, ((0, shape[0] - plane.shape[0]), (0, shape[1] - plane.shape[1])), mode="edge")
+
+
+def transform(coarse: np.ndarray) -> np.ndarray:
+    """DCT coefficients (gh, gw, 8, 8) of a coarse plane, padded by edge replication."""
+    padded = _pad(coarse, (-(-coarse.shape[0] // 8) * 8, -(-coarse.shape[1] // 8) * 8))
+    return fft.dctn(_blocks(padded - 128.0), axes=(2, 3), norm="ortho")
+
+
+def quantise(coefficients: np.ndarray, step: float, slope: float, deadzone: float) -> np.ndarray:
+    """Indices of the coefficients; ``deadzone`` in [0, ½) widens the zero bin (encoder's choice).
+
+    Rounding towards zero by ``deadzone`` of a step drops coefficients that cost more bits
+    than they buy; the DC coefficient is rounded plainly, its error would show as a flat offset.
+    """
+    q = _quantiser(step, slope)
+    indices = np.sign(coefficients) * np.floor(np.abs(coefficients) / q + 0.5 - deadzone)
+    indices[..., 0, 0] = np.rint(coefficients[..., 0, 0] / q[0, 0])
+    return indices.astype(np.int64)
+
+
+def reconstruct(indices: np.ndarray, step: float, slope: float, coarse: tuple[int, int]) -> np.ndarray:
+    """§10 step 3: the coarse plane a decoder sees, cropped to its unpadded size."""
+    samples = fft.idctn(indices * _quantiser(step, slope), axes=(2, 3), norm="ortho")
+    return _unblocks(samples)[: coarse[0], : coarse[1]] + 128.0
+
+
+def image_planes(image: np.ndarray) -> list[np.ndarray]:
+    """Y (mode L) or Y, Cb, Cr float planes of a uint8 image, as §7 step 1 defines them."""
+    if image.ndim == 2:
+        return [image.astype(np.float64)]
+    return list(rgb_to_ycbcr(image).astype(np.float64))
+
+
+def planes_to_image(planes: list[np.ndarray]) -> np.ndarray:
+    if len(planes) == 1:
+        return np.clip(np.rint(planes[0]), 0, 255).astype(np.uint8)
+    return ycbcr_to_rgb(np.stack(planes).astype(np.float32))
+
+
+def pack_base(transformed: list[np.ndarray], params: BaseParams, deadzone: float) -> bytes:
+    """The BASE payload from each plane's coefficients (:func:`transform`)."""
+    _check_channels(params, len(transformed))
+    steps = params.plane_steps(len(transformed))
+    stream = b"".join(
+        _plane_stream(quantise(c, step, params.slope, deadzone)) for c, step in zip(transformed, steps)
+    )
+    fields = _FIELDS.pack(params.stride, params.chroma_stride, params.step_luma, params.step_chroma, params.slope)
+    return fields + compress(stream)
+
+
+def unpack_fields(payload: bytes) -> BaseParams:
+    if len(payload) < FIELDS_SIZE:
+        msg = f"BASE: payload of {len(payload)} bytes is shorter than its {FIELDS_SIZE} bytes of fields"
+        raise AbcError(msg)
+    return BaseParams(*_FIELDS.unpack_from(payload))
+
+
+def unpack_base(payload: bytes, channels: int, size: tuple[int, int]) -> list[np.ndarray]:
+    """The decoded base as full-size float planes (Y or Y, Cb, Cr); any bad payload is an AbcError."""
+    params = unpack_fields(payload)
+    _check_channels(params, channels)
+    stream = np.frombuffer(
+        decompress_exact(bytes(payload[FIELDS_SIZE:]), expected_size(params, channels, size), "BASE"), np.uint8
+    )
+    planes, start = [], 0
+    for stride, step in zip(params.plane_strides(channels), params.plane_steps(channels)):
+        padded = padded_shape(size, stride)
+        length = 2 * math.prod(padded)
+        grid = (padded[0] // TRANSFORM_SIZE, padded[1] // TRANSFORM_SIZE)
+        indices = _plane_indices(stream[start : start + length], grid)
+        start += length
+        coarse = reconstruct(indices, step, params.slope, coarse_shape(size, stride))
+        planes.append(upsample(coarse, size, stride))
+    return planes
+
+
+SLOPE = 0.2
+DEADZONE = 0.1
+CHROMA_STEP_RATIO = 1.5
+CHROMA_STRIDE_FACTOR = 2
+"""Encoder choices, not format: measured on six Kodak images (benchmarks/RESULTS.md, base-layer tuning)."""
+
+MAX_EVALUATIONS = 10
+RATE_TOLERANCE = 0.02
+"""The rate search stops at a payload within 2 % under the budget (most images: 3–5 trial encodes)."""
+
+
+@dataclass
+class _Candidate:
+    """One stride's coefficients, computed once and requantised at every bisection step."""
+
+    stride: int
+    chroma_stride: int
+    transformed: list[np.ndarray]
+
+    def params(self, step: float) -> BaseParams:
+        chroma_step = min(step * CHROMA_STEP_RATIO, STEP_RANGE[1])
+        return BaseParams(self.stride, self.chroma_stride, step, chroma_step, SLOPE)
+
+    def payload(self, step: float) -> bytes:
+        return pack_base(self.transformed, self.params(step), DEADZONE)
+
+
+def _candidate(planes: list[np.ndarray], stride: int) -> _Candidate:
+    chroma_stride = min(stride * CHROMA_STRIDE_FACTOR, MAX_STRIDE) if len(planes) == 3 else 0
+    strides = [stride] + [chroma_stride] * (len(planes) - 1)
+    return _Candidate(stride, chroma_stride, [transform(least_squares_coarse(p, t)) for p, t in zip(planes, strides)])
+
+
+def _fitting_step(candidate: _Candidate, budget: int) -> float:
+    """A step whose payload fits the budget within RATE_TOLERANCE (the coarsest step when none fits).
+
+    log(bytes) is close to linear in log(step), so a secant search kept inside the bracket of
+    steps already known to be too fine or coarse enough needs few trial encodes.
+    """
+    bounds = [math.log(STEP_RANGE[0]), math.log(STEP_RANGE[1])]
+    fits: float | None = None
+    points: list[tuple[float, float]] = []
+    x = math.log(16.0)
+    for _ in range(MAX_EVALUATIONS):
+        error = math.log(max(len(candidate.payload(math.exp(x))), 1) / budget)
+        points.append((x, error))
+        if error <= 0:
+            fits, bounds[1] = x, x
+            if error > math.log(1 - RATE_TOLERANCE):
+                break
+        else:
+            bounds[0] = x
+        x = _next_guess(points, bounds)
+        if bounds[1] - bounds[0] < 1e-4:
+            break
+    return math.exp(fits if fits is not None else bounds[1])
+
+
+def _next_guess(points: list[tuple[float, float]], bounds: list[float]) -> float:
+    """Secant through the last two trials (slope −1 after the first), kept strictly inside the bracket."""
+    x, error = points[-1]
+    slope = -1.0
+    if len(points) > 1 and points[-2][0] != x:
+        slope = min((error - points[-2][1]) / (x - points[-2][0]), -0.1)
+    guess = x - error / slope
+    margin = 0.1 * (bounds[1] - bounds[0])
+    return min(max(guess, bounds[0] + margin), bounds[1] - margin)
+
+
+STRIDE_BY_RATE = ((0.8, 1), (0.18, 2), (0.05, 3), (0.025, 4), (0.0, 6))
+"""(lowest bpp, stride): the stride with the best mean SSIM at that rate on six Kodak images
+(benchmarks/RESULTS.md, base-layer tuning). Finer grids need finer steps than the rate allows,
+coarser ones lose detail no step brings back; the crossovers sit near 2 bits per coarse sample."""
+
+
+def stride_for(bpp: float) -> int:
+    return next(stride for lowest, stride in STRIDE_BY_RATE if bpp >= lowest)
+
+
+def encode_base(image: np.ndarray, budget: int, stride: int | None = None) -> bytes:
+    """The BASE payload of a uint8 image that fits ``budget`` bytes (stride None: by rate)."""
+    planes = image_planes(image)
+    candidate = _candidate(planes, stride or stride_for(8 * budget / (image.shape[0] * image.shape[1])))
+    return candidate.payload(_fitting_step(candidate, budget))
