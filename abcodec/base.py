@@ -1,4 +1,4 @@
-"""The coarse base layer <-> the BASE chunk payload (format_spec/abc-1.md §10).
+"""The coarse base layer <-> the BASE chunk payload (format_spec/abc.md §10).
 
 A regular grid of samples carries most of an image's SSIM for very few bytes: the encoder keeps
 the image at 1/s of its resolution (s = ``stride``), codes that small image with an 8×8 DCT, a
@@ -8,28 +8,10 @@ below ~0.3 bpp; transform coding the grid instead of predicting its pixels halve
 the same idea now wins up to ~0.5 bpp (benchmarks/RESULTS.md). What the grid cannot hold (detail
 finer than s pixels) is what the block layer (MASK + PIXL) and the inpainters add on top.
 
-§10 BASE payload, normative. ``Keys cubic`` is the cubic convolution kernel with a = −1/2;
-planes are JFIF YCbCr as in §7 step 1 (mode L: Y only).
-
-1. Fields (big-endian): stride u8 (1..MAX_STRIDE), chroma stride u8 (1..MAX_STRIDE for RGB,
-   0 for L), luma step f32, chroma step f32, slope f32, then one zstd frame.
-2. Plane p has stride t (luma: stride; Cb, Cr: chroma stride), coarse size
-   (⌈H/t⌉, ⌈W/t⌉), padded to multiples of 8: (8·⌈⌈H/t⌉/8⌉, 8·⌈⌈W/t⌉/8⌉), cut into 8×8 blocks.
-3. Coefficient (u, v) of a block (u down, v across) has step Q = step·(1 + slope·(u + v)) with
-   the plane's step; its integer index k dequantises to k·Q. The block is the orthonormal 2-D
-   DCT-II of (sample − 128), so samples are IDCT(k·Q) + 128.
-4. Stream of a plane: the 64 bands in ``BAND_ORDER`` (by u + v, then u), each band holding its
-   coefficient of every block in raster order of the block grid. The DC band holds differences:
-   the DC index minus that of the block on the left, or above for the first block of a row, or
-   minus 0 for the first block. Every value v is mapped to an unsigned 16-bit z (v ≥ 0 → 2v,
-   v < 0 → −2v − 1); the plane's stream is the low bytes of all its z, then the high bytes.
-   Planes in order Y, Cb, Cr; one zstd frame holds them all, with its content size.
-5. Upsampling: output sample i of a line of n coarse samples at stride t is
-   Σ_j w(x − j) · c[clamp(j, 0, n − 1)] over j = ⌊x⌋ − 1 … ⌊x⌋ + 2, with x = (i + ½)/t − ½ and w
-   Keys cubic; first down the columns, then along the rows. The result is cropped to (H, W).
-
-A decoder refuses (:class:`AbcError`) fields out of range, a frame whose declared size is not
-the one the fields imply, and trailing data.
+The payload's layout is normative in §10 (fields, band order, DC differences, the u16 stream,
+the Keys-cubic upsampler); the functions below cite its steps. A decoder refuses
+(:class:`AbcError`) fields out of range, a frame whose declared size is not the one the fields
+imply, and trailing data.
 """
 
 from __future__ import annotations
@@ -54,7 +36,7 @@ FIELDS_SIZE = _FIELDS.size
 
 _FREQUENCY = np.add.outer(np.arange(TRANSFORM_SIZE), np.arange(TRANSFORM_SIZE))
 BAND_ORDER = np.argsort(_FREQUENCY.ravel(), kind="stable")
-"""§10 step 4: row-major band indices u·8 + v sorted by u + v, ties by u."""
+"""§10 step 3: row-major band indices u·8 + v sorted by u + v, ties by u."""
 
 CUBIC_A = -0.5
 
@@ -65,7 +47,7 @@ clipping here bounds every index (so the u16 stream cannot overflow) at a neglig
 
 @dataclass(frozen=True)
 class BaseParams:
-    """The BASE fields (§10 step 1): grid strides and quantiser steps."""
+    """The BASE fields (§10 table): grid strides and quantiser steps."""
 
     stride: int
     chroma_stride: int
@@ -152,7 +134,7 @@ def _dc_from_differences(difference: np.ndarray) -> np.ndarray:
 
 
 def _plane_stream(indices: np.ndarray) -> bytes:
-    """§10 step 4 for one plane of (gh, gw, 8, 8) indices."""
+    """§10 step 3 for one plane of (gh, gw, 8, 8) indices."""
     bands = indices.reshape(-1, TRANSFORM_SIZE * TRANSFORM_SIZE).T.copy()
     bands[0] = _dc_differences(indices[:, :, 0, 0]).ravel()
     values = bands[BAND_ORDER].ravel()
@@ -246,7 +228,7 @@ def quantise(coefficients: np.ndarray, step: float, slope: float, deadzone: floa
 
 
 def reconstruct(indices: np.ndarray, step: float, slope: float, coarse: tuple[int, int]) -> np.ndarray:
-    """§10 step 3: the coarse plane a decoder sees, cropped to its unpadded size."""
+    """§10 step 2: the coarse plane a decoder sees, cropped to its unpadded size."""
     samples = fft.idctn(indices * _quantiser(step, slope), axes=(2, 3), norm="ortho")
     return _unblocks(samples)[: coarse[0], : coarse[1]] + 128.0
 

@@ -1,4 +1,4 @@
-"""The .abc container: signature, chunks, header and limits (format_spec/abc-1.md).
+"""The .abc container: signature, chunks, header and limits (format_spec/abc.md).
 
 This module knows bytes, not pixels. A file is the 8-byte signature followed by chunks laid
 out as in PNG: length, 4-byte type, payload, CRC-32 of type + payload. The first chunk is

@@ -1,4 +1,4 @@
-"""How the encoder chooses which blocks to keep (format_spec/abc-1.md §3, scheme table).
+"""How the encoder chooses which blocks to keep (format_spec/abc.md §3, scheme table).
 
 Every scheme yields one *order* of the blocks, most important first, and the mask for a keep
 fraction f is simply the first round(f·N) blocks of it. Masks for growing f are therefore

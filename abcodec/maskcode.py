@@ -1,4 +1,4 @@
-"""Lossless coding of the block mask: the payload of the MASK chunk (format_spec/abc-1.md §6).
+"""Lossless coding of the block mask: the payload of the MASK chunk (format_spec/abc.md §6).
 
 Masks are either near random (nothing to gain beyond the entropy of the kept fraction) or
 spatially clustered (blocks along edges, a square region), where a block's neighbours predict

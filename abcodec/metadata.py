@@ -1,4 +1,4 @@
-"""ICC profile and EXIF between Pillow's ``info`` and the ancillary chunks (format_spec/abc-1.md §4).
+"""ICC profile and EXIF between Pillow's ``info`` and the ancillary chunks (format_spec/abc.md §4).
 
 One place for both directions, used by the codec and the Pillow plugin alike, so that
 ``abcodec.decode`` and ``Image.open`` agree on what a file carries. Bytes only, no pixels.

@@ -1,4 +1,4 @@
-"""Pillow plugin for .abc files: identify, open, load, save and registration (format_spec/abc-1.md).
+"""Pillow plugin for .abc files: identify, open, load, save and registration (format_spec/abc.md).
 
 Importing :mod:`abcodec` registers the plugin; :func:`register_abc_opener` does the same for code
 whose linter would delete an "unused" import. Then Pillow reads and writes .abc like any format::

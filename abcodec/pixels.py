@@ -1,4 +1,4 @@
-"""Kept pixel blocks <-> the PIXL chunk payload (format_spec/abc-1.md §7).
+"""Kept pixel blocks <-> the PIXL chunk payload (format_spec/abc.md §7).
 
 The mask says which B×B blocks of the image are kept; this module codes their pixels as tightly
 as the quality settings allow, and rebuilds the decoder's canvas from them. The encoder builds

@@ -40,7 +40,7 @@ from .common import (
 )
 from .metrics import BD_DEGREE, bd_rate
 
-DEFAULT_RATES = (0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0)
+DEFAULT_RATES = (0.08, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0)
 DEFAULT_QUALITIES = {
     "JPEG": (1, 3, 5, 10, 15, 25, 35, 50, 75),
     "WebP": (0, 5, 10, 20, 35, 50, 75),

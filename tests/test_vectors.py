@@ -1,4 +1,4 @@
-"""The conformance vectors of format_spec/abc-1.md §9, and the spec's hex dump of the smallest one."""
+"""The conformance vectors of format_spec/abc.md §9, and the spec's hex dump of the smallest one."""
 
 import importlib.util
 import json
@@ -14,7 +14,7 @@ from abcodec.codec import decode
 from abcodec.container import AbcError
 
 VECTORS = Path(__file__).resolve().parent.parent / "format_spec" / "vectors"
-SPEC = VECTORS.parent / "abc-1.md"
+SPEC = VECTORS.parent / "abc.md"
 MANIFEST = json.loads((VECTORS / "vectors.json").read_text())
 
 

@@ -1,6 +1,6 @@
 """Homogeneous diffusion inpainting: the fast decoder and the generative decoder's initialiser.
 
-Problem (format_spec/abc-1.md §8). Every unknown pixel takes the value of the discrete harmonic
+Problem (format_spec/abc.md §8). Every unknown pixel takes the value of the discrete harmonic
 function that interpolates the known pixels: for an unknown pixel p with 4-neighbours N(p) inside
 the image, ``sum_{q in N(p)} (u_q - u_p) = 0``; known pixels keep their value bit for bit.
 Neighbours outside the image are left out, which is the reflecting (homogeneous Neumann) border:

@@ -1,4 +1,4 @@
-"""Build the test vectors of format_spec/abc-1.md §9; ``--write`` regenerates the committed files.
+"""Build the test vectors of format_spec/abc.md §9; ``--write`` regenerates the committed files.
 
 Each valid vector is an .abc file plus the PNG a reference decoder (diffusion) produces from
 it; each invalid vector is a file every decoder must refuse. Goldens change only by running
@@ -10,6 +10,7 @@ this script, never by hand, and tests/test_vectors.py checks the committed files
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import sys
@@ -18,8 +19,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from abcodec import container
-from abcodec.codec import EncodeOptions, decode, encode
+from abcodec import base, container
+from abcodec.codec import EncodeOptions, decode, encode, header_for, pixel_params
+from abcodec.maskcode import encode_mask
+from abcodec.pixels import pack_blocks
 
 HERE = Path(__file__).resolve().parent
 
@@ -51,6 +54,7 @@ def valid_vectors() -> dict[str, tuple[bytes, str]]:
     with_metadata.info["exif"] = exif.tobytes()
     centre = encode(with_metadata, options=EncodeOptions(keep=0.3, block=2, q_luma=4, q_chroma=6, scheme="centre"))
     unknown_ancillary = insert_before_mask(centre, container.pack_chunk(b"zzTx", b"an unknown ancillary chunk"))
+    grey_base = encode(pattern(9, 16, 1), options=EncodeOptions(bpp=16, base_stride=2))
     return {
         "grey-7x5-pixels": (grey, "mode L, B = 1 (random pixels), q = 1: kept pixels exact"),
         "rgb-16x12-blocks": (rgb, "RGB, B = 4, chroma shift 1, edge+random blocks"),
@@ -58,7 +62,27 @@ def valid_vectors() -> dict[str, tuple[bytes, str]]:
             unknown_ancillary,
             "RGB, odd size (overhanging blocks), B = 2, centre square, iccp + exif + an unknown ancillary chunk to skip",
         ),
+        "grey-16x9-base": (grey_base, "mode L, BASE only (stride 2), no kept block"),
+        "rgb-24x20-base-blocks": (
+            base_with_blocks(), "RGB, BASE (stride 3, chroma stride 6) plus kept 4x4 blocks blended into it",
+        ),
+        "v1-grey-7x5-pixels": (as_version_1(grey), "grey-7x5-pixels written as version 1: older files still decode"),
     }
+
+
+def base_with_blocks() -> bytes:
+    """A base layer with every third 4×4 block kept on top (the encoder's API has no such layout yet)."""
+    image = pattern(20, 24, 3)
+    header = header_for(EncodeOptions(q_luma=8, q_chroma=16), width=24, height=20, mode=container.MODE_RGB)
+    mask = (np.arange(np.prod(header.grid_shape)) % 3 == 0).reshape(header.grid_shape)
+    payload = base.encode_base(image, 200, stride=3)
+    pixels = pack_blocks(image, mask, pixel_params(header))
+    return container.write_file(container.AbcFile(header, encode_mask(mask), pixels, {}, payload))
+
+
+def as_version_1(data: bytes) -> bytes:
+    abc = container.read_file(data)
+    return container.write_file(dataclasses.replace(abc, header=dataclasses.replace(abc.header, version=1)))
 
 
 def insert_before_mask(data: bytes, chunk: bytes) -> bytes:
@@ -76,8 +100,17 @@ def invalid_vectors(valid: dict[str, tuple[bytes, str]]) -> dict[str, tuple[byte
     return {
         "bad-crc": (bytes(flipped), "one bit flipped in the middle: a CRC-32 mismatch"),
         "bad-truncated": (good[:-12], "AEND missing"),
-        "bad-unknown-critical": (unknown_critical, "critical chunk ZZTX that version 1 does not define"),
+        "bad-unknown-critical": (unknown_critical, "critical chunk ZZTX that no version defines"),
+        "bad-base-in-version-1": (as_version_1_unchecked(valid["grey-16x9-base"][0]), "BASE in a version 1 file"),
     }
+
+
+def as_version_1_unchecked(data: bytes) -> bytes:
+    """Set the version byte to 1 and re-seal HEAD's CRC; the reader must then refuse BASE."""
+    abc_head = len(container.SIGNATURE) + 8
+    payload = b"\x01" + data[abc_head + 1 : abc_head + container.HEAD_SIZE]
+    return data[: len(container.SIGNATURE)] + container.pack_chunk(container.CHUNK_HEAD, payload) + data[
+        abc_head + container.HEAD_SIZE + 4 :]
 
 
 def reference_png(data: bytes) -> bytes:

@@ -1,0 +1,237 @@
+"""The base layer (abcodec/base.py, format_spec/abc.md §10) and how the codec uses it."""
+
+import io
+import struct
+
+import numpy as np
+import pytest
+import zstandard
+from PIL import Image
+from scipy import ndimage
+from skimage import data
+from skimage.metrics import structural_similarity
+
+from abcodec import base, container
+from abcodec.codec import EncodeOptions, canvas_of, decode, decode_file, encode
+from abcodec.container import AbcError
+from abcodec.demo import jpeg_at_most
+
+ASTRONAUT = np.asarray(Image.fromarray(data.astronaut()).resize((192, 128)))
+
+
+def payload_for(image: np.ndarray, params: base.BaseParams) -> bytes:
+    planes = base.image_planes(image)
+    coarse = [base.least_squares_coarse(p, t) for p, t in zip(planes, params.plane_strides(len(planes)))]
+    return base.pack_base([base.transform(c) for c in coarse], params, base.DEADZONE)
+
+
+def params(stride: int = 2, chroma_stride: int = 4, step: float = 8.0) -> base.BaseParams:
+    return base.BaseParams(stride, chroma_stride, step, 1.5 * step, base.SLOPE)
+
+
+def test_upsample_is_the_sparse_matrix_the_encoder_models():
+    coarse = np.random.default_rng(0).uniform(0, 255, (9, 14))
+    for stride in (2, 3, 5):
+        size = (9 * stride - 1, 14 * stride - 2)
+        up_y = base.upsample_matrix(9, size[0], stride)
+        up_x = base.upsample_matrix(14, size[1], stride)
+        assert np.allclose(base.upsample(coarse, size, stride), up_y @ coarse @ up_x.T.toarray())
+
+
+def test_upsample_keeps_constants_and_reproduces_ramps_away_from_the_border():
+    assert np.allclose(base.upsample(np.full((4, 5), 77.0), (12, 15), 3), 77.0)
+    ramp = np.add.outer(np.arange(10.0), 2 * np.arange(10.0))
+    up = base.upsample(ramp, (40, 40), 4)
+    y, x = np.mgrid[0:40, 0:40]
+    expected = ((y + 0.5) / 4 - 0.5) + 2 * ((x + 0.5) / 4 - 0.5)
+    assert np.allclose(up[8:-8, 8:-8], expected[8:-8, 8:-8])
+    coarse = np.arange(12.0).reshape(3, 4)
+    assert np.array_equal(base.upsample(coarse, (2, 3), 1), coarse[:2, :3])
+
+
+def test_least_squares_samples_upsample_closer_than_box_means():
+    plane = base.image_planes(ASTRONAUT)[0]
+    for stride in (2, 3, 4):
+        rows, cols = base.coarse_shape(plane.shape, stride)
+        padded = np.pad(plane, ((0, rows * stride - plane.shape[0]), (0, cols * stride - plane.shape[1])), mode="edge")
+        box = padded.reshape(rows, stride, cols, stride).mean(axis=(1, 3))
+        least_squares = base.least_squares_coarse(plane, stride)
+        error_box = np.sqrt(np.mean((base.upsample(box, plane.shape, stride) - plane) ** 2))
+        error_ls = np.sqrt(np.mean((base.upsample(least_squares, plane.shape, stride) - plane) ** 2))
+        assert error_ls < 0.95 * error_box
+
+
+def test_stream_layout_of_one_plane():
+    """§10 step 3 by hand: two blocks side by side, DC differences, band order, low then high bytes."""
+    indices = np.zeros((1, 2, 8, 8), np.int64)
+    indices[0, 0, 0, 0], indices[0, 1, 0, 0] = 5, 3
+    indices[0, 0, 0, 1], indices[0, 1, 1, 0] = -1, 200
+    stream = base._plane_stream(indices)
+    z = np.frombuffer(stream[:128], np.uint8).astype(int) | (np.frombuffer(stream[128:], np.uint8).astype(int) << 8)
+    assert list(z[:2]) == [10, 3]          # DC: 5 − 0 → 10, 3 − 5 = −2 → 3
+    assert list(z[2:4]) == [1, 0]          # band (0, 1): −1 → 1 in block 0
+    assert list(z[4:6]) == [0, 400]        # band (1, 0): 200 → 400 in block 1
+    assert not z[6:].any()
+    assert np.array_equal(base._plane_indices(np.frombuffer(stream, np.uint8), (1, 2)), indices)
+
+
+def test_band_order_is_by_frequency_then_row():
+    assert [divmod(int(i), 8) for i in base.BAND_ORDER[:6]] == [(0, 0), (0, 1), (1, 0), (0, 2), (1, 1), (2, 0)]
+
+
+@pytest.mark.parametrize(("height", "width", "channels"), [(1, 1, 3), (1, 1, 1), (17, 9, 3), (9, 40, 1), (128, 192, 3)])
+def test_payload_round_trip_matches_what_the_encoder_predicts(height, width, channels):
+    image = np.asarray(Image.fromarray(data.astronaut()).resize((width, height)))
+    image = image if channels == 3 else image[..., 0]
+    chosen = params(chroma_stride=4 if channels == 3 else 0)
+    planes = base.unpack_base(payload_for(image, chosen), channels, (height, width))
+    assert len(planes) == channels and all(p.shape == (height, width) for p in planes)
+    expected = []
+    for plane, t, q in zip(base.image_planes(image), chosen.plane_strides(channels), chosen.plane_steps(channels)):
+        indices = base.quantise(base.transform(base.least_squares_coarse(plane, t)), q, chosen.slope, base.DEADZONE)
+        expected.append(base.upsample(base.reconstruct(indices, q, chosen.slope, base.coarse_shape((height, width), t)), (height, width), t))
+    assert all(np.allclose(a, b) for a, b in zip(planes, expected))
+
+
+def test_finest_step_at_stride_1_is_nearly_lossless():
+    image = ASTRONAUT[:40, :48]
+    planes = base.unpack_base(payload_for(image, base.BaseParams(1, 1, 0.5, 0.5, 0.0)), 3, image.shape[:2])
+    assert np.abs(base.planes_to_image(planes).astype(int) - image).max() <= 2
+
+
+def test_fields_are_validated():
+    good = payload_for(ASTRONAUT, params())
+    fields = base._FIELDS.unpack_from(good)
+    for index, value, message in [
+        (0, 0, "stride 0"), (0, 17, "stride 17"), (1, 17, "chroma stride 17"),
+        (2, float("nan"), "step luma nan"), (2, 0.25, "step luma 0.25"), (3, 2000.0, "step chroma 2000"),
+        (4, -1.0, "slope -1"), (4, float("inf"), "slope inf"),
+    ]:
+        changed = list(fields)
+        changed[index] = value
+        with pytest.raises(AbcError, match=f"BASE: {message}"):
+            base.unpack_base(base._FIELDS.pack(*changed) + good[base.FIELDS_SIZE:], 3, (128, 192))
+
+
+def test_bad_payloads_are_refused_by_name():
+    good = payload_for(ASTRONAUT, params())
+    size = (128, 192)
+    with pytest.raises(AbcError, match="shorter than its 14 bytes"):
+        base.unpack_base(good[:10], 3, size)
+    with pytest.raises(AbcError, match="chroma stride 4 does not suit a 1-channel image"):
+        base.unpack_base(good, 1, size)
+    with pytest.raises(AbcError, match="BASE: zstd frame declares"):
+        base.unpack_base(good, 3, (128, 200))
+    with pytest.raises(AbcError, match="BASE: not a zstd frame"):
+        base.unpack_base(good[: base.FIELDS_SIZE] + b"garbage!", 3, size)
+    with pytest.raises(AbcError, match="BASE: corrupt zstd frame"):
+        base.unpack_base(good + b"\0", 3, size)
+    huge_claim = zstandard.ZstdCompressor().compress(bytes(1 << 20))
+    with pytest.raises(AbcError, match="declares 1048576 bytes"):
+        base.unpack_base(good[: base.FIELDS_SIZE] + huge_claim, 3, size)
+
+
+@pytest.mark.parametrize("bpp", [0.1, 0.3, 0.8])
+def test_encode_base_fits_the_budget_closely(bpp):
+    budget = int(bpp * 128 * 192 / 8)
+    payload = base.encode_base(ASTRONAUT, budget)
+    assert (1 - base.RATE_TOLERANCE) * budget - 40 <= len(payload) <= budget
+    assert base.unpack_fields(payload).stride == base.stride_for(8 * budget / (128 * 192))
+
+
+def test_tiny_budget_gives_the_coarsest_step_not_an_error():
+    payload = base.encode_base(ASTRONAUT, 1)
+    assert base.unpack_fields(payload).step_luma == pytest.approx(base.STEP_RANGE[1])
+
+
+def test_stride_grows_as_the_rate_falls():
+    strides = [base.stride_for(bpp) for bpp in (2.0, 0.5, 0.2, 0.1, 0.04, 0.01)]
+    assert strides == sorted(strides) and strides[0] == 1 and strides[-1] > 3
+
+
+def test_default_encode_is_base_only_and_hits_the_rate():
+    image = np.asarray(Image.fromarray(data.astronaut()).resize((384, 256)))
+    for bpp in (0.1, 0.25, 0.5):
+        encoded = encode(image, options=EncodeOptions(bpp=bpp))
+        abc = container.read_file(encoded)
+        assert abc.base is not None and not canvas_of(abc)[1].any()
+        assert abs(8 * len(encoded) / (384 * 256) - bpp) <= 0.05 * bpp
+
+
+def test_base_beats_jpeg_at_equal_bytes_on_a_photograph():
+    """The point of the layer: at 0.2 bpp JPEG cannot even reach the rate (quality 1 spends more)."""
+    image = np.asarray(Image.fromarray(data.astronaut()).resize((384, 256)))
+    encoded = encode(image, options=EncodeOptions(bpp=0.3))
+    ours = structural_similarity(image, np.asarray(decode(encoded)), channel_axis=2, data_range=255)
+    _, jpeg = jpeg_at_most(image, len(encoded))
+    theirs = structural_similarity(image, np.asarray(Image.open(io.BytesIO(jpeg))), channel_axis=2, data_range=255)
+    assert ours > theirs + 0.02
+
+
+def test_options_for_the_layers_are_checked():
+    assert EncodeOptions().uses_base and not EncodeOptions(keep=0.3).uses_base
+    assert not EncodeOptions(base=False).uses_base
+    with pytest.raises(AbcError, match="keep sets the block layer"):
+        EncodeOptions(base=True, keep=0.3)
+    with pytest.raises(AbcError, match="base must be True, False or None"):
+        EncodeOptions(base="yes")
+    with pytest.raises(AbcError, match="base_stride 17 outside 1..16"):
+        EncodeOptions(base_stride=17)
+    with pytest.raises(AbcError, match="base_stride must be an integer"):
+        EncodeOptions(base_stride=2.5)
+    no_base = container.read_file(encode(ASTRONAUT, options=EncodeOptions(bpp=0.5, base=False)))
+    assert no_base.base is None and canvas_of(no_base)[1].any()
+    assert base.unpack_fields(container.read_file(encode(ASTRONAUT, options=EncodeOptions(base_stride=5))).base).stride == 5
+
+
+def blocks_on_base(image: np.ndarray) -> bytes:
+    """A base layer with a sparse grid of 4×4 blocks (every 4th row and column) kept exactly (q = 1)."""
+    from abcodec.codec import _assemble, header_for
+
+    header = header_for(EncodeOptions(q_luma=1, q_chroma=1, chroma_shift=0), width=image.shape[1],
+                        height=image.shape[0], mode=container.MODE_RGB)
+    mask = np.zeros(header.grid_shape, bool)
+    mask[1::4, 1::4] = True
+    return _assemble(header, mask, image, {}, base.encode_base(image, 800, stride=4))
+
+
+def test_kept_blocks_are_exact_on_a_base_and_fade_out_within_a_block():
+    encoded = blocks_on_base(ASTRONAUT)
+    abc = container.read_file(encoded)
+    canvas, mask = canvas_of(abc)
+    decoded = decode_file(abc).astype(int)
+    base_only = base.planes_to_image(base.unpack_base(abc.base, 3, ASTRONAUT.shape[:2])).astype(int)
+    kept = canvas.luma_known
+    assert np.abs(decoded[kept] - ASTRONAUT[kept]).max() <= 2   # YCbCr rounding only
+    near = np.kron(ndimage.binary_dilation(mask, np.ones((3, 3), bool)), np.ones((4, 4), bool))
+    far = ~near[: ASTRONAUT.shape[0], : ASTRONAUT.shape[1]]
+    assert far.any() and np.array_equal(decoded[far], base_only[far])
+    pasted = base_only.copy()
+    pasted[kept] = ASTRONAUT[kept]
+    rows, cols = np.nonzero(mask[:, :-1] & ~mask[:, 1:])
+    edge_x = 4 * cols + 4
+    seam = [np.abs(image[4 * r : 4 * r + 4, x] - image[4 * r : 4 * r + 4, x - 1]).mean()
+            for image in (decoded, pasted) for r, x in zip(rows, edge_x)]
+    blended, naive = np.mean(seam[: len(rows)]), np.mean(seam[len(rows):])
+    assert blended < 0.8 * naive
+
+
+def test_base_file_round_trips_through_pillow(tmp_path):
+    path = tmp_path / "a.abc"
+    Image.fromarray(ASTRONAUT).save(path, bpp=0.4, base_stride=3)
+    with Image.open(path) as im:
+        assert im.size == (192, 128)
+        im.load()
+    assert base.unpack_fields(container.read_file(path.read_bytes()).base).stride == 3
+
+
+def test_base_field_table_in_the_spec_matches_the_code():
+    from pathlib import Path
+
+    spec = (Path(__file__).resolve().parent.parent / "format_spec" / "abc.md").read_text()
+    section = spec.split("## §10 BASE chunk")[1]
+    rows = [line.split("|")[1:4] for line in section.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    offsets = [(int(offset), int(size)) for offset, size, _ in rows[:5]]
+    assert offsets == [(0, 1), (1, 1), (2, 4), (6, 4), (10, 4)]
+    assert struct.calcsize(base._FIELDS.format) == base.FIELDS_SIZE == 14
+    assert f"1 .. {base.MAX_STRIDE}" in section and f"{base.STEP_RANGE[0]:g} .. {base.STEP_RANGE[1]:g}" in section
