@@ -45,7 +45,10 @@ SEEDS = {
         (20, 33, 3), EncodeOptions(keep=0.3, block=2, scheme="centre", q_luma=64, q_chroma=96),
         {container.CHUNK_ICCP: ICC, container.CHUNK_EXIF: EXIF, b"zzTx": b"skip me"},
     ),
-    "rgb-64x48-bpp": ((48, 64, 3), EncodeOptions(bpp=0.5, q_luma=32), {}),
+    "rgb-64x48-bpp": ((48, 64, 3), EncodeOptions(bpp=0.5, base=False, q_luma=32), {}),
+    "grey-16x9-base": ((9, 16, 1), EncodeOptions(bpp=16, base_stride=2), {}),
+    "rgb-40x24-base": ((24, 40, 3), EncodeOptions(bpp=2), {}),
+    "rgb-17x30-base-stride1": ((30, 17, 3), EncodeOptions(bpp=4, base_stride=1), {}),
 }
 """name: ((height, width, channels), options, ancillary chunks)."""
 
