@@ -1,7 +1,7 @@
 """The coarse base layer <-> the BASE chunk payload (format_spec/abc.md §10).
 
 A regular grid of samples carries most of an image's SSIM for very few bytes: the encoder keeps
-the image at 1/s of its resolution (s = ``stride``), codes that small image with an 8×8 DCT, a
+the image at 1/s of its resolution (s, the ``stride``, in quarter pixels from 1 to 16), codes that small image with an 8×8 DCT, a
 frequency-sloped uniform quantiser and zstd, and the decoder rebuilds the full-size image with
 bicubic interpolation. Planning measurements (ARCHITECTURE.md) showed a plain grid beating JPEG
 below ~0.3 bpp; transform coding the grid instead of predicting its pixels halves its bytes, so
@@ -28,7 +28,11 @@ from .container import AbcError
 from .pixels import compress, decompress_exact, rgb_to_ycbcr, ycbcr_to_rgb
 
 TRANSFORM_SIZE = 8
+QUARTERS = 4
+"""Strides are stored in quarter pixels: 1.5 and 2.5 beat every whole stride in part of the
+rate range (1.5 by ~0.01 SSIM at 0.6–0.8 bpp on six Kodak images)."""
 MAX_STRIDE = 16
+MAX_QUARTERS = MAX_STRIDE * QUARTERS
 STEP_RANGE = (0.5, 1024.0)
 MAX_SLOPE = 16.0
 _FIELDS = struct.Struct(">BBfff")
@@ -47,10 +51,10 @@ clipping here bounds every index (so the u16 stream cannot overflow) at a neglig
 
 @dataclass(frozen=True)
 class BaseParams:
-    """The BASE fields (§10 table): grid strides and quantiser steps."""
+    """The BASE fields (§10 table): grid strides (in quarter pixels) and quantiser steps."""
 
-    stride: int
-    chroma_stride: int
+    stride_quarters: int
+    chroma_stride_quarters: int
     step_luma: float
     step_chroma: float
     slope: float
@@ -59,8 +63,9 @@ class BaseParams:
         as_float32 = struct.unpack(">fff", struct.pack(">fff", self.step_luma, self.step_chroma, self.slope))
         for name, value in zip(("step_luma", "step_chroma", "slope"), as_float32):
             object.__setattr__(self, name, value)
-        _check_range("stride", self.stride, 1, MAX_STRIDE)
-        _check_range("chroma stride", self.chroma_stride, 0, MAX_STRIDE)
+        _check_range("stride", self.stride_quarters, QUARTERS, MAX_QUARTERS)
+        if self.chroma_stride_quarters:
+            _check_range("chroma stride", self.chroma_stride_quarters, QUARTERS, MAX_QUARTERS)
         for name in ("step_luma", "step_chroma"):
             value = getattr(self, name)
             if not (math.isfinite(value) and STEP_RANGE[0] <= value <= STEP_RANGE[1]):
@@ -71,7 +76,8 @@ class BaseParams:
             raise AbcError(msg)
 
     def plane_strides(self, channels: int) -> list[int]:
-        return [self.stride] + [self.chroma_stride] * (channels - 1)
+        """Each plane's stride in quarter pixels."""
+        return [self.stride_quarters] + [self.chroma_stride_quarters] * (channels - 1)
 
     def plane_steps(self, channels: int) -> list[float]:
         return [self.step_luma] + [self.step_chroma] * (channels - 1)
@@ -85,17 +91,18 @@ def _check_range(name: str, value: int, low: int, high: int) -> None:
 
 def _check_channels(params: BaseParams, channels: int) -> None:
     """Mode L has no chroma stride, mode RGB needs one: a mismatch is a corrupt or foreign file."""
-    if (channels == 1) != (params.chroma_stride == 0):
-        msg = f"BASE: chroma stride {params.chroma_stride} does not suit a {channels}-channel image"
+    if (channels == 1) != (params.chroma_stride_quarters == 0):
+        msg = f"BASE: chroma stride {params.chroma_stride_quarters} does not suit a {channels}-channel image"
         raise AbcError(msg)
 
 
-def coarse_shape(size: tuple[int, int], stride: int) -> tuple[int, int]:
-    return -(-size[0] // stride), -(-size[1] // stride)
+def coarse_shape(size: tuple[int, int], quarters: int) -> tuple[int, int]:
+    """⌈H / t⌉ × ⌈W / t⌉ for the stride t = quarters / 4, in integers."""
+    return -(-size[0] * QUARTERS // quarters), -(-size[1] * QUARTERS // quarters)
 
 
-def padded_shape(size: tuple[int, int], stride: int) -> tuple[int, int]:
-    rows, cols = coarse_shape(size, stride)
+def padded_shape(size: tuple[int, int], quarters: int) -> tuple[int, int]:
+    rows, cols = coarse_shape(size, quarters)
     n = TRANSFORM_SIZE
     return -(-rows // n) * n, -(-cols // n) * n
 
@@ -161,43 +168,43 @@ def _keys_cubic(t: np.ndarray) -> np.ndarray:
     return np.where(t <= 1, near, np.where(t < 2, far, 0.0))
 
 
-def _taps(n_coarse: int, n_full: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
+def _taps(n_coarse: int, n_full: int, quarters: int) -> tuple[np.ndarray, np.ndarray]:
     """§10 step 5: (n_full, 4) clamped source indices and Keys weights."""
-    x = (np.arange(n_full) + 0.5) / stride - 0.5
+    x = (QUARTERS * np.arange(n_full) + QUARTERS / 2) / quarters - 0.5
     first = np.floor(x).astype(np.int64) - 1
     j = first[:, None] + np.arange(4)
     return np.clip(j, 0, n_coarse - 1), _keys_cubic(x[:, None] - j)
 
 
-def upsample_matrix(n_coarse: int, n_full: int, stride: int) -> sparse.csr_matrix:
+def upsample_matrix(n_coarse: int, n_full: int, quarters: int) -> sparse.csr_matrix:
     """The line upsampler as an (n_full, n_coarse) sparse matrix: the encoder's model of step 5."""
-    index, weight = _taps(n_coarse, n_full, stride)
+    index, weight = _taps(n_coarse, n_full, quarters)
     rows = np.repeat(np.arange(n_full), 4)
     return sparse.csr_matrix((weight.ravel(), (rows, index.ravel())), shape=(n_full, n_coarse))
 
 
-def upsample(coarse: np.ndarray, size: tuple[int, int], stride: int) -> np.ndarray:
+def upsample(coarse: np.ndarray, size: tuple[int, int], quarters: int) -> np.ndarray:
     """§10 step 5 on a (rows, cols) plane; stride 1 returns the plane cropped to size."""
-    if stride == 1:
+    if quarters == QUARTERS:
         return coarse[: size[0], : size[1]]
-    index, weight = _taps(coarse.shape[0], size[0], stride)
+    index, weight = _taps(coarse.shape[0], size[0], quarters)
     columns = np.einsum("ik,ikj->ij", weight, coarse[index])
-    index, weight = _taps(coarse.shape[1], size[1], stride)
+    index, weight = _taps(coarse.shape[1], size[1], quarters)
     return np.einsum("jk,ijk->ij", weight, columns[:, index])
 
 
-def least_squares_coarse(plane: np.ndarray, stride: int) -> np.ndarray:
+def least_squares_coarse(plane: np.ndarray, quarters: int) -> np.ndarray:
     """The coarse plane whose upsampling is closest to ``plane`` in L2 (encoder only).
 
     Box averages blur twice (once down, once up); solving for the samples the decoder's
     upsampler needs instead sharpens edges back. The normal equations are banded, one
     sparse solve per axis, so this is O(pixels) at any size.
     """
-    if stride == 1:
+    if quarters == QUARTERS:
         return plane.astype(np.float64)
-    rows, cols = coarse_shape(plane.shape, stride)
-    up_y = upsample_matrix(rows, plane.shape[0], stride)
-    up_x = upsample_matrix(cols, plane.shape[1], stride)
+    rows, cols = coarse_shape(plane.shape, quarters)
+    up_y = upsample_matrix(rows, plane.shape[0], quarters)
+    up_x = upsample_matrix(cols, plane.shape[1], quarters)
     solve_y = linalg.factorized((up_y.T @ up_y).tocsc())
     solve_x = linalg.factorized((up_x.T @ up_x).tocsc())
     along_y = solve_y(up_y.T @ plane.astype(np.float64))
@@ -253,7 +260,7 @@ def pack_base(transformed: list[np.ndarray], params: BaseParams, deadzone: float
     stream = b"".join(
         _plane_stream(quantise(c, step, params.slope, deadzone)) for c, step in zip(transformed, steps)
     )
-    fields = _FIELDS.pack(params.stride, params.chroma_stride, params.step_luma, params.step_chroma, params.slope)
+    fields = _FIELDS.pack(params.stride_quarters, params.chroma_stride_quarters, params.step_luma, params.step_chroma, params.slope)
     return fields + compress(stream)
 
 
@@ -272,14 +279,14 @@ def unpack_base(payload: bytes, channels: int, size: tuple[int, int]) -> list[np
         decompress_exact(bytes(payload[FIELDS_SIZE:]), expected_size(params, channels, size), "BASE"), np.uint8
     )
     planes, start = [], 0
-    for stride, step in zip(params.plane_strides(channels), params.plane_steps(channels)):
-        padded = padded_shape(size, stride)
+    for quarters, step in zip(params.plane_strides(channels), params.plane_steps(channels)):
+        padded = padded_shape(size, quarters)
         length = 2 * math.prod(padded)
         grid = (padded[0] // TRANSFORM_SIZE, padded[1] // TRANSFORM_SIZE)
         indices = _plane_indices(stream[start : start + length], grid)
         start += length
-        coarse = reconstruct(indices, step, params.slope, coarse_shape(size, stride))
-        planes.append(upsample(coarse, size, stride))
+        coarse = reconstruct(indices, step, params.slope, coarse_shape(size, quarters))
+        planes.append(upsample(coarse, size, quarters))
     return planes
 
 
@@ -287,7 +294,9 @@ SLOPE = 0.2
 DEADZONE = 0.1
 CHROMA_STEP_RATIO = 1.5
 CHROMA_STRIDE_FACTOR = 2
-"""Encoder choices, not format: measured on six Kodak images (benchmarks/RESULTS.md, base-layer tuning)."""
+"""Encoder choices, not format. Picked by one-at-a-time sweeps on six Kodak images while the
+layer was designed: slopes 0.1–0.35, dead zones 0.1–0.3 and chroma ratios 1–2 all moved SSIM at
+equal rate by under 0.005, the dead zone of 0.1 most; chroma at twice the luma stride was best."""
 
 MAX_EVALUATIONS = 10
 RATE_TOLERANCE = 0.02
@@ -298,22 +307,22 @@ RATE_TOLERANCE = 0.02
 class _Candidate:
     """One stride's coefficients, computed once and requantised at every bisection step."""
 
-    stride: int
-    chroma_stride: int
+    quarters: int
+    chroma_quarters: int
     transformed: list[np.ndarray]
 
     def params(self, step: float) -> BaseParams:
         chroma_step = min(step * CHROMA_STEP_RATIO, STEP_RANGE[1])
-        return BaseParams(self.stride, self.chroma_stride, step, chroma_step, SLOPE)
+        return BaseParams(self.quarters, self.chroma_quarters, step, chroma_step, SLOPE)
 
     def payload(self, step: float) -> bytes:
         return pack_base(self.transformed, self.params(step), DEADZONE)
 
 
-def _candidate(planes: list[np.ndarray], stride: int) -> _Candidate:
-    chroma_stride = min(stride * CHROMA_STRIDE_FACTOR, MAX_STRIDE) if len(planes) == 3 else 0
-    strides = [stride] + [chroma_stride] * (len(planes) - 1)
-    return _Candidate(stride, chroma_stride, [transform(least_squares_coarse(p, t)) for p, t in zip(planes, strides)])
+def _candidate(planes: list[np.ndarray], quarters: int) -> _Candidate:
+    chroma_quarters = min(quarters * CHROMA_STRIDE_FACTOR, MAX_QUARTERS) if len(planes) == 3 else 0
+    strides = [quarters] + [chroma_quarters] * (len(planes) - 1)
+    return _Candidate(quarters, chroma_quarters, [transform(least_squares_coarse(p, t)) for p, t in zip(planes, strides)])
 
 
 def _fitting_step(candidate: _Candidate, budget: int) -> float:
@@ -352,18 +361,29 @@ def _next_guess(points: list[tuple[float, float]], bounds: list[float]) -> float
     return min(max(guess, bounds[0] + margin), bounds[1] - margin)
 
 
-STRIDE_BY_RATE = ((0.8, 1), (0.18, 2), (0.05, 3), (0.025, 4), (0.0, 6))
-"""(lowest bpp, stride): the stride with the best mean SSIM at that rate on six Kodak images
-(benchmarks/RESULTS.md, base-layer tuning). Finer grids need finer steps than the rate allows,
-coarser ones lose detail no step brings back; the crossovers sit near 2 bits per coarse sample."""
+STRIDE_BY_RATE = ((1.5, 1.0), (0.9, 1.25), (0.55, 1.5), (0.4, 1.75), (0.25, 2.0), (0.16, 2.5), (0.07, 3.0),
+                  (0.035, 4.0), (0.0, 6.0))
+"""(lowest bpp, stride in pixels): the stride with the best mean SSIM at that rate on six Kodak
+images (benchmarks/RESULTS.md, base-layer tuning). Finer grids need finer steps than the rate
+allows, coarser ones lose detail no step brings back: about 1.2 bits per coarse luma sample."""
 
 
-def stride_for(bpp: float) -> int:
+def stride_for(bpp: float) -> float:
     return next(stride for lowest, stride in STRIDE_BY_RATE if bpp >= lowest)
 
 
-def encode_base(image: np.ndarray, budget: int, stride: int | None = None) -> bytes:
-    """The BASE payload of a uint8 image that fits ``budget`` bytes (stride None: by rate)."""
+def stride_quarters(stride: float) -> int:
+    """A stride in pixels as the format stores it; the encoder's options refuse other values."""
+    quarters = stride * QUARTERS
+    if not (QUARTERS <= quarters <= MAX_QUARTERS and quarters == int(quarters)):
+        msg = f"base stride {stride} must be a multiple of 0.25 from 1 to {MAX_STRIDE}"
+        raise AbcError(msg)
+    return int(quarters)
+
+
+def encode_base(image: np.ndarray, budget: int, stride: float | None = None) -> bytes:
+    """The BASE payload of a uint8 image that fits ``budget`` bytes (stride in pixels; None: by rate)."""
     planes = image_planes(image)
-    candidate = _candidate(planes, stride or stride_for(8 * budget / (image.shape[0] * image.shape[1])))
+    chosen = stride or stride_for(8 * budget / (image.shape[0] * image.shape[1]))
+    candidate = _candidate(planes, stride_quarters(chosen))
     return candidate.payload(_fitting_step(candidate, budget))

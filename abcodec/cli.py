@@ -201,7 +201,8 @@ def encode_parser() -> argparse.ArgumentParser:
     rate.add_argument("--keep", type=float, help="fraction of blocks to keep, 0..1 (instead of --bpp; implies --no-base)")
     parser.add_argument("--no-base", dest="base", action="store_false", default=None,
                         help="no coarse base layer: spend the rate on kept blocks only (the source paper's layout)")
-    parser.add_argument("--base-stride", type=int, help="base layer grid spacing in pixels, 1..16 (default: by rate)")
+    parser.add_argument("--base-stride", type=float,
+                        help="base layer grid spacing in pixels, 1..16 in steps of 0.25 (default: by rate)")
     parser.add_argument("--scheme", choices=list(SCHEMES), default=defaults.scheme, help="which blocks to keep (block layer)")
     parser.add_argument("--block", type=int, default=defaults.block, help="block side in pixels, 1..64")
     parser.add_argument("--q-luma", type=int, default=defaults.q_luma, help="luma quantiser step, 1..255")

@@ -62,7 +62,7 @@ class EncodeOptions:
     inpainter: str = "diffusion"
     metadata: bool = True
     base: bool | None = None
-    base_stride: int | None = None
+    base_stride: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("block", "q_luma", "q_chroma", "chroma_shift", "seed"):
@@ -79,10 +79,8 @@ class EncodeOptions:
             msg = "keep sets the block layer of a file without a base layer; give base=False or bpp"
             raise AbcError(msg)
         if self.base_stride is not None:
-            _require_type("base_stride", self.base_stride, (int, np.integer))
-            if not 1 <= self.base_stride <= base_layer.MAX_STRIDE:
-                msg = f"base_stride {self.base_stride} outside 1..{base_layer.MAX_STRIDE}"
-                raise AbcError(msg)
+            _require_type("base_stride", self.base_stride, (int, float, np.integer, np.floating))
+            base_layer.stride_quarters(self.base_stride)
         if self.bpp is not None and self.keep is not None:
             msg = "give bpp or keep, not both"
             raise AbcError(msg)
@@ -228,7 +226,7 @@ def _byte_budget(options: EncodeOptions, width: int, height: int) -> int:
 
 
 def _encode_base_only(
-    array: np.ndarray, header: Header, ancillary: dict[bytes, bytes], budget: int, stride: int | None
+    array: np.ndarray, header: Header, ancillary: dict[bytes, bytes], budget: int, stride: float | None
 ) -> bytes:
     """A file whose rate all goes to the base layer; the block layer is present but empty."""
     empty = np.zeros(header.grid_shape, bool)

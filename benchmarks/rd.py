@@ -83,8 +83,8 @@ def is_abc(curve: str) -> bool:
     return curve.startswith("abc ")
 
 
-def base_curve(stride: int | None) -> str:
-    return "abc base" if stride is None else f"abc base stride {stride}"
+def base_curve(stride: float | None) -> str:
+    return "abc base" if stride is None else f"abc base stride {stride:g}"
 
 
 def abc_settings(args: argparse.Namespace) -> list[Setting]:
@@ -263,7 +263,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.rd", description=__doc__.splitlines()[0])
     parser.add_argument("folder", nargs="?", help="images to measure (default: Kodak if present, else skimage.data)")
     parser.add_argument("--bpp", type=float, nargs="+", default=list(DEFAULT_RATES), help="abc target rates")
-    parser.add_argument("--base-stride", type=lambda text: None if text == "auto" else int(text), nargs="*",
+    parser.add_argument("--base-stride", type=lambda text: None if text == "auto" else float(text), nargs="*",
                         default=[None], help="base layer strides, one curve each (auto: by rate; none: skip)")
     parser.add_argument("--blocks", action="store_true",
                         help="also measure the block layer alone (base=False), one curve per scheme, block and quantisers")

@@ -25,39 +25,41 @@ def payload_for(image: np.ndarray, params: base.BaseParams) -> bytes:
     return base.pack_base([base.transform(c) for c in coarse], params, base.DEADZONE)
 
 
-def params(stride: int = 2, chroma_stride: int = 4, step: float = 8.0) -> base.BaseParams:
+def params(stride: int = 8, chroma_stride: int = 16, step: float = 8.0) -> base.BaseParams:
+    """Strides in quarter pixels, as the format stores them."""
     return base.BaseParams(stride, chroma_stride, step, 1.5 * step, base.SLOPE)
 
 
 def test_upsample_is_the_sparse_matrix_the_encoder_models():
     coarse = np.random.default_rng(0).uniform(0, 255, (9, 14))
-    for stride in (2, 3, 5):
-        size = (9 * stride - 1, 14 * stride - 2)
-        up_y = base.upsample_matrix(9, size[0], stride)
-        up_x = base.upsample_matrix(14, size[1], stride)
-        assert np.allclose(base.upsample(coarse, size, stride), up_y @ coarse @ up_x.T.toarray())
+    for quarters in (6, 8, 12, 20):
+        size = (9 * quarters // 4 - 1, 14 * quarters // 4 - 2)
+        up_y = base.upsample_matrix(9, size[0], quarters)
+        up_x = base.upsample_matrix(14, size[1], quarters)
+        assert np.allclose(base.upsample(coarse, size, quarters), up_y @ coarse @ up_x.T.toarray())
 
 
 def test_upsample_keeps_constants_and_reproduces_ramps_away_from_the_border():
-    assert np.allclose(base.upsample(np.full((4, 5), 77.0), (12, 15), 3), 77.0)
+    assert np.allclose(base.upsample(np.full((4, 5), 77.0), (12, 15), 12), 77.0)
     ramp = np.add.outer(np.arange(10.0), 2 * np.arange(10.0))
-    up = base.upsample(ramp, (40, 40), 4)
-    y, x = np.mgrid[0:40, 0:40]
-    expected = ((y + 0.5) / 4 - 0.5) + 2 * ((x + 0.5) / 4 - 0.5)
-    assert np.allclose(up[8:-8, 8:-8], expected[8:-8, 8:-8])
+    for quarters in (16, 10):
+        up = base.upsample(ramp, (24, 24), quarters)
+        y, x = np.mgrid[0:24, 0:24]
+        expected = ((4 * y + 2) / quarters - 0.5) + 2 * ((4 * x + 2) / quarters - 0.5)
+        assert np.allclose(up[6:-6, 6:-6], expected[6:-6, 6:-6])
     coarse = np.arange(12.0).reshape(3, 4)
-    assert np.array_equal(base.upsample(coarse, (2, 3), 1), coarse[:2, :3])
+    assert np.array_equal(base.upsample(coarse, (2, 3), 4), coarse[:2, :3])
 
 
 def test_least_squares_samples_upsample_closer_than_box_means():
     plane = base.image_planes(ASTRONAUT)[0]
     for stride in (2, 3, 4):
-        rows, cols = base.coarse_shape(plane.shape, stride)
+        rows, cols = base.coarse_shape(plane.shape, 4 * stride)
         padded = np.pad(plane, ((0, rows * stride - plane.shape[0]), (0, cols * stride - plane.shape[1])), mode="edge")
         box = padded.reshape(rows, stride, cols, stride).mean(axis=(1, 3))
-        least_squares = base.least_squares_coarse(plane, stride)
-        error_box = np.sqrt(np.mean((base.upsample(box, plane.shape, stride) - plane) ** 2))
-        error_ls = np.sqrt(np.mean((base.upsample(least_squares, plane.shape, stride) - plane) ** 2))
+        least_squares = base.least_squares_coarse(plane, 4 * stride)
+        error_box = np.sqrt(np.mean((base.upsample(box, plane.shape, 4 * stride) - plane) ** 2))
+        error_ls = np.sqrt(np.mean((base.upsample(least_squares, plane.shape, 4 * stride) - plane) ** 2))
         assert error_ls < 0.95 * error_box
 
 
@@ -79,11 +81,12 @@ def test_band_order_is_by_frequency_then_row():
     assert [divmod(int(i), 8) for i in base.BAND_ORDER[:6]] == [(0, 0), (0, 1), (1, 0), (0, 2), (1, 1), (2, 0)]
 
 
+@pytest.mark.parametrize("quarters", [6, 8])
 @pytest.mark.parametrize(("height", "width", "channels"), [(1, 1, 3), (1, 1, 1), (17, 9, 3), (9, 40, 1), (128, 192, 3)])
-def test_payload_round_trip_matches_what_the_encoder_predicts(height, width, channels):
+def test_payload_round_trip_matches_what_the_encoder_predicts(height, width, channels, quarters):
     image = np.asarray(Image.fromarray(data.astronaut()).resize((width, height)))
     image = image if channels == 3 else image[..., 0]
-    chosen = params(chroma_stride=4 if channels == 3 else 0)
+    chosen = params(stride=quarters, chroma_stride=2 * quarters if channels == 3 else 0)
     planes = base.unpack_base(payload_for(image, chosen), channels, (height, width))
     assert len(planes) == channels and all(p.shape == (height, width) for p in planes)
     expected = []
@@ -95,7 +98,7 @@ def test_payload_round_trip_matches_what_the_encoder_predicts(height, width, cha
 
 def test_finest_step_at_stride_1_is_nearly_lossless():
     image = ASTRONAUT[:40, :48]
-    planes = base.unpack_base(payload_for(image, base.BaseParams(1, 1, 0.5, 0.5, 0.0)), 3, image.shape[:2])
+    planes = base.unpack_base(payload_for(image, base.BaseParams(4, 4, 0.5, 0.5, 0.0)), 3, image.shape[:2])
     assert np.abs(base.planes_to_image(planes).astype(int) - image).max() <= 2
 
 
@@ -103,7 +106,7 @@ def test_fields_are_validated():
     good = payload_for(ASTRONAUT, params())
     fields = base._FIELDS.unpack_from(good)
     for index, value, message in [
-        (0, 0, "stride 0"), (0, 17, "stride 17"), (1, 17, "chroma stride 17"),
+        (0, 0, "stride 0 outside 4..64"), (0, 65, "stride 65"), (1, 3, "chroma stride 3"),
         (2, float("nan"), "step luma nan"), (2, 0.25, "step luma 0.25"), (3, 2000.0, "step chroma 2000"),
         (4, -1.0, "slope -1"), (4, float("inf"), "slope inf"),
     ]:
@@ -118,7 +121,7 @@ def test_bad_payloads_are_refused_by_name():
     size = (128, 192)
     with pytest.raises(AbcError, match="shorter than its 14 bytes"):
         base.unpack_base(good[:10], 3, size)
-    with pytest.raises(AbcError, match="chroma stride 4 does not suit a 1-channel image"):
+    with pytest.raises(AbcError, match="chroma stride 16 does not suit a 1-channel image"):
         base.unpack_base(good, 1, size)
     with pytest.raises(AbcError, match="BASE: zstd frame declares"):
         base.unpack_base(good, 3, (128, 200))
@@ -136,7 +139,7 @@ def test_encode_base_fits_the_budget_closely(bpp):
     budget = int(bpp * 128 * 192 / 8)
     payload = base.encode_base(ASTRONAUT, budget)
     assert (1 - base.RATE_TOLERANCE) * budget - 40 <= len(payload) <= budget
-    assert base.unpack_fields(payload).stride == base.stride_for(8 * budget / (128 * 192))
+    assert base.unpack_fields(payload).stride_quarters == 4 * base.stride_for(8 * budget / (128 * 192))
 
 
 def test_tiny_budget_gives_the_coarsest_step_not_an_error():
@@ -175,13 +178,16 @@ def test_options_for_the_layers_are_checked():
         EncodeOptions(base=True, keep=0.3)
     with pytest.raises(AbcError, match="base must be True, False or None"):
         EncodeOptions(base="yes")
-    with pytest.raises(AbcError, match="base_stride 17 outside 1..16"):
-        EncodeOptions(base_stride=17)
-    with pytest.raises(AbcError, match="base_stride must be an integer"):
-        EncodeOptions(base_stride=2.5)
+    for stride in (17, 0.5, 2.3):
+        with pytest.raises(AbcError, match=f"base stride {stride} must be a multiple of 0.25 from 1 to 16"):
+            EncodeOptions(base_stride=stride)
+    with pytest.raises(AbcError, match="base_stride must be a number"):
+        EncodeOptions(base_stride="2")
     no_base = container.read_file(encode(ASTRONAUT, options=EncodeOptions(bpp=0.5, base=False)))
     assert no_base.base is None and canvas_of(no_base)[1].any()
-    assert base.unpack_fields(container.read_file(encode(ASTRONAUT, options=EncodeOptions(base_stride=5))).base).stride == 5
+    for stride in (5, 1.5):
+        encoded = encode(ASTRONAUT, options=EncodeOptions(base_stride=stride))
+        assert base.unpack_fields(container.read_file(encoded).base).stride_quarters == 4 * stride
 
 
 def blocks_on_base(image: np.ndarray) -> bytes:
@@ -222,7 +228,7 @@ def test_base_file_round_trips_through_pillow(tmp_path):
     with Image.open(path) as im:
         assert im.size == (192, 128)
         im.load()
-    assert base.unpack_fields(container.read_file(path.read_bytes()).base).stride == 3
+    assert base.unpack_fields(container.read_file(path.read_bytes()).base).stride_quarters == 12
 
 
 def test_base_field_table_in_the_spec_matches_the_code():
@@ -234,4 +240,4 @@ def test_base_field_table_in_the_spec_matches_the_code():
     offsets = [(int(offset), int(size)) for offset, size, _ in rows[:5]]
     assert offsets == [(0, 1), (1, 1), (2, 4), (6, 4), (10, 4)]
     assert struct.calcsize(base._FIELDS.format) == base.FIELDS_SIZE == 14
-    assert f"1 .. {base.MAX_STRIDE}" in section and f"{base.STEP_RANGE[0]:g} .. {base.STEP_RANGE[1]:g}" in section
+    assert f"4 .. {base.MAX_QUARTERS}" in section and f"{base.STEP_RANGE[0]:g} .. {base.STEP_RANGE[1]:g}" in section
