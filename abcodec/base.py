@@ -2,16 +2,15 @@
 
 A regular grid of samples carries most of an image's SSIM for very few bytes: the encoder keeps
 the image at 1/s of its resolution (s, the ``stride``, in quarter pixels from 1 to 16), codes that small image with an 8×8 DCT, a
-frequency-sloped uniform quantiser and zstd, and the decoder rebuilds the full-size image with
+frequency-sloped uniform quantiser and an adaptive ANS coder (coefcode.py), and the decoder rebuilds the full-size image with
 bicubic interpolation. Planning measurements (ARCHITECTURE.md) showed a plain grid beating JPEG
 below ~0.3 bpp; transform coding the grid instead of predicting its pixels halves its bytes, so
-the same idea now wins up to ~0.5 bpp (benchmarks/RESULTS.md). What the grid cannot hold (detail
+the same idea now wins up to ~0.5 bpp and beyond (benchmarks/RESULTS.md). What the grid cannot hold (detail
 finer than s pixels) is what the block layer (MASK + PIXL) and the inpainters add on top.
 
-The payload's layout is normative in §10 (fields, band order, DC differences, the u16 stream,
-the Keys-cubic upsampler); the functions below cite its steps. A decoder refuses
-(:class:`AbcError`) fields out of range, a frame whose declared size is not the one the fields
-imply, and trailing data.
+The payload's layout is normative in §10 (fields, quantiser, DC differences, the Keys-cubic
+upsampler; §10.1 the coefficient coder); the functions below cite its steps. A decoder refuses
+(:class:`AbcError`) fields out of range and coefficient data that is not exactly used up.
 """
 
 from __future__ import annotations
@@ -24,8 +23,9 @@ import numpy as np
 from scipy import fft, sparse
 from scipy.sparse import linalg
 
+from . import coefcode
 from .container import AbcError
-from .pixels import compress, decompress_exact, rgb_to_ycbcr, ycbcr_to_rgb
+from .pixels import rgb_to_ycbcr, ycbcr_to_rgb
 
 TRANSFORM_SIZE = 8
 QUARTERS = 4
@@ -39,14 +39,12 @@ _FIELDS = struct.Struct(">BBfff")
 FIELDS_SIZE = _FIELDS.size
 
 _FREQUENCY = np.add.outer(np.arange(TRANSFORM_SIZE), np.arange(TRANSFORM_SIZE))
-BAND_ORDER = np.argsort(_FREQUENCY.ravel(), kind="stable")
-"""§10 step 3: row-major band indices u·8 + v sorted by u + v, ties by u."""
 
 CUBIC_A = -0.5
 
 COARSE_RANGE = (-32.0, 287.0)
 """The encoder's least-squares samples may overshoot 0..255 to sharpen edges after upsampling;
-clipping here bounds every index (so the u16 stream cannot overflow) at a negligible cost."""
+clipping here bounds every index within the coder's range (coefcode.MAX_VALUE) at a negligible cost."""
 
 
 @dataclass(frozen=True)
@@ -101,15 +99,10 @@ def coarse_shape(size: tuple[int, int], quarters: int) -> tuple[int, int]:
     return -(-size[0] * QUARTERS // quarters), -(-size[1] * QUARTERS // quarters)
 
 
-def padded_shape(size: tuple[int, int], quarters: int) -> tuple[int, int]:
+def _block_grid(size: tuple[int, int], quarters: int) -> tuple[int, int]:
+    """8×8 blocks of the coarse plane, the last row and column padded (§10 step 1)."""
     rows, cols = coarse_shape(size, quarters)
-    n = TRANSFORM_SIZE
-    return -(-rows // n) * n, -(-cols // n) * n
-
-
-def expected_size(params: BaseParams, channels: int, size: tuple[int, int]) -> int:
-    """Bytes of the decompressed stream: two per coefficient of every padded plane."""
-    return sum(2 * math.prod(padded_shape(size, t)) for t in params.plane_strides(channels))
+    return -(-rows // TRANSFORM_SIZE), -(-cols // TRANSFORM_SIZE)
 
 
 def _quantiser(step: float, slope: float) -> np.ndarray:
@@ -140,24 +133,18 @@ def _dc_from_differences(difference: np.ndarray) -> np.ndarray:
     return np.cumsum(dc, axis=1)
 
 
-def _plane_stream(indices: np.ndarray) -> bytes:
-    """§10 step 3 for one plane of (gh, gw, 8, 8) indices."""
-    bands = indices.reshape(-1, TRANSFORM_SIZE * TRANSFORM_SIZE).T.copy()
-    bands[0] = _dc_differences(indices[:, :, 0, 0]).ravel()
-    values = bands[BAND_ORDER].ravel()
-    z = np.where(values >= 0, 2 * values, -2 * values - 1).astype(np.uint16)
-    return (z & 0xFF).astype(np.uint8).tobytes() + (z >> 8).astype(np.uint8).tobytes()
+def _plane_values(indices: np.ndarray) -> np.ndarray:
+    """(gh, gw, 8, 8) indices -> (n, 64) values in row-major bands, the DC band as differences."""
+    values = indices.reshape(-1, TRANSFORM_SIZE * TRANSFORM_SIZE).copy()
+    values[:, 0] = _dc_differences(indices[:, :, 0, 0]).ravel()
+    return values
 
 
-def _plane_indices(stream: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
-    """Invert :func:`_plane_stream`: bytes -> (gh, gw, 8, 8) int64 indices."""
-    count = stream.size // 2
-    z = stream[:count].astype(np.int64) | (stream[count:].astype(np.int64) << 8)
-    values = np.where(z & 1, -((z + 1) >> 1), z >> 1)
-    bands = np.empty((TRANSFORM_SIZE * TRANSFORM_SIZE, count // (TRANSFORM_SIZE * TRANSFORM_SIZE)), np.int64)
-    bands[BAND_ORDER] = values.reshape(TRANSFORM_SIZE * TRANSFORM_SIZE, -1)
-    bands[0] = _dc_from_differences(bands[0].reshape(grid)).ravel()
-    return bands.T.reshape(grid[0], grid[1], TRANSFORM_SIZE, TRANSFORM_SIZE)
+def _plane_indices(values: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    """Invert :func:`_plane_values`."""
+    values = values.copy()
+    values[:, 0] = _dc_from_differences(values[:, 0].reshape(grid)).ravel()
+    return values.reshape(grid[0], grid[1], TRANSFORM_SIZE, TRANSFORM_SIZE)
 
 
 def _keys_cubic(t: np.ndarray) -> np.ndarray:
@@ -169,7 +156,7 @@ def _keys_cubic(t: np.ndarray) -> np.ndarray:
 
 
 def _taps(n_coarse: int, n_full: int, quarters: int) -> tuple[np.ndarray, np.ndarray]:
-    """§10 step 5: (n_full, 4) clamped source indices and Keys weights."""
+    """§10 step 4: (n_full, 4) clamped source indices and Keys weights."""
     x = (QUARTERS * np.arange(n_full) + QUARTERS / 2) / quarters - 0.5
     first = np.floor(x).astype(np.int64) - 1
     j = first[:, None] + np.arange(4)
@@ -184,7 +171,7 @@ def upsample_matrix(n_coarse: int, n_full: int, quarters: int) -> sparse.csr_mat
 
 
 def upsample(coarse: np.ndarray, size: tuple[int, int], quarters: int) -> np.ndarray:
-    """§10 step 5 on a (rows, cols) plane; stride 1 returns the plane cropped to size."""
+    """§10 step 4 on a (rows, cols) plane; stride 1 returns the plane cropped to size."""
     if quarters == QUARTERS:
         return coarse[: size[0], : size[1]]
     index, weight = _taps(coarse.shape[0], size[0], quarters)
@@ -257,11 +244,9 @@ def pack_base(transformed: list[np.ndarray], params: BaseParams, deadzone: float
     """The BASE payload from each plane's coefficients (:func:`transform`)."""
     _check_channels(params, len(transformed))
     steps = params.plane_steps(len(transformed))
-    stream = b"".join(
-        _plane_stream(quantise(c, step, params.slope, deadzone)) for c, step in zip(transformed, steps)
-    )
+    values = [_plane_values(quantise(c, step, params.slope, deadzone)) for c, step in zip(transformed, steps)]
     fields = _FIELDS.pack(params.stride_quarters, params.chroma_stride_quarters, params.step_luma, params.step_chroma, params.slope)
-    return fields + compress(stream)
+    return fields + coefcode.encode_planes(values)
 
 
 def unpack_fields(payload: bytes) -> BaseParams:
@@ -275,16 +260,11 @@ def unpack_base(payload: bytes, channels: int, size: tuple[int, int]) -> list[np
     """The decoded base as full-size float planes (Y or Y, Cb, Cr); any bad payload is an AbcError."""
     params = unpack_fields(payload)
     _check_channels(params, channels)
-    stream = np.frombuffer(
-        decompress_exact(bytes(payload[FIELDS_SIZE:]), expected_size(params, channels, size), "BASE"), np.uint8
-    )
-    planes, start = [], 0
-    for quarters, step in zip(params.plane_strides(channels), params.plane_steps(channels)):
-        padded = padded_shape(size, quarters)
-        length = 2 * math.prod(padded)
-        grid = (padded[0] // TRANSFORM_SIZE, padded[1] // TRANSFORM_SIZE)
-        indices = _plane_indices(stream[start : start + length], grid)
-        start += length
+    grids = [_block_grid(size, quarters) for quarters in params.plane_strides(channels)]
+    values = coefcode.decode_planes(bytes(payload[FIELDS_SIZE:]), [rows * cols for rows, cols in grids])
+    planes = []
+    for quarters, step, grid, plane_values in zip(params.plane_strides(channels), params.plane_steps(channels), grids, values):
+        indices = _plane_indices(plane_values, grid)
         coarse = reconstruct(indices, step, params.slope, coarse_shape(size, quarters))
         planes.append(upsample(coarse, size, quarters))
     return planes

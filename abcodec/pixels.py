@@ -279,36 +279,28 @@ def pack_blocks(image: np.ndarray, mask: np.ndarray, params: PixelParams) -> byt
     """The PIXL payload for the kept blocks of a uint8 (H, W) or (H, W, 3) image."""
     indices = quantised_blocks(image, mask, params)
     steps = _plane_steps(len(indices), params)
-    return compress(b"".join(_residual_bytes(x, levels(q)) for x, q in zip(indices, steps)))
-
-
-def compress(stream: bytes) -> bytes:
-    """One zstd frame with its content size, as §7 step 7 and §10 step 4 require."""
+    stream = b"".join(_residual_bytes(x, levels(q)) for x, q in zip(indices, steps))
     return _compressor().compress(stream)
 
 
-def decompress_exact(payload: bytes, expected: int, chunk: str) -> bytes:
-    """Decompress only a frame that declares exactly the size the header implies.
-
-    zstandard trusts a frame's declared size, so a hostile frame could claim gigabytes; the
-    size is compared with what the already-validated fields imply before anything is allocated.
-    """
+def _decompress(payload: bytes, expected: int) -> bytes:
+    """Decompress only a frame that declares exactly the size the header and mask imply."""
     try:
         declared = zstandard.frame_content_size(payload)
     except zstandard.ZstdError as e:
-        msg = f"{chunk}: not a zstd frame ({e})"
+        msg = f"PIXL: not a zstd frame ({e})"
         raise AbcError(msg) from e
     if declared != expected:
         shown = "no content size" if declared == -1 else f"{declared} bytes"
-        msg = f"{chunk}: zstd frame declares {shown}, the header implies {expected}"
+        msg = f"PIXL: zstd frame declares {shown}, the header and mask imply {expected}"
         raise AbcError(msg)
     try:
         stream = _decompressor().decompress(payload, max_output_size=expected, allow_extra_data=False)
     except zstandard.ZstdError as e:
-        msg = f"{chunk}: corrupt zstd frame ({e})"
+        msg = f"PIXL: corrupt zstd frame ({e})"
         raise AbcError(msg) from e
     if len(stream) != expected:
-        msg = f"{chunk}: zstd frame holds {len(stream)} bytes, expected {expected}"
+        msg = f"PIXL: zstd frame holds {len(stream)} bytes, expected {expected}"
         raise AbcError(msg)
     return stream
 
@@ -319,7 +311,7 @@ def unpack_blocks(
     """The decoder's canvas from a PIXL payload; size is (H, W). Any bad payload is an AbcError."""
     _check_channels(channels)
     _check_mask(mask, size, params.block)
-    stream = np.frombuffer(decompress_exact(bytes(payload), expected_size(mask, channels, params), "PIXL"), np.uint8)
+    stream = np.frombuffer(_decompress(bytes(payload), expected_size(mask, channels, params)), np.uint8)
     n = int(np.count_nonzero(mask))
     indices, start = [], 0
     for plane, (q, b) in enumerate(zip(_plane_steps(channels, params), _plane_blocks(channels, params))):

@@ -187,7 +187,7 @@ def test_main_functions_return_exit_codes(sample, tmp_path):
 
 def test_encoder_warns_when_its_file_would_be_refused_by_default(tmp_path):
     Image.new("RGB", (2000, 1500), (40, 90, 160)).save(tmp_path / "flat.png")
-    encoded = run("encode", "flat.png", "flat.abc", cwd=tmp_path)
+    encoded = run("encode", "flat.png", "flat.abc", "--no-base", cwd=tmp_path)
     assert encoded.returncode == 0
     assert "default decoders will refuse this file" in encoded.stderr
     assert run("decode", "flat.abc", "flat-out.png", cwd=tmp_path).returncode != 0

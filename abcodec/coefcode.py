@@ -1,0 +1,142 @@
+"""Quantised DCT coefficients of the base layer <-> bytes, with constriction ANS (format_spec/abc.md §10.1).
+
+zstd sees the coefficients as bytes; it cannot know that a band's values shrink with frequency
+or that a coefficient is likely zero when its lower-frequency neighbours are. An adaptive model
+that does know costs 13–20 % fewer bytes than zstd on Kodak base layers at the same indices
+(measured while designing the coder), and bytes saved are rate the base can spend on a finer
+step.
+
+The model is normative in §10.1: each value has a quantised Laplace distribution of mean 0
+whose scale is the running mean |value| of its band and context class (how large its block's
+lower-frequency neighbours are), over the chunks of the band coded so far, pulled towards the
+previous band's estimate while there is little data. Its constants are below.
+
+Decoding is vectorised per chunk (at most 64 · ``MAX_CHUNKS`` model evaluations per plane,
+whatever the image size); encoding computes every scale with the same loop, then codes all
+values in one call.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .container import AbcError
+
+BLOCK_SAMPLES = 64
+BAND_ORDER = np.argsort(np.add.outer(np.arange(8), np.arange(8)).ravel(), kind="stable")
+"""§10.1 step 1: row-major band indices u·8 + v sorted by u + v, ties by u."""
+
+MAX_VALUE = 8191
+"""Largest |value|: coarse samples are within −32 … 287, so with a step ≥ 0.5 an AC index is at
+most 5120 in magnitude and a DC difference at most 5120; the range leaves a margin."""
+
+CONTEXT_EDGES = np.array([0.0, 0.5, 1.0, 2.0, 4.0])
+PRIOR_WEIGHT = 4.0
+SCALE_FACTOR = 1.2
+SCALE_FLOOR = 0.1
+DC_PRIOR = 8.0
+FIRST_AC_PRIOR = 1.0
+MAX_CHUNKS = 32
+MIN_CHUNK_BLOCKS = 64
+N_CLASSES = len(CONTEXT_EDGES) + 1
+
+_U, _V = np.divmod(np.arange(BLOCK_SAMPLES), 8)
+_UP = np.where(_U > 0, np.arange(BLOCK_SAMPLES) - 8, -1)
+_LEFT = np.where(_V > 0, np.arange(BLOCK_SAMPLES) - 1, -1)
+
+
+def _model():
+    import constriction
+
+    return constriction.stream.model.QuantizedLaplace(-MAX_VALUE, MAX_VALUE)
+
+
+def chunk_bounds(n_blocks: int) -> np.ndarray:
+    """Chunk starts and the end: min(MAX_CHUNKS, ⌈n / MIN_CHUNK_BLOCKS⌉) chunks of near-equal size."""
+    chunks = max(1, min(MAX_CHUNKS, -(-n_blocks // MIN_CHUNK_BLOCKS)))
+    return (np.arange(chunks + 1) * n_blocks) // chunks
+
+
+def _classes(values: np.ndarray, band: int) -> np.ndarray:
+    """Context class of every block's value in ``band`` from its already-known neighbours."""
+    if band == 0:
+        return np.zeros(values.shape[0], np.int64)
+    neighbours = [values[:, nb] for nb in (_UP[band], _LEFT[band]) if nb >= 0]
+    mean = np.mean(np.abs(np.stack(neighbours)), axis=0)
+    return np.searchsorted(CONTEXT_EDGES, mean, side="left")
+
+
+def _walk(values: np.ndarray, decode_chunk=None) -> tuple[np.ndarray, np.ndarray]:
+    """The model's pass over one plane's (n, 64) values (row-major bands, DC as differences).
+
+    Returns every value's scale, in coding order, and the values in that order. With
+    ``decode_chunk`` (scales -> values), values are filled in as they are decoded.
+    """
+    n = values.shape[0]
+    bounds = chunk_bounds(n)
+    scales, ordered = [], []
+    previous = np.full(N_CLASSES, FIRST_AC_PRIOR)
+    for band in BAND_ORDER:
+        classes = _classes(values, band)
+        prior = np.full(N_CLASSES, DC_PRIOR) if band == 0 else previous
+        total, count = np.zeros(N_CLASSES), np.zeros(N_CLASSES)
+        for start, end in zip(bounds[:-1], bounds[1:]):
+            estimate = (total + PRIOR_WEIGHT * prior) / (count + PRIOR_WEIGHT)
+            chunk_scales = np.maximum(SCALE_FACTOR * estimate[classes[start:end]], SCALE_FLOOR)
+            if decode_chunk is not None:
+                values[start:end, band] = decode_chunk(chunk_scales)
+            chunk = values[start:end, band]
+            total += np.bincount(classes[start:end], weights=np.abs(chunk), minlength=N_CLASSES)
+            count += np.bincount(classes[start:end], minlength=N_CLASSES)
+            scales.append(chunk_scales)
+            ordered.append(chunk)
+        if band != 0:
+            previous = (total + PRIOR_WEIGHT * prior) / (count + PRIOR_WEIGHT)
+    return np.concatenate(scales), np.concatenate(ordered)
+
+
+def encode_planes(planes: list[np.ndarray]) -> bytes:
+    """Bytes for each plane's (n, 64) int values (row-major bands, DC band as differences)."""
+    import constriction
+
+    scales, ordered = [], []
+    for values in planes:
+        plane_scales, plane_values = _walk(values)
+        scales.append(plane_scales)
+        ordered.append(plane_values)
+    values = np.concatenate(ordered)
+    if values.size and np.abs(values).max() > MAX_VALUE:
+        msg = f"BASE: a coefficient of {np.abs(values).max()} exceeds the coder's range of {MAX_VALUE}"
+        raise AbcError(msg)
+    coder = constriction.stream.stack.AnsCoder()
+    all_scales = np.concatenate(scales)
+    coder.encode_reverse(values.astype(np.int32), _model(), np.zeros_like(all_scales), all_scales)
+    return coder.get_compressed().astype("<u4").tobytes()
+
+
+def decode_planes(data: bytes, block_counts: list[int]) -> list[np.ndarray]:
+    """Invert :func:`encode_planes` given each plane's block count; bad data is an AbcError."""
+    import constriction
+
+    if len(data) % 4:
+        msg = f"BASE: {len(data)} bytes of coefficient data are not a whole number of 32-bit words"
+        raise AbcError(msg)
+    try:
+        coder = constriction.stream.stack.AnsCoder(np.frombuffer(data, "<u4").astype(np.uint32))
+    except ValueError as e:
+        msg = f"BASE: coefficient data is not an ANS stream ({e})"
+        raise AbcError(msg) from e
+    model = _model()
+
+    def decode_chunk(scales: np.ndarray) -> np.ndarray:
+        return coder.decode(model, np.zeros_like(scales), scales)
+
+    planes = []
+    for n in block_counts:
+        values = np.zeros((n, BLOCK_SAMPLES), np.int64)
+        _walk(values, decode_chunk)
+        planes.append(values)
+    if not coder.is_empty():
+        msg = "BASE: coefficient data does not end where the last coefficient does (corrupt or foreign file)"
+        raise AbcError(msg)
+    return planes
