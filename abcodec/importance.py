@@ -208,11 +208,12 @@ def paint_rectangles(importance: np.ndarray, rectangles: Sequence[Rectangle]) ->
 def saliency_map(image: np.ndarray, background: float = BACKGROUND_IMPORTANCE) -> np.ndarray:
     """``auto``: the classifier's activation map, lifted to ``background`` so the background is
     ablated first but not emptied."""
-    return with_floor(class_activation_map(image), _check_background(background))
+    return with_floor(class_activation_map(image), background)
 
 
 def with_floor(values: np.ndarray, floor: float) -> np.ndarray:
     """A map in [0, 1] rescaled to [floor, 1], read-only."""
+    floor = _check_background(floor)
     lifted = (floor + (1 - floor) * values).astype(np.float32)
     lifted.flags.writeable = False
     return lifted

@@ -83,7 +83,7 @@ def region_of(original: np.ndarray, name: str) -> Region:
     started = time.perf_counter()
     activation = class_activation_map(original)
     seconds = time.perf_counter() - started
-    return Region(name, activation >= SALIENT_LEVEL, lambda background: with_floor(activation, background), seconds)
+    return Region(name, activation >= SALIENT_LEVEL, lambda rest: with_floor(activation, rest), seconds)
 
 
 def ssim_parts(original: np.ndarray, decoded: np.ndarray, region: np.ndarray) -> dict[str, float]:
@@ -111,11 +111,13 @@ def scores(original: np.ndarray, roundtrip: Roundtrip, region: np.ndarray) -> di
             **ssim_parts(original, roundtrip.decoded, region)}
 
 
-def roundtrips(original: np.ndarray, bpp: float, importance: np.ndarray, plain: Roundtrip) -> dict[str, Roundtrip]:
-    """The three files compared at one rate: abc without the map (given), with it, and JPEG."""
+def roundtrips(
+    original: np.ndarray, bpp: float, importance: np.ndarray, plain: Roundtrip,
+) -> tuple[dict[str, Roundtrip], int]:
+    """The three files compared at one rate (abc without the map, given; with it; JPEG), and JPEG's quality."""
     mapped = abc_roundtrip(original, EncodeOptions(bpp=bpp, importance=importance))
     jpeg_quality, _ = jpeg_at_most(original, len(mapped.data))
-    return {"abc": plain, "abc + map": mapped, "JPEG": pillow_roundtrip(original, "JPEG", jpeg_quality)}
+    return {"abc": plain, "abc + map": mapped, "JPEG": pillow_roundtrip(original, "JPEG", jpeg_quality)}, jpeg_quality
 
 
 def measure_image(name: str, original: np.ndarray, args: argparse.Namespace) -> list[dict]:
@@ -126,10 +128,11 @@ def measure_image(name: str, original: np.ndarray, args: argparse.Namespace) -> 
         for background in args.background:
             importance = region.map_for(background)
             for bpp in args.bpp:
+                made, jpeg_quality = roundtrips(original, bpp, importance, plain[bpp])
                 variants = {}
-                for variant, roundtrip in roundtrips(original, bpp, importance, plain[bpp]).items():
-                    kept = kept_parts(roundtrip.data, region.pixels) if variant != "JPEG" else {}
-                    variants[variant] = {**scores(original, roundtrip, region.pixels), **kept}
+                for variant, roundtrip in made.items():
+                    extra = {"quality": jpeg_quality} if variant == "JPEG" else kept_parts(roundtrip.data, region.pixels)
+                    variants[variant] = {**scores(original, roundtrip, region.pixels), **extra}
                 rows.append({"image": name, "region": region.name, "background": background, "target_bpp": bpp,
                              "region_share": float(region.pixels.mean()), "map_s": region.map_s, "variants": variants})
     return rows
@@ -145,7 +148,7 @@ def summarise(rows: list[dict]) -> list[dict]:
             summary.append({
                 "region": setting[0], "background": setting[1], "target_bpp": setting[2], "variant": variant,
                 "images": len(group), "region_share": float(np.mean([row["region_share"] for row in group])),
-                **{key: float(np.mean([m[key] for m in measured])) for key in measured[0]},
+                **{key: float(np.mean([m[key] for m in measured])) for key in measured[0] if key != "quality"},
                 "wins_inside": sum(row["variants"][variant]["ssim_inside"] > row["variants"]["abc"]["ssim_inside"]
                                    for row in group),
                 "jpeg_fits": sum(row["variants"]["JPEG"]["bytes"] <= row["variants"]["abc + map"]["bytes"]
@@ -186,7 +189,7 @@ def write_figure(name: str, original: np.ndarray, bpp: float, background: float,
     auto region outlined in yellow."""
     auto = region_of(original, "auto")
     importance, region = auto.map_for(background), auto.pixels
-    made = roundtrips(original, bpp, importance, abc_roundtrip(original, EncodeOptions(bpp=bpp)))
+    made, _ = roundtrips(original, bpp, importance, abc_roundtrip(original, EncodeOptions(bpp=bpp)))
     panels = [(f"{name}: original", original), (f"importance auto, background {background} (white: keep)", importance)]
     for variant, roundtrip in made.items():
         measured = scores(original, roundtrip, region)
