@@ -37,8 +37,8 @@ and the floor of the ``auto`` map. Not 0: a block of importance w is taken where
 importance 1 would be at 1/w times its place in the scheme's order, so at 0.25 the region gets
 its blocks about four times sooner while the background keeps its strongest edges and random
 anchors instead of being left to one smooth fill. Chosen from the sweep over 0, 0.1, 0.25 and
-0.5 in benchmarks/RESULTS.md ("Regions of interest"); pass ``background`` or a map for another
-balance."""
+0.5 in benchmarks/RESULTS.md ("How the background importance was chosen"); pass ``background``
+or a map for another balance."""
 
 SALIENCY_SIDE = 384
 """Longer side, in pixels, of the copy of the image C looks at: near the 224-pixel ImageNet scale
