@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import signal
 import sys
@@ -24,6 +25,7 @@ from PIL import Image
 from . import container
 from .codec import AVAILABLE_INPAINTERS, DEVICES, EncodeOptions, decode, encode_array, image_to_array, metadata_chunks
 from .container import AbcError
+from .importance import AUTO, BACKGROUND_IMPORTANCE, resolve_importance
 from .mask import SCHEMES
 
 EXIT_INPUT = 1
@@ -146,6 +148,7 @@ def encode_main(args: argparse.Namespace) -> None:
     array, note = image_to_array(image)
     if note:
         print(f"note: {source}: {note}", file=sys.stderr)
+    options = dataclasses.replace(options, importance=resolve_importance(array, args.importance, args.roi))
     data = encode_array(array, options, metadata_chunks(image, options))
     with atomic_output(target, source) as temporary:
         temporary.write_bytes(data)
@@ -210,6 +213,12 @@ def encode_parser() -> argparse.ArgumentParser:
     parser.add_argument("--chroma-shift", type=int, choices=(0, 1), default=defaults.chroma_shift,
                         help="1: chroma at half resolution inside kept blocks (needs an even block)")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the random block choice")
+    parser.add_argument("--importance", metavar=f"PATH|{AUTO}",
+                        help="where to keep detail at the same rate: a grey image (white = keep; any size, "
+                             f"resized), or {AUTO}: the classifier's saliency map (loads torch)")
+    parser.add_argument("--roi", action="append", default=[], metavar="X,Y,W,H",
+                        help="a rectangle to keep in detail, in pixels (repeatable); painted white onto "
+                             f"--importance, or alone: the rest gets importance {BACKGROUND_IMPORTANCE}")
     parser.add_argument("--strip", action="store_true", help="drop the ICC profile and EXIF")
     parser.add_argument("-v", "--verbose", action="store_true", help="print bytes per chunk and bpp")
     return parser

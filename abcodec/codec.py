@@ -10,7 +10,7 @@ base layer, blends the kept blocks into the upsampled base.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
@@ -20,6 +20,7 @@ from scipy import ndimage
 from . import base as base_layer
 from . import container
 from .container import AbcError, AbcFile, Header
+from .importance import as_importance, resize_importance
 from .inpaint import diffusion
 from .mask import SCHEMES, block_order, mask_from_order
 from .maskcode import decode_mask, encode_mask
@@ -48,6 +49,12 @@ class EncodeOptions:
     quantisers) describe the block layer of ``base=False``. Their defaults (4×4 blocks, coarse
     quantisers) gave the best SSIM of the block settings tried on six Kodak images
     (benchmarks/RESULTS.md): at a fixed rate, more kept blocks beat more precise ones.
+
+    ``importance`` is a map (array or PIL image, any size; see :func:`importance.as_importance`)
+    that says where to keep detail at the same rate: with a base layer it sets how finely each
+    region is quantised, without one which blocks are kept. ``importance.resolve_importance``
+    makes one from a path, ``"auto"`` or regions of interest. It is stored read-only and left
+    out of comparisons and the repr (an array has no single truth value or hash).
     """
 
     bpp: float | None = None
@@ -63,8 +70,11 @@ class EncodeOptions:
     metadata: bool = True
     base: bool | None = None
     base_stride: float | None = None
+    importance: np.ndarray | Image.Image | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.importance is not None:
+            object.__setattr__(self, "importance", as_importance(self.importance))
         for name in ("block", "q_luma", "q_chroma", "chroma_shift", "seed"):
             _require_type(name, getattr(self, name), (int, np.integer))
         for name in ("bpp", "keep", "random_share"):
@@ -118,9 +128,14 @@ def header_for(options: EncodeOptions, *, width: int, height: int, mode: int) ->
     """The header an encode with these options writes; building it runs the container's checks."""
     return Header(
         width=width, height=height, mode=mode, block=options.block, q_luma=options.q_luma,
-        q_chroma=options.q_chroma, chroma_shift=options.chroma_shift, scheme=SCHEMES[options.scheme],
+        q_chroma=options.q_chroma, chroma_shift=options.chroma_shift, scheme=scheme_id(options),
         inpainter=INPAINTER_IDS[options.inpainter], seed=options.seed,
     )
+
+
+def scheme_id(options: EncodeOptions) -> int:
+    """§3: an importance map makes the order no scheme of the table, so it is written as "other"."""
+    return SCHEMES[options.scheme] if options.importance is None else container.SCHEME_OTHER
 
 
 def image_to_array(image: Image.Image | np.ndarray) -> tuple[np.ndarray, str | None]:
@@ -198,9 +213,12 @@ def encode_array(array: np.ndarray, options: EncodeOptions, ancillary: dict[byte
     height, width = array.shape[:2]
     mode = container.MODE_RGB if array.ndim == 3 else container.MODE_L
     header = header_for(options, width=width, height=height, mode=mode)
-    order = block_order(array, options.scheme, options.block, seed=options.seed, random_share=options.random_share)
+    importance = None if options.importance is None else resize_importance(options.importance, (height, width))
     if options.uses_base:
-        return _encode_base_only(array, header, ancillary, _byte_budget(options, width, height), options.base_stride)
+        budget = _byte_budget(options, width, height)
+        return _encode_base_only(array, header, ancillary, budget, options.base_stride, importance)
+    order = block_order(array, options.scheme, options.block, seed=options.seed, random_share=options.random_share,
+                        importance=importance)
     grid = header.grid_shape
     n_blocks = grid[0] * grid[1]
 
@@ -226,12 +244,13 @@ def _byte_budget(options: EncodeOptions, width: int, height: int) -> int:
 
 
 def _encode_base_only(
-    array: np.ndarray, header: Header, ancillary: dict[bytes, bytes], budget: int, stride: float | None
+    array: np.ndarray, header: Header, ancillary: dict[bytes, bytes], budget: int, stride: float | None,
+    importance: np.ndarray | None,
 ) -> bytes:
     """A file whose rate all goes to the base layer; the block layer is present but empty."""
     empty = np.zeros(header.grid_shape, bool)
     overhead = len(_assemble(header, empty, array, ancillary, b""))
-    payload = base_layer.encode_base(array, max(budget - overhead, 1), stride)
+    payload = base_layer.encode_base(array, max(budget - overhead, 1), stride, importance)
     return _assemble(header, empty, array, ancillary, payload)
 
 

@@ -24,6 +24,9 @@ Save options (``im.save(path, **options)``), all optional:
 - the fields of :class:`abcodec.codec.EncodeOptions` in :data:`ENCODER_OPTIONS` (``bpp`` or
   ``keep`` for the rate, ``scheme``, ``block``, ``q_luma``, ``q_chroma``, ``chroma_shift``,
   ``random_share``, ``seed``, ``inpainter``, ``base``, ``base_stride``); their ranges are checked there;
+- ``importance`` (a path, a PIL image, an array, or ``"auto"``) and ``roi`` (``"x,y,w,h"``
+  strings or (x, y, w, h) tuples): where to keep detail at the same rate, as
+  ``abc-encode --importance`` and ``--roi`` (:func:`abcodec.importance.resolve_importance`);
 - ``icc_profile`` (bytes) and ``exif`` (bytes or :class:`PIL.Image.Exif`), which default to the
   image's ``info``; pass ``None`` or ``b""`` to leave one out.
 
@@ -33,6 +36,7 @@ keyword to the plugin, and silently ignoring ``quality=90`` would hide a mistake
 
 from __future__ import annotations
 
+import dataclasses
 from typing import IO, Any
 
 from PIL import Image, ImageFile
@@ -49,7 +53,11 @@ ENCODER_OPTIONS = (
     "bpp", "keep", "scheme", "block", "q_luma", "q_chroma", "chroma_shift", "random_share", "seed",
     "inpainter", "base", "base_stride",
 )
-"""Save keywords passed on to ``codec.EncodeOptions`` (all its fields but ``metadata``)."""
+"""Save keywords passed on to ``codec.EncodeOptions`` (all its fields but ``metadata`` and
+``importance``, which is made from :data:`IMPORTANCE_OPTIONS`)."""
+
+IMPORTANCE_OPTIONS = ("importance", "roi")
+"""Save keywords resolved into ``EncodeOptions.importance``: a map source and regions of interest."""
 
 METADATA_OPTIONS = ("icc_profile", "exif")
 """Save keywords for the ancillary chunks (§4): ``iccp`` and ``exif``."""
@@ -132,11 +140,11 @@ def _check_save_keys(encoderinfo: dict[str, Any]) -> None:
         if encoderinfo.get(key):
             msg = f"ABC holds a single image; cannot save with {key}"
             raise ValueError(msg)
-    known = {*ENCODER_OPTIONS, *METADATA_OPTIONS, *SINGLE_FRAME_OPTIONS}
+    known = {*ENCODER_OPTIONS, *IMPORTANCE_OPTIONS, *METADATA_OPTIONS, *SINGLE_FRAME_OPTIONS}
     if unknown := sorted(key for key in encoderinfo if key not in known):
         msg = (
             f"unknown ABC save option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
-            f"valid: {', '.join(ENCODER_OPTIONS + METADATA_OPTIONS)}"
+            f"valid: {', '.join(ENCODER_OPTIONS + IMPORTANCE_OPTIONS + METADATA_OPTIONS)}"
         )
         raise ValueError(msg)
 
@@ -153,6 +161,7 @@ def _metadata_chunks(im: Image.Image) -> dict[bytes, bytes]:
 
 def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     from . import codec  # deferred: see the module docstring
+    from .importance import resolve_importance
 
     _check_save_keys(im.encoderinfo)
     given = {key: im.encoderinfo[key] for key in ENCODER_OPTIONS if key in im.encoderinfo}
@@ -163,6 +172,8 @@ def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     except AbcError as e:
         msg = f"cannot write mode {im.mode} as ABC: {e}"
         raise OSError(msg) from e
+    importance = resolve_importance(array, im.encoderinfo.get("importance"), im.encoderinfo.get("roi") or ())
+    options = dataclasses.replace(options, importance=importance)
     fp.write(codec.encode_array(array, options, ancillary))
 
 

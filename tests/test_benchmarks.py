@@ -10,7 +10,7 @@ from PIL import Image
 from skimage import data
 
 from abcodec.demo import jpeg_at_most
-from benchmarks import rd, speed, table1
+from benchmarks import rd, roi, speed, table1
 from benchmarks.metrics import bd_rate, ms_ssim
 
 
@@ -94,6 +94,35 @@ def test_table1_runs_on_two_tiny_images(tiny_images, tmp_path):
 def test_table1_refuses_an_unknown_figure_image(tiny_images, tmp_path):
     assert table1.main([str(tiny_images), "--crop", "32", "--figure", str(tmp_path / "g.png"),
                         "--figure-images", "missing.png"]) == 1
+
+
+def test_roi_runs_on_two_tiny_images(tiny_images, tmp_path):
+    out_json, out_md, figure = tmp_path / "roi.json", tmp_path / "roi.md", tmp_path / "roi.png"
+    assert roi.main([str(tiny_images), "--bpp", "1.5", "--background", "0.25", "0", "--json", str(out_json),
+                     "--markdown", str(out_md), "--figure", str(figure), "--figure-image", "b.png"]) == 0
+    result = json.loads(out_json.read_text())
+    assert len(result["rows"]) == 2 * 2 * 2
+    for row in result["rows"]:
+        plain, mapped, jpeg = (row["variants"][v] for v in roi.VARIANTS)
+        assert plain["bpp"] <= 1.5 and mapped["bpp"] <= 1.5
+        assert jpeg["bytes"] <= mapped["bytes"] or jpeg["quality"] == 1
+        assert 0 < row["region_share"] < 1 and "kept_inside" not in mapped
+        parts = (mapped["ssim_inside"], mapped["ssim_outside"])
+        assert min(parts) - 1e-9 <= mapped["ssim"] <= max(parts) + 1e-9
+    assert {(s["region"], s["background"]) for s in result["summary"]} == {
+        (region, background) for region in roi.REGIONS for background in (0.25, 0.0)}
+    assert result["map_s_median"] > 0 and result["classifier_load_s"] > 0
+    assert "| centre (25 % of pixels) | 0.25 | 1.5 | abc + map |" in out_md.read_text()
+    assert Image.open(figure).size[0] >= 5 * 64 * roi.FIGURE_SCALE
+
+
+def test_roi_without_a_base_counts_kept_blocks(tiny_images, tmp_path):
+    out_json = tmp_path / "roi.json"
+    assert roi.main([str(tiny_images), "--bpp", "1.5", "--regions", "centre", "--no-base", "--json", str(out_json)]) == 0
+    result = json.loads(out_json.read_text())
+    assert result["layout"] == "blocks only (--no-base)"
+    for row in result["rows"]:
+        assert row["variants"]["abc + map"]["kept_inside"] > row["variants"]["abc"]["kept_inside"]
 
 
 def test_speed_runs_on_two_tiny_sizes(tiny_images, tmp_path):

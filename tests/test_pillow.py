@@ -165,7 +165,8 @@ def test_save_all_is_one_frame_only(rgb_image, rgb_bytes, tmp_path):
 
 def test_save_options_cover_the_encoder_options():
     fields = set(codec.EncodeOptions.__dataclass_fields__)
-    assert set(pillow.ENCODER_OPTIONS) == fields - {"metadata"}
+    assert set(pillow.ENCODER_OPTIONS) == fields - {"metadata", "importance"}
+    assert "importance" in pillow.IMPORTANCE_OPTIONS
 
 
 def test_other_formats_are_not_misidentified(tmp_path, rgb_image):

@@ -1,0 +1,277 @@
+"""Regions of interest at equal bytes: SSIM inside and outside a region, abc with and without an importance map, and JPEG.
+
+    python -m benchmarks.roi [FOLDER] [--bpp 0.15 0.3 0.5] [--regions centre auto] [--background 0.25 …]
+        [--no-base] [--limit N] [--json out.json] [--markdown out.md] [--figure fig.png] [--figure-image NAME] [--figure-bpp 0.3]
+
+FOLDER defaults to ../shared/data/kodak when it exists, else a few skimage.data images. Two
+regions, each reproducible from the image alone:
+
+- ``centre``: the centred rectangle of half the width and half the height (a quarter of the
+  pixels), given to the encoder as ``--roi``; outside it the map is the background importance.
+- ``auto``: the encoder's map is ``--importance auto`` (Grad-CAM of the classifier, lifted to the
+  background importance); the region measured is where the activation map is at least half its
+  maximum (``SALIENT_LEVEL``), whatever the background.
+
+``--background`` sweeps the importance given to the rest (default: the encoder's,
+``BACKGROUND_IMPORTANCE``), which sets how much the region gains and the rest loses.
+
+For every image, region and target rate: abc without a map (the same file for both regions),
+abc with the map at the same target rate (rate control keeps both at or under the same byte
+budget), and JPEG at the highest quality whose file is no larger than the abc file with the map
+(or quality 1, then larger: counted in "JPEG fits"). SSIM is scikit-image's on RGB: its
+per-pixel map (7×7 window, channel mean) averaged over the region and over the rest, both
+without the 3-pixel border its overall SSIM leaves out, so the two are the overall SSIM's parts.
+By default abc is the default codec (base layer: the map sets how coarsely each region is
+quantised); ``--no-base`` measures the block layout instead (the map sets which blocks are
+kept), and then "kept" is the share of the pixels in kept blocks, inside and outside. Times: the auto map per
+image, C loaded once before.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+from skimage.metrics import structural_similarity
+
+from abcodec import container
+from abcodec.codec import EncodeOptions, canvas_of
+from abcodec.demo import jpeg_at_most
+from abcodec.importance import BACKGROUND_IMPORTANCE, class_activation_map, classifier, resolve_importance, with_floor
+
+from .common import (
+    Roundtrip, abc_roundtrip, image_source, load_average, load_images, machine, pillow_roundtrip, progress, publish,
+    pyplot, save_figure,
+)
+
+DEFAULT_RATES = (0.15, 0.3, 0.5)
+REGIONS = ("centre", "auto")
+SALIENT_LEVEL = 0.5
+"""The auto region: pixels where the class-activation map is at least this share of its maximum."""
+SSIM_BORDER = 3
+"""Half of scikit-image's 7×7 SSIM window: the border its mean SSIM leaves out."""
+VARIANTS = ("abc", "abc + map", "JPEG")
+FIGURE_SCALE = 0.5
+"""Panels at half size: five Kodak images side by side stay a committable PNG (~0.4 MB, not 1.5)."""
+
+
+def centre_rectangle(shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """(x, y, w, h) of the centred half-width, half-height rectangle."""
+    height, width = shape
+    return width // 4, height // 4, max(1, width // 2), max(1, height // 2)
+
+
+@dataclass(frozen=True)
+class Region:
+    """A region to measure on one image, and the encoder's map for it at a background importance."""
+
+    name: str
+    pixels: np.ndarray
+    map_for: Callable[[float], np.ndarray]
+    """The encoder's map, given the importance of the rest (the background)."""
+    map_s: float
+
+
+def region_of(original: np.ndarray, name: str) -> Region:
+    """The centred rectangle, or the auto region with its activation map (timed: the map's cost)."""
+    if name == "centre":
+        rectangle = centre_rectangle(original.shape[:2])
+        pixels = resolve_importance(original, rois=[rectangle], background=0) == 1
+        return Region(name, pixels, lambda rest: resolve_importance(original, rois=[rectangle], background=rest), 0.0)
+    started = time.perf_counter()
+    activation = class_activation_map(original)
+    seconds = time.perf_counter() - started
+    return Region(name, activation >= SALIENT_LEVEL, lambda rest: with_floor(activation, rest), seconds)
+
+
+def ssim_parts(original: np.ndarray, decoded: np.ndarray, region: np.ndarray) -> dict[str, float]:
+    """Overall SSIM and its means inside and outside the region (border excluded from all three)."""
+    _, per_pixel = structural_similarity(original, decoded, channel_axis=2, data_range=255, full=True)
+    per_pixel = per_pixel.mean(axis=2)
+    valid = np.zeros(region.shape, dtype=bool)
+    valid[SSIM_BORDER:-SSIM_BORDER, SSIM_BORDER:-SSIM_BORDER] = True
+    return {
+        "ssim": float(per_pixel[valid].mean()),
+        "ssim_inside": float(per_pixel[valid & region].mean()),
+        "ssim_outside": float(per_pixel[valid & ~region].mean()),
+    }
+
+
+def kept_parts(data: bytes, region: np.ndarray) -> dict[str, float]:
+    """Share of pixels in kept blocks, inside and outside the region, read back from the file's mask."""
+    canvas, _ = canvas_of(container.read_file(data))
+    return {"kept_inside": float(canvas.luma_known[region].mean()), "kept_outside": float(canvas.luma_known[~region].mean())}
+
+
+def scores(original: np.ndarray, roundtrip: Roundtrip, region: np.ndarray) -> dict[str, float]:
+    pixels = original.shape[0] * original.shape[1]
+    return {"bytes": len(roundtrip.data), "bpp": 8 * len(roundtrip.data) / pixels,
+            **ssim_parts(original, roundtrip.decoded, region)}
+
+
+def roundtrips(
+    original: np.ndarray, bpp: float, importance: np.ndarray, plain: Roundtrip, base: bool,
+) -> tuple[dict[str, Roundtrip], int]:
+    """The three files compared at one rate (abc without the map, given; with it; JPEG), and JPEG's quality."""
+    mapped = abc_roundtrip(original, EncodeOptions(bpp=bpp, base=base, importance=importance))
+    jpeg_quality, _ = jpeg_at_most(original, len(mapped.data))
+    return {"abc": plain, "abc + map": mapped, "JPEG": pillow_roundtrip(original, "JPEG", jpeg_quality)}, jpeg_quality
+
+
+def measure_image(name: str, original: np.ndarray, args: argparse.Namespace) -> list[dict]:
+    """One row per region, background and rate: every variant's bytes, SSIM parts and (abc without a base) kept shares."""
+    plain = {bpp: abc_roundtrip(original, EncodeOptions(bpp=bpp, base=args.base)) for bpp in args.bpp}
+    rows = []
+    for region in (region_of(original, name) for name in args.regions):
+        for background in args.background:
+            importance = region.map_for(background)
+            for bpp in args.bpp:
+                made, jpeg_quality = roundtrips(original, bpp, importance, plain[bpp], args.base)
+                variants = {}
+                for variant, roundtrip in made.items():
+                    extra = {"quality": jpeg_quality} if variant == "JPEG" else {}
+                    if variant != "JPEG" and not args.base:
+                        extra = kept_parts(roundtrip.data, region.pixels)
+                    variants[variant] = {**scores(original, roundtrip, region.pixels), **extra}
+                rows.append({"image": name, "region": region.name, "background": background, "target_bpp": bpp,
+                             "region_share": float(region.pixels.mean()), "map_s": region.map_s, "variants": variants})
+    return rows
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """Means per region, background, rate and variant, and on how many images each beat plain abc inside."""
+    summary = []
+    for setting in dict.fromkeys((row["region"], row["background"], row["target_bpp"]) for row in rows):
+        group = [row for row in rows if (row["region"], row["background"], row["target_bpp"]) == setting]
+        for variant in VARIANTS:
+            measured = [row["variants"][variant] for row in group]
+            summary.append({
+                "region": setting[0], "background": setting[1], "target_bpp": setting[2], "variant": variant,
+                "images": len(group), "region_share": float(np.mean([row["region_share"] for row in group])),
+                **{key: float(np.mean([m[key] for m in measured])) for key in measured[0] if key != "quality"},
+                "wins_inside": sum(row["variants"][variant]["ssim_inside"] > row["variants"]["abc"]["ssim_inside"]
+                                   for row in group),
+                "jpeg_fits": sum(row["variants"]["JPEG"]["bytes"] <= row["variants"]["abc + map"]["bytes"]
+                                 for row in group),
+            })
+    return summary
+
+
+def markdown(result: dict) -> str:
+    lines = [
+        f"Images: {result['images']}. Layout: {result['layout']}. Machine: {result['machine']}. Date: {result['date']}. "
+        f"Load average (1/5/15 min) at start {result['load_start']}, at end {result['load_end']}.",
+        "",
+        "| region | background | target bpp | codec | bpp | SSIM inside | SSIM outside | SSIM all | kept inside | "
+        "kept outside | beats abc inside |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in result["summary"]:
+        kept = (f"{100 * row['kept_inside']:.1f} % | {100 * row['kept_outside']:.1f} %" if "kept_inside" in row
+                else "– | –")
+        wins = "–" if row["variant"] == "abc" else f"{row['wins_inside']}/{row['images']}"
+        codec = f"JPEG (fits {row['jpeg_fits']}/{row['images']})" if row["variant"] == "JPEG" else row["variant"]
+        lines.append(
+            f"| {row['region']} ({100 * row['region_share']:.0f} % of pixels) | {row['background']} | "
+            f"{row['target_bpp']} | {codec} | "
+            f"{row['bpp']:.3f} | {row['ssim_inside']:.3f} | {row['ssim_outside']:.3f} | {row['ssim']:.3f} | "
+            f"{kept} | {wins} |"
+        )
+    if result["map_s_median"] is not None:
+        lines += ["", f"Auto map: median {result['map_s_median']:.3f} s per image, slowest {result['map_s_max']:.3f} s "
+                      f"(torch threads: {result['torch_threads']}); loading C once (torch import included) "
+                      f"took {result['classifier_load_s']:.2f} s."]
+    return "\n".join(lines) + "\n"
+
+
+def write_figure(name: str, original: np.ndarray, bpp: float, background: float, base: bool, path: Path) -> None:
+    """Original, the auto map, abc without and with it, and JPEG, at one rate, at ``FIGURE_SCALE``;
+    the auto region outlined in yellow."""
+    auto = region_of(original, "auto")
+    importance, region = auto.map_for(background), auto.pixels
+    made, _ = roundtrips(original, bpp, importance, abc_roundtrip(original, EncodeOptions(bpp=bpp, base=base)), base)
+    panels = [(f"{name}: original", original), (f"importance auto, background {background} (white: keep)", importance)]
+    for variant, roundtrip in made.items():
+        measured = scores(original, roundtrip, region)
+        panels.append((f"{variant}: {measured['bpp']:.3f} bpp\nSSIM inside {measured['ssim_inside']:.3f}, "
+                       f"outside {measured['ssim_outside']:.3f}", roundtrip.decoded))
+    height, width = (FIGURE_SCALE * side for side in original.shape[:2])
+    dpi = 100
+    figure, axes = pyplot().subplots(1, len(panels), dpi=dpi, figsize=(len(panels) * (width + 10) / dpi, (height + 50) / dpi))
+    for (title, pixels), axis in zip(panels, axes):
+        axis.imshow(pixels, cmap="gray", vmin=0, vmax=1 if pixels.dtype != np.uint8 else 255, interpolation="antialiased")
+        axis.contour(region, levels=[0.5], colors="yellow", linewidths=0.6)
+        axis.set_title(title, fontsize=8)
+        axis.set_axis_off()
+    figure.subplots_adjust(left=0, right=1, bottom=0, top=1 - 40 / (height + 50), wspace=0.03)
+    save_figure(figure, path, dpi)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.roi", description=__doc__.splitlines()[0])
+    parser.add_argument("folder", nargs="?", help="images (default: Kodak if present, else skimage.data)")
+    parser.add_argument("--bpp", type=float, nargs="+", default=list(DEFAULT_RATES), help="target rates")
+    parser.add_argument("--regions", nargs="+", choices=REGIONS, default=list(REGIONS), help="regions to measure")
+    parser.add_argument("--background", type=float, nargs="+", default=[BACKGROUND_IMPORTANCE],
+                        help="importance of the rest of the image, 0..1 (default: the encoder's); the figure uses the first")
+    parser.add_argument("--no-base", dest="base", action="store_false",
+                        help="measure the block layout (no base layer): the map chooses kept blocks")
+    parser.add_argument("--limit", type=int, help="first N images only")
+    parser.add_argument("--json", type=Path, help="write every measurement here")
+    parser.add_argument("--markdown", type=Path, help="write the table here")
+    parser.add_argument("--figure", type=Path, help="write original | map | results (PNG) here")
+    parser.add_argument("--figure-image", help="image for the figure (default: the first)")
+    parser.add_argument("--figure-bpp", type=float, default=0.3, help="target rate of the figure")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    images = load_images(args.folder, args.limit)
+    if not images:
+        print("no images found", file=sys.stderr)
+        return 1
+    figure_name = args.figure_image or images[0][0]
+    if args.figure and figure_name not in dict(images):
+        print(f"--figure-image {figure_name} is not among the images", file=sys.stderr)
+        return 1
+    load_start, started = load_average(), time.perf_counter()
+    classifier_load_s = None
+    if "auto" in args.regions or args.figure:
+        classifier()
+        classifier_load_s = time.perf_counter() - started
+    rows = []
+    for index, (name, original) in enumerate(images, 1):
+        rows += measure_image(name, original, args)
+        progress(f"[{index}/{len(images)}] {name}: {time.perf_counter() - started:.0f} s")
+    map_times = [row["map_s"] for row in rows if row["region"] == "auto" and row["target_bpp"] == args.bpp[0]
+                 and row["background"] == args.background[0]]
+    result = {
+        "images": f"{image_source(args.folder)} ({len(images)} images)", "machine": machine(),
+        "layout": "base layer" if args.base else "blocks only (--no-base)",
+        "date": date.today().isoformat(), "load_start": load_start, "load_end": load_average(),
+        "classifier_load_s": classifier_load_s, "torch_threads": torch_threads(),
+        "map_s_median": float(np.median(map_times)) if map_times else None,
+        "map_s_max": max(map_times) if map_times else None,
+        "summary": summarise(rows), "rows": rows,
+    }
+    publish(result, markdown(result), args.json, args.markdown)
+    if args.figure:
+        write_figure(figure_name, dict(images)[figure_name], args.figure_bpp, args.background[0], args.base, args.figure)
+    return 0
+
+
+def torch_threads() -> int | None:
+    """CPU threads torch used for the auto maps (None when it was not loaded)."""
+    torch = sys.modules.get("torch")
+    return torch.get_num_threads() if torch else None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
