@@ -1,10 +1,10 @@
-"""Importance maps: where the encoder should spend its block budget (``abc-encode --importance``, ``--roi``).
+"""Importance maps: where the encoder should spend its bytes (``abc-encode --importance``, ``--roi``).
 
 A map is a float32 (H, W) array in [0, 1] at the image's size: white (1) asks for detail, black
-(0) marks what may be ablated first. The map only reorders the blocks the encoder keeps
-(``mask.block_order``); the rate is unchanged, the mask is stored as usual, and the file is an
-ordinary .abc file that every decoder reads. Only the order matters, so a uniform map (any grey)
-changes nothing.
+(0) marks what may be ablated first. With a base layer (the default) the map sets how coarsely
+each region of the base is quantised (``base.coarsening_for``); without one it reorders the
+blocks the encoder keeps (``mask.block_order``). Either way the rate is unchanged and the file is
+an ordinary .abc file that every decoder reads.
 
 A map comes from a picture (a path or PIL image of any mode and size, resized to the image), from
 rectangles of interest ("x,y,w,h"), from both (the rectangles painted white onto the picture), or
@@ -36,7 +36,8 @@ BACKGROUND_IMPORTANCE = 0.25
 and the floor of the ``auto`` map. Not 0: a block of importance w is taken where a block of
 importance 1 would be at 1/w times its place in the scheme's order, so at 0.25 the region gets
 its blocks about four times sooner while the background keeps its strongest edges and random
-anchors instead of being left to one smooth fill. Chosen from the sweep over 0, 0.1, 0.25 and
+anchors instead of being left to one smooth fill; with a base layer the background's step is
+3.25 times the region's (``base.MAX_COARSENING``). Chosen from the sweep over 0, 0.1, 0.25 and
 0.5 in benchmarks/RESULTS.md ("How the background importance was chosen"); pass ``background``
 or a map for another balance."""
 

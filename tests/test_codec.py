@@ -190,3 +190,15 @@ def test_chroma_upsampling_keeps_a_constant_and_centres():
     ramp = np.broadcast_to(np.arange(5, dtype=np.float32), (2, 3, 5))
     upsampled = codec.upsample_chroma(ramp, (6, 10))
     assert np.allclose(upsampled[0, 0, 1:9], (np.arange(1, 9) + 0.5) / 2 - 0.5)
+
+
+def test_public_api_is_the_package():
+    import abcodec
+
+    image = gradient(24, 32)
+    data = abcodec.encode(image, options=abcodec.EncodeOptions(bpp=1.0))
+    assert data == encode(image, options=EncodeOptions(bpp=1.0))
+    assert np.array_equal(np.asarray(abcodec.decode(data)), np.asarray(decode(data)))
+    assert abcodec.AbcError is AbcError
+    with pytest.raises(AttributeError, match="no attribute 'encoder'"):
+        abcodec.encoder
