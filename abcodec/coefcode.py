@@ -66,15 +66,14 @@ def _classes(values: np.ndarray, band: int) -> np.ndarray:
     return np.searchsorted(CONTEXT_EDGES, mean, side="left")
 
 
-def _walk(values: np.ndarray, decode_chunk=None) -> tuple[np.ndarray, np.ndarray]:
+def _chunks(values: np.ndarray, decode_chunk=None):
     """The model's pass over one plane's (n, 64) values (row-major bands, DC as differences).
 
-    Returns every value's scale, in coding order, and the values in that order. With
-    ``decode_chunk`` (scales -> values), values are filled in as they are decoded.
+    Yields each chunk's scales and values in coding order. With ``decode_chunk`` (scales ->
+    values), the chunk's values are decoded into ``values`` before they are used.
     """
     n = values.shape[0]
     bounds = chunk_bounds(n)
-    scales, ordered = [], []
     previous = np.full(N_CLASSES, FIRST_AC_PRIOR)
     for band in BAND_ORDER:
         classes = _classes(values, band)
@@ -88,28 +87,22 @@ def _walk(values: np.ndarray, decode_chunk=None) -> tuple[np.ndarray, np.ndarray
             chunk = values[start:end, band]
             total += np.bincount(classes[start:end], weights=np.abs(chunk), minlength=N_CLASSES)
             count += np.bincount(classes[start:end], minlength=N_CLASSES)
-            scales.append(chunk_scales)
-            ordered.append(chunk)
+            yield chunk_scales, chunk
         if band != 0:
             previous = (total + PRIOR_WEIGHT * prior) / (count + PRIOR_WEIGHT)
-    return np.concatenate(scales), np.concatenate(ordered)
 
 
 def encode_planes(planes: list[np.ndarray]) -> bytes:
     """Bytes for each plane's (n, 64) int values (row-major bands, DC band as differences)."""
     import constriction
 
-    scales, ordered = [], []
-    for values in planes:
-        plane_scales, plane_values = _walk(values)
-        scales.append(plane_scales)
-        ordered.append(plane_values)
-    values = np.concatenate(ordered)
+    chunks = [chunk for values in planes for chunk in _chunks(values)]
+    all_scales = np.concatenate([scales for scales, _ in chunks])
+    values = np.concatenate([chunk for _, chunk in chunks])
     if values.size and np.abs(values).max() > MAX_VALUE:
         msg = f"BASE: a coefficient of {np.abs(values).max()} exceeds the coder's range of {MAX_VALUE}"
         raise AbcError(msg)
     coder = constriction.stream.stack.AnsCoder()
-    all_scales = np.concatenate(scales)
     coder.encode_reverse(values.astype(np.int32), _model(), np.zeros_like(all_scales), all_scales)
     return coder.get_compressed().astype("<u4").tobytes()
 
@@ -134,7 +127,8 @@ def decode_planes(data: bytes, block_counts: list[int]) -> list[np.ndarray]:
     planes = []
     for n in block_counts:
         values = np.zeros((n, BLOCK_SAMPLES), np.int64)
-        _walk(values, decode_chunk)
+        for _ in _chunks(values, decode_chunk):
+            pass
         planes.append(values)
     if not coder.is_empty():
         msg = "BASE: coefficient data does not end where the last coefficient does (corrupt or foreign file)"
