@@ -377,11 +377,11 @@ def _next_guess(points: list[tuple[float, float]], bounds: list[float]) -> float
     return min(max(guess, bounds[0] + margin), bounds[1] - margin)
 
 
-STRIDE_BY_RATE = ((1.5, 1.0), (0.9, 1.25), (0.55, 1.5), (0.4, 1.75), (0.25, 2.0), (0.16, 2.5), (0.07, 3.0),
-                  (0.035, 4.0), (0.0, 6.0))
+STRIDE_BY_RATE = ((0.9, 1.0), (0.7, 1.25), (0.25, 1.5), (0.14, 2.0), (0.1, 2.5), (0.05, 3.0), (0.025, 4.0),
+                  (0.0, 6.0))
 """(lowest bpp, stride in pixels): the stride with the best mean SSIM at that rate on six Kodak
-images (benchmarks/RESULTS.md, base-layer tuning). Finer grids need finer steps than the rate
-allows, coarser ones lose detail no step brings back: about 1.2 bits per coarse luma sample."""
+images (benchmarks/RESULTS.md, "Stride by rate"), switching halfway between the measured rates.
+Finer grids need finer steps than the rate allows, coarser ones lose detail no step brings back."""
 
 
 def stride_for(bpp: float) -> float:
