@@ -82,15 +82,7 @@ class EncodeOptions:
                 _require_type(name, getattr(self, name), (int, float, np.integer, np.floating))
         for name in ("scheme", "inpainter"):
             _require_type(name, getattr(self, name), (str,))
-        if self.base is not None and not isinstance(self.base, bool):
-            msg = f"base must be True, False or None, got {self.base!r}"
-            raise AbcError(msg)
-        if self.base and self.keep is not None:
-            msg = "keep sets the block layer of a file without a base layer; give base=False or bpp"
-            raise AbcError(msg)
-        if self.base_stride is not None:
-            _require_type("base_stride", self.base_stride, (int, float, np.integer, np.floating))
-            base_layer.stride_quarters(self.base_stride)
+        self._check_layers()
         if self.bpp is not None and self.keep is not None:
             msg = "give bpp or keep, not both"
             raise AbcError(msg)
@@ -110,6 +102,18 @@ class EncodeOptions:
             msg = f"inpainter {self.inpainter!r} is not available (choose from {', '.join(AVAILABLE_INPAINTERS)})"
             raise AbcError(msg)
         header_for(self, width=1, height=1, mode=container.MODE_RGB)
+
+    def _check_layers(self) -> None:
+        """``base`` and ``base_stride`` against each other and against ``keep``."""
+        if self.base is not None and not isinstance(self.base, bool):
+            msg = f"base must be True, False or None, got {self.base!r}"
+            raise AbcError(msg)
+        if self.base and self.keep is not None:
+            msg = "keep sets the block layer of a file without a base layer; give base=False or bpp"
+            raise AbcError(msg)
+        if self.base_stride is not None:
+            _require_type("base_stride", self.base_stride, (int, float, np.integer, np.floating))
+            base_layer.stride_quarters(self.base_stride)
 
     @property
     def uses_base(self) -> bool:
