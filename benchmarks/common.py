@@ -41,6 +41,15 @@ def load_images(folder: str | None, limit: int | None) -> list[tuple[str, np.nda
     return images[:limit] if limit else images
 
 
+def images_or_none(folder: str | None, limit: int | None) -> list[tuple[str, np.ndarray]] | None:
+    """A benchmark's images, or None after saying on stderr that there are none (exit 1 then)."""
+    images = load_images(folder, limit)
+    if not images:
+        print("no images found", file=sys.stderr)
+        return None
+    return images
+
+
 def image_source(folder: str | None) -> str:
     """Where the images came from, for the line above a table."""
     return Path(folder).name if folder else DEFAULT_FOLDER.name if DEFAULT_FOLDER.is_dir() else "skimage.data"

@@ -35,7 +35,7 @@ from abcodec.codec import EncodeOptions
 from abcodec.demo import jpeg_at_most
 
 from .common import (
-    Roundtrip, abc_roundtrip, avif_encoder, image_source, load_average, load_images, machine, measurement,
+    Roundtrip, abc_roundtrip, avif_encoder, image_source, load_average, images_or_none, machine, measurement,
     pillow_roundtrip, progress, publish, pyplot, save_figure,
 )
 from .metrics import BD_DEGREE, bd_rate
@@ -284,9 +284,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    images = load_images(args.folder, args.limit)
-    if not images:
-        print("no images found", file=sys.stderr)
+    images = images_or_none(args.folder, args.limit)
+    if images is None:
         return 1
     avif = avif_encoder()
     avif_note = avif if args.avif_quality else "not asked for"

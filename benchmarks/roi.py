@@ -46,7 +46,7 @@ from abcodec.demo import jpeg_at_most
 from abcodec.importance import BACKGROUND_IMPORTANCE, class_activation_map, classifier, resolve_importance, with_floor
 
 from .common import (
-    Roundtrip, abc_roundtrip, image_source, load_average, load_images, machine, pillow_roundtrip, progress, publish,
+    Roundtrip, abc_roundtrip, image_source, load_average, images_or_none, machine, pillow_roundtrip, progress, publish,
     pyplot, save_figure,
 )
 
@@ -233,9 +233,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    images = load_images(args.folder, args.limit)
-    if not images:
-        print("no images found", file=sys.stderr)
+    images = images_or_none(args.folder, args.limit)
+    if images is None:
         return 1
     figure_name = args.figure_image or images[0][0]
     if args.figure and figure_name not in dict(images):

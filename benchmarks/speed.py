@@ -35,7 +35,7 @@ from PIL import Image
 
 from abcodec.codec import AVAILABLE_INPAINTERS, EncodeOptions, decode, encode
 
-from .common import image_source, load_average, load_images, machine, progress, publish
+from .common import image_source, images_or_none, load_average, machine, progress, publish
 
 DEFAULT_SIZES = ("256x256", "768x512", "2048x1536")
 DEFAULT_BPP = 0.25
@@ -177,9 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         kind, path, bpp, inpainter, device = args.child
         print(json.dumps(child(kind, Path(path), float(bpp), inpainter, device)))
         return 0
-    images = load_images(args.folder, 1)
-    if not images:
-        print("no images found", file=sys.stderr)
+    images = images_or_none(args.folder, 1)
+    if images is None:
         return 1
     args.devices = devices()
     load_start = load_average()

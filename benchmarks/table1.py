@@ -34,7 +34,7 @@ from abcodec.codec import EncodeOptions, canvas_of
 from abcodec.demo import jpeg_at_most
 
 from .common import (
-    Roundtrip, abc_roundtrip, centre_crop, image_source, load_average, load_images, machine, measurement,
+    Roundtrip, abc_roundtrip, centre_crop, image_source, load_average, images_or_none, machine, measurement,
     pillow_roundtrip, progress, publish, pyplot, save_figure,
 )
 
@@ -165,9 +165,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    images = load_images(args.folder, args.limit)
-    if not images:
-        print("no images found", file=sys.stderr)
+    images = images_or_none(args.folder, args.limit)
+    if images is None:
         return 1
     rows = table_rows(args.bpp)
     crops = [(name, centre_crop(original, args.crop)) for name, original in images]
