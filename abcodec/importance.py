@@ -2,7 +2,7 @@
 
 A map is a float32 (H, W) array in [0, 1] at the image's size: white (1) asks for detail, black
 (0) marks what may be ablated first. With a base layer (the default) the map sets how coarsely
-each region of the base is quantised (``base.coarsening_for``); without one it reorders the
+each region of the base is quantised (``base.deadzones_for``); without one it reorders the
 blocks the encoder keeps (``mask.block_order``). Either way the rate is unchanged and the file is
 an ordinary .abc file that every decoder reads.
 
@@ -36,8 +36,8 @@ BACKGROUND_IMPORTANCE = 0.25
 and the floor of the ``auto`` map. Not 0: a block of importance w is taken where a block of
 importance 1 would be at 1/w times its place in the scheme's order, so at 0.25 the region gets
 its blocks about four times sooner while the background keeps its strongest edges and random
-anchors instead of being left to one smooth fill; with a base layer the background's step is
-3.25 times the region's (``base.MAX_COARSENING``). Chosen from the sweep over 0, 0.1, 0.25 and
+anchors instead of being left to one smooth fill; with a base layer the background's dead zone
+grows by 1.2 · 0.75² ≈ 0.68 of a step (``base.IMPORTANCE_DEADZONE``). Chosen from the sweep over 0, 0.1, 0.25 and
 0.5 in benchmarks/RESULTS.md ("How the background importance was chosen"); pass ``background``
 or a map for another balance."""
 

@@ -21,7 +21,7 @@ ASTRONAUT = np.asarray(Image.fromarray(data.astronaut()).resize((192, 128)))
 def payload_for(image: np.ndarray, params: base.BaseParams) -> bytes:
     planes = base.image_planes(image)
     coarse = [base.least_squares_coarse(p, t) for p, t in zip(planes, params.plane_strides(len(planes)))]
-    return base.pack_base([base.transform(c) for c in coarse], params, base.DEADZONE)
+    return base.pack_base([base.transform(c) for c in coarse], params, [base.DEADZONE] * len(coarse))
 
 
 def params(stride: int = 8, chroma_stride: int = 16, step: float = 8.0) -> base.BaseParams:
@@ -241,3 +241,15 @@ def test_base_field_table_in_the_spec_matches_the_code():
     assert offsets == [(0, 1), (1, 1), (2, 4), (6, 4), (10, 4)]
     assert struct.calcsize(base._FIELDS.format) == base.FIELDS_SIZE == 14
     assert f"4 .. {base.MAX_QUARTERS}" in section and f"{base.STEP_RANGE[0]:g} .. {base.STEP_RANGE[1]:g}" in section
+
+
+def test_importance_widens_the_dead_zone_of_unimportant_blocks_only():
+    importance = np.zeros((64, 64), np.float32)
+    importance[:32] = 1.0
+    zones = base.deadzones_for(importance, 4)            # stride 1: 8×8-pixel blocks, an 8×8 grid
+    assert np.allclose(zones[:4], base.DEADZONE)
+    assert np.allclose(zones[4:], base.DEADZONE + base.IMPORTANCE_DEADZONE)
+    assert np.allclose(base.deadzones_for(np.full((64, 64), 0.4, np.float32), 8), base.DEADZONE)
+    coefficients = np.full((1, 2, 8, 8), 10.0)
+    indices = base.quantise(coefficients, 8.0, 0.0, np.array([[0.1, 1.2]]))
+    assert indices[0, 0, 0, 1] == 1 and indices[0, 1, 0, 1] == 0 and indices[0, 1, 0, 0] == 1
