@@ -317,8 +317,9 @@ IMPORTANCE_DEADZONE = 1.2
 map scaled to a maximum of 1, so a uniform map changes nothing). Small coefficients of
 unimportant blocks are dropped and the rate search gives the bytes to the rest; unlike a coarser
 step, the indices that stay keep their alphabet, which the coefficient coder codes cheaply.
-Chosen on four Kodak images at 0.3 bpp over linear and squared penalties and multiples of a
-coarser step (benchmarks/RESULTS.md, "Regions of interest")."""
+Chosen by a comparison on four Kodak images at 0.3 bpp (a scratch script, not kept) against
+linear penalties and against rounding to multiples of a coarser step, which spreads the indices
+over values the coder pays for; benchmarks/RESULTS.md has what it gives on all 24."""
 
 
 def deadzones_for(importance: np.ndarray, quarters: int) -> np.ndarray:
