@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
-
 from scipy import ndimage
 
 from . import base as base_layer
