@@ -25,7 +25,7 @@ def networks():
 
 @pytest.fixture(autouse=True)
 def test_networks(monkeypatch, networks):
-    monkeypatch.setattr(ppgn, "_networks", lambda device: networks)
+    monkeypatch.setattr(ppgn, "_networks", lambda device, weights: networks)
 
 
 @pytest.fixture(scope="module")

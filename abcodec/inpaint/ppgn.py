@@ -25,6 +25,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import astuple, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -100,11 +101,13 @@ def inpaint(
     *,
     device: str = "cpu",
     progress: Progress | None = None,
+    weights: Path | None = None,
 ) -> np.ndarray:
     """Refine a diffusion fill (uint8 or float, (H, W, 3) or (H, W)) where ``known`` is False.
 
     ``known`` is the bool (H, W) mask of exact pixels, which come back unchanged. Returns uint8
-    of the fill's shape.
+    of the fill's shape. ``device`` is a torch device name or "auto" (CUDA when there is one). ``weights`` names a generator file other than the packaged one (for
+    training runs and benchmarks; a file's header names the hash of the G it was made for).
     """
     fill = np.asarray(fill)
     known = np.asarray(known, dtype=bool)
@@ -114,7 +117,9 @@ def inpaint(
         msg = f"fill {fill.shape} and known {known.shape} must be (H, W, 3) or (H, W), and (H, W)"
         raise ValueError(msg)
     rgb = rgb.astype(np.float32)
-    out = rgb if known.all() else _refine(rgb, known, params, stats, device, progress)
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    out = rgb if known.all() else _refine(rgb, known, params, stats, _networks(device, weights), progress)
     out = np.clip(np.rint(out.mean(axis=2) if grey else out), 0, 255).astype(np.uint8)
     exact = np.clip(np.rint(fill), 0, 255).astype(np.uint8)
     out[known] = exact[known]
@@ -122,7 +127,7 @@ def inpaint(
 
 
 def _refine(
-    fill: np.ndarray, known: np.ndarray, params: Params, stats: Statistics, device: str, progress: Progress | None
+    fill: np.ndarray, known: np.ndarray, params: Params, stats: Statistics, networks: tuple, progress: Progress | None
 ) -> np.ndarray:
     """Tile by tile descent and composite, blended over the overlaps (float32 (H, W, 3))."""
     height, width = known.shape
@@ -134,7 +139,7 @@ def _refine(
     weight_sum = np.zeros((height, width, 1), np.float32)
     for index, (top, left) in enumerate(tiles):
         window = np.s_[top : top + TILE, left : left + TILE]
-        tile = _refine_tile(fill[window], known[window], params, stats, device, index, whole, clock)
+        tile = _refine_tile(fill[window], known[window], params, stats, networks, index, whole, clock)
         ramp = _ramp(tile.shape[:2], top, left, (height, width))
         out[window] += tile * ramp
         weight_sum[window] += ramp
@@ -148,7 +153,7 @@ def _starts(length: int) -> list[int]:
     stride = TILE - OVERLAP
     count = math.ceil((length - OVERLAP) / stride)
     last = length - TILE
-    return [min(i * stride, last) for i in range(count - 1)] + [last]
+    return [i * stride for i in range(count - 1)] + [last]
 
 
 def _ramp(shape: tuple[int, int], top: int, left: int, image: tuple[int, int]) -> np.ndarray:
@@ -164,28 +169,41 @@ def _ramp(shape: tuple[int, int], top: int, left: int, image: tuple[int, int]) -
 
 
 @functools.lru_cache(maxsize=2)
-def _networks(device: str):
-    """E/C and G on a device, loaded once per process: loading costs more than a small decode."""
+def _networks(device: str, weights: Path | None) -> tuple:
+    """(E/C, G) on a device, loaded once per process: loading costs more than a small decode."""
     memory = torch.channels_last
-    return load_efficientnet().to(device, memory_format=memory), load_generator().to(device, memory_format=memory)
+    generator = load_generator(weights)
+    return load_efficientnet().to(device, memory_format=memory), generator.to(device, memory_format=memory)
 
 
 def _refine_tile(
-    fill: np.ndarray, known: np.ndarray, params: Params, stats: Statistics, device: str, index: int,
+    fill: np.ndarray, known: np.ndarray, params: Params, stats: Statistics, networks: tuple, index: int,
     whole: bool, clock: _Clock,
 ) -> np.ndarray:
     """Descent on one tile, then the composite that makes kept pixels exact without seams."""
-    net, generator = _networks(device)
+    net, generator = networks
+    device = next(generator.parameters()).device
     fill_t = torch.from_numpy(np.ascontiguousarray(fill)).permute(2, 0, 1)[None].to(device)
     fill_t = fill_t.contiguous(memory_format=torch.channels_last)
     known_t = torch.from_numpy(known)[None, None].to(device)
     with torch.no_grad():
         h0 = net.encode(fill_t)
-    h = h0.clone().requires_grad_(True)
-    optimiser = torch.optim.Adam([h], lr=params.step_size)
-    noise = torch.Generator(device).manual_seed(params.seed * 1_000_003 + index)
     classes = torch.as_tensor(stats.classes, device=device) if stats.classes is not None and whole else None
     gram = torch.as_tensor(stats.gram, device=device) if stats.gram is not None else None
+    noise = torch.Generator(device).manual_seed(params.seed * 1_000_003 + index)
+    h = (_descend_ppgn if UPDATE == "ppgn" else _descend_adam)(
+        net, generator, h0, fill_t, known_t, params, classes, gram, noise, clock)
+    with torch.no_grad():
+        made = generator(h, fill_t)[0].permute(1, 2, 0).cpu().numpy()
+    return _composite(made, fill, known)
+
+
+UPDATE = "adam"
+
+
+def _descend_adam(net, generator, h0, fill_t, known_t, params, classes, gram, noise, clock):
+    h = h0.clone().requires_grad_(True)
+    optimiser = torch.optim.Adam([h], lr=params.step_size)
     for _ in range(params.steps):
         loss = _objective(net, generator, h, h0, fill_t, known_t, params, classes, gram)
         optimiser.zero_grad()
@@ -193,11 +211,26 @@ def _refine_tile(
         optimiser.step()
         if params.noise:
             with torch.no_grad():
-                h += params.noise * torch.randn(h.shape, generator=noise, device=device)
+                h += params.noise * torch.randn(h.shape, generator=noise, device=h.device)
         clock.tick()
-    with torch.no_grad():
-        made = generator(h, fill_t)[0].permute(1, 2, 0).cpu().numpy()
-    return _composite(made, fill, known)
+    return h.detach()
+
+
+def _descend_ppgn(net, generator, h0, fill_t, known_t, params, classes, gram, noise, clock):
+    from dataclasses import replace
+    conditions = replace(params, autoencoder=0.0)
+    h = h0.clone()
+    for _ in range(params.steps):
+        h.requires_grad_(True)
+        loss = _objective(net, generator, h, h0, fill_t, known_t, conditions, classes, gram)
+        grad, = torch.autograd.grad(loss, h)
+        with torch.no_grad():
+            reconstruction = net.encode(generator(h, fill_t))
+            h = h - params.step_size * grad + params.autoencoder * (reconstruction - h)
+            if params.noise:
+                h += params.noise * torch.randn(h.shape, generator=noise, device=h.device)
+        clock.tick()
+    return h.detach()
 
 
 def _objective(
