@@ -73,3 +73,15 @@ def test_training_script_runs_and_writes_hashed_fp16_weights(tmp_path):
     assert all(v.dtype == torch.float16 for v in state.values() if v.is_floating_point())
     assert (tmp_path / "g.sha256").read_text().split()[0] == hashlib.sha256(out.read_bytes()).hexdigest()
     assert nets.load_generator(out).tail.weight.abs().sum() > 0
+
+
+def test_packaged_generator_matches_its_recorded_hash_and_loads():
+    import hashlib
+    from importlib import resources
+
+    folder = resources.files("abcodec") / "weights"
+    weights = (folder / "generator.pt").read_bytes()
+    recorded, name = (folder / "generator.sha256").read_text().split()
+    assert name == "generator.pt" and len(weights) < 10 * 2**20
+    assert hashlib.sha256(weights).hexdigest() == recorded
+    assert nets.load_generator().tail.weight.abs().sum() > 0

@@ -46,14 +46,9 @@ def test_descent_lowers_the_objective(problem, networks):
     h0 = net.encode(fill_t)
     h = h0.clone().requires_grad_(True)
     optimiser = torch.optim.Adam([h], lr=params.step_size)
-    values = []
-    for _ in range(6):
-        loss = ppgn._objective(net, generator, h, h0, fill_t, known_t, params, None, None)
-        values.append(loss.item())
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-    assert values[-1] < 0.95 * values[0]
+    values = [ppgn._step(net, generator, h, h0, fill_t, known_t, params, None, None, optimiser, torch.Generator())
+              for _ in range(8)]
+    assert values[-1] < 0.9 * values[0]
 
 
 def test_kept_pixels_exact_and_runs_identical(problem):

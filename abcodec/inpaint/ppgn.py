@@ -1,10 +1,11 @@
 """The generative decoder: PPGN latent optimisation (Nguyen et al. 2016) from the diffusion fill.
 
-Start from h0 = E(fill) and descend, over the latent h alone,
+Start from h0 = E(fill) and descend, over the latent h alone, by Adam (:func:`_step` says why
+not PPGN's ε-update), with PPGN's ε3 noise after each step,
 
     L = L_A + w_E·L_E + w_C·L_C + w_edge·L_edge + w_style·L_style + w_content·L_content
 
-with x = G(h, fill) = fill + correction (abcodec/nets.py, abcodec/losses.py), then composite:
+where x = G(h, fill) = fill + correction (abcodec/nets.py, abcodec/losses.py). Then composite:
 the correction is made to vanish on the kept pixels by subtracting the harmonic (diffusion)
 interpolant of its values there, out = x − D(x − fill on kept pixels). Kept pixels are then the
 fill's bit for bit, and the subtracted term is smooth and agrees with the correction at every
@@ -49,14 +50,17 @@ Progress = Callable[[int, int, float], None]
 class Params:
     """Everything the descent depends on besides the image and the stored statistics.
 
-    The floats are written to the file header's 8 decoder parameters in field order
-    (:meth:`floats`), steps and seed to its own fields; all floats must be ≥ 0.
+    ``step_size`` is Adam's learning rate (in latent units), ``noise`` PPGN's ε3 (the standard
+    deviation of the noise added to h after each step); the other floats weigh the terms of L
+    (module docstring), ``autoencoder`` being w_E. The floats are written to the
+    file header's 8 decoder parameters in field order (:meth:`floats`), steps and seed to its
+    own fields; all floats must be ≥ 0. The defaults are the measured ones (benchmarks/RESULTS.md).
     """
 
-    steps: int = 12
+    steps: int = 10
     seed: int = 0
-    step_size: float = 0.05
-    autoencoder: float = 0.0
+    step_size: float = 0.02
+    autoencoder: float = 10.0
     classification: float = 0.0
     edge: float = 0.0
     style: float = 0.0
@@ -191,63 +195,52 @@ def _refine_tile(
     classes = torch.as_tensor(stats.classes, device=device) if stats.classes is not None and whole else None
     gram = torch.as_tensor(stats.gram, device=device) if stats.gram is not None else None
     noise = torch.Generator(device).manual_seed(params.seed * 1_000_003 + index)
-    h = (_descend_ppgn if UPDATE == "ppgn" else _descend_adam)(
-        net, generator, h0, fill_t, known_t, params, classes, gram, noise, clock)
+    h = h0.clone().requires_grad_(True)
+    optimiser = torch.optim.Adam([h], lr=params.step_size)
+    for _ in range(params.steps):
+        _step(net, generator, h, h0, fill_t, known_t, params, classes, gram, optimiser, noise)
+        clock.tick()
     with torch.no_grad():
         made = generator(h, fill_t)[0].permute(1, 2, 0).cpu().numpy()
     return _composite(made, fill, known)
 
 
-UPDATE = "adam"
+def _step(
+    net, generator, h: torch.Tensor, h0: torch.Tensor, fill: torch.Tensor, known: torch.Tensor, params: Params,
+    classes: torch.Tensor | None, gram: torch.Tensor | None, optimiser: torch.optim.Optimizer,
+    noise: torch.Generator,
+) -> float:
+    """One Adam step on L over h, in place, then PPGN's ε3 noise; returns L before the step.
 
-
-def _descend_adam(net, generator, h0, fill_t, known_t, params, classes, gram, noise, clock):
-    h = h0.clone().requires_grad_(True)
-    optimiser = torch.optim.Adam([h], lr=params.step_size)
-    for _ in range(params.steps):
-        loss = _objective(net, generator, h, h0, fill_t, known_t, params, classes, gram)
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        if params.noise:
-            with torch.no_grad():
-                h += params.noise * torch.randn(h.shape, generator=noise, device=h.device)
-        clock.tick()
-    return h.detach()
-
-
-def _descend_ppgn(net, generator, h0, fill_t, known_t, params, classes, gram, noise, clock):
-    from dataclasses import replace
-    conditions = replace(params, autoencoder=0.0)
-    h = h0.clone()
-    for _ in range(params.steps):
-        h.requires_grad_(True)
-        loss = _objective(net, generator, h, h0, fill_t, known_t, conditions, classes, gram)
-        grad, = torch.autograd.grad(loss, h)
+    Adam rather than PPGN's ε-update (h − ε2·∇L_cond + ε1·(E(G(h)) − h)): the raw-gradient update
+    depends on the gradients' scale, which changes whenever G is retrained, and on BSDS500 val it
+    was no better at its best step size and worse at the others (benchmarks/RESULTS.md).
+    """
+    loss = _objective(net, generator, h, h0, fill, known, params, classes, gram)
+    optimiser.zero_grad()
+    loss.backward()
+    optimiser.step()
+    if params.noise:
         with torch.no_grad():
-            reconstruction = net.encode(generator(h, fill_t))
-            h = h - params.step_size * grad + params.autoencoder * (reconstruction - h)
-            if params.noise:
-                h += params.noise * torch.randn(h.shape, generator=noise, device=h.device)
-        clock.tick()
-    return h.detach()
+            h += params.noise * torch.randn(h.shape, generator=noise, device=h.device)
+    return loss.item()
 
 
 def _objective(
     net, generator, h: torch.Tensor, h0: torch.Tensor, fill: torch.Tensor, known: torch.Tensor, params: Params,
     classes: torch.Tensor | None, gram: torch.Tensor | None,
 ) -> torch.Tensor:
-    """L of the module docstring; terms whose weight is 0 or whose statistic is absent cost nothing."""
+    """L of the module docstring; a term whose weight is 0 or whose statistic is absent costs nothing."""
     made = generator(h, fill)
     loss = losses.assistant(made, fill, known)
-    if params.autoencoder or params.style or params.content:
-        features = net.encode(made)
-        if params.autoencoder:
-            loss = loss + params.autoencoder * losses.autoencoder(h, features)
-        if params.style and gram is not None:
-            loss = loss + params.style * losses.style(features, gram)
-        if params.content:
-            loss = loss + params.content * losses.content(features, h0, known, LATENT_STRIDE)
+    needs_features = params.autoencoder or params.content or (params.style and gram is not None)
+    features = net.encode(made) if needs_features else None
+    if params.autoencoder:
+        loss = loss + params.autoencoder * losses.autoencoder(h, features)
+    if params.style and gram is not None:
+        loss = loss + params.style * losses.style(features, gram)
+    if params.content:
+        loss = loss + params.content * losses.content(features, h0, known, LATENT_STRIDE)
     if params.classification and classes is not None:
         loss = loss + params.classification * losses.classification(classifier_logits(net, made), classes)
     if params.edge:
