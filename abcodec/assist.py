@@ -146,6 +146,7 @@ def gram_statistics(image: np.ndarray, net=None) -> np.ndarray:
 
 
 def _as_batch(image: np.ndarray):
+    """(1, 3, H, W) float from uint8 (H, W, 3), copied: arrays from Pillow are read-only."""
     import torch
 
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float()
+    return torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float()

@@ -1,8 +1,8 @@
 """Does the generative decoder pay? The diffusion fill vs G(E(fill)) vs the PPGN descent, same files.
 
-    python -m benchmarks.generator [FOLDER] [--bpp 0.15 0.3] [--limit N] [--steps 0 12]
-        [--step-size 0.05] [--autoencoder 0] [--classification 0] [--edge 0] [--style 0] [--content 0]
-        [--weights G.pt] [--threads 1] [--json out.json] [--markdown out.md]
+    python -m benchmarks.generator [FOLDER] [--bpp 0.15 0.3] [--limit N] [--steps 0 10]
+        [--step-size 0.02] [--autoencoder 10] [--classification 0] [--edge 0] [--style 0] [--content 0]
+        [--noise 0] [--weights G.pt] [--threads 1] [--json out.json] [--markdown out.md]
 
 Each image is encoded once per rate with the default encoder; the file is decoded by the
 diffusion path (the initialiser) and then refined by ``abcodec.inpaint.ppgn`` from that same
@@ -18,9 +18,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import torch
