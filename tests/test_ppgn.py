@@ -1,0 +1,116 @@
+"""The generative decoder's latent descent and composite (abcodec/inpaint/ppgn.py)."""
+
+import numpy as np
+import pytest
+import torch
+from skimage import data
+
+from abcodec import losses, nets
+from abcodec.container import AbcError
+from abcodec.inpaint import diffusion, ppgn
+
+HEIGHT, WIDTH = 32, 48
+
+
+@pytest.fixture(scope="module")
+def networks():
+    """E and a G whose last layer is not zero, so that the descent has something to move."""
+    torch.manual_seed(0)
+    generator = nets.Generator()
+    torch.nn.init.normal_(generator.tail.weight, std=0.05)
+    for parameter in generator.parameters():
+        parameter.requires_grad_(False)
+    return nets.load_efficientnet(), generator.eval()
+
+
+@pytest.fixture(autouse=True)
+def test_networks(monkeypatch, networks):
+    monkeypatch.setattr(ppgn, "_networks", lambda device, weights: networks)
+
+
+@pytest.fixture(scope="module")
+def problem():
+    """A photo crop, a block mask keeping a third of it, and the diffusion fill of the rest."""
+    image = data.astronaut()[180 : 180 + HEIGHT, 200 : 200 + WIDTH]
+    known = np.kron(np.random.default_rng(1).random((HEIGHT // 4, WIDTH // 4)) < 0.35, np.ones((4, 4), bool))
+    fill = diffusion.fill(image.transpose(2, 0, 1).astype(np.float32), known).transpose(1, 2, 0)
+    return image, known, np.rint(fill).astype(np.uint8)
+
+
+def test_descent_lowers_the_objective(problem, networks):
+    _, known, fill = problem
+    fill_t = torch.from_numpy(fill).permute(2, 0, 1)[None].float()
+    known_t = torch.from_numpy(known)[None, None]
+    params = ppgn.Params(step_size=0.1, autoencoder=1.0, edge=0.1, content=1.0)
+    net, generator = networks
+    h0 = net.encode(fill_t)
+    h = h0.clone().requires_grad_(True)
+    optimiser = torch.optim.Adam([h], lr=params.step_size)
+    values = [ppgn._step(net, generator, h, h0, fill_t, known_t, params, None, None, optimiser, torch.Generator())
+              for _ in range(8)]
+    assert values[-1] < 0.9 * values[0]
+
+
+def test_kept_pixels_exact_and_runs_identical(problem):
+    _, known, fill = problem
+    params = ppgn.Params(steps=3, step_size=0.1, noise=0.01, autoencoder=1.0)
+    first = ppgn.inpaint(fill, known, params)
+    assert first.dtype == np.uint8 and first.shape == fill.shape
+    assert np.array_equal(first[known], fill[known])
+    assert not np.array_equal(first, fill)
+    assert np.array_equal(ppgn.inpaint(fill, known, params), first)
+
+
+def test_composite_has_no_seam_at_the_kept_blocks(problem):
+    """The correction is continuous: next to a kept pixel it is about as small as the mismatch
+    it had to cancel there, instead of jumping from 0 to the raw correction."""
+    _, known, fill = problem
+    made = fill.astype(np.float32) + 20.0
+    out = ppgn._composite(made, fill.astype(np.float32), known)
+    assert np.allclose(out[known], fill[known])
+    assert np.allclose(out, fill, atol=1e-3)
+
+
+def test_untrained_generator_returns_the_fill(problem):
+    _, _, fill = problem
+    net = nets.load_efficientnet()
+    fill_t = torch.from_numpy(fill).permute(2, 0, 1)[None].float()
+    with torch.no_grad():
+        assert torch.equal(nets.Generator()(net.encode(fill_t), fill_t), fill_t)
+
+
+def test_tiles_cover_the_image_and_keep_its_size(problem, monkeypatch):
+    _, known, fill = problem
+    monkeypatch.setattr(ppgn, "TILE", 24)
+    monkeypatch.setattr(ppgn, "OVERLAP", 8)
+    assert ppgn._starts(HEIGHT) == [0, 8] and ppgn._starts(WIDTH) == [0, 16, 24]
+    seen = []
+    out = ppgn.inpaint(fill, known, ppgn.Params(steps=1), progress=lambda done, total, eta: seen.append((done, total)))
+    assert out.shape == fill.shape
+    assert np.array_equal(out[known], fill[known])
+    assert seen[-1] == (6, 6)
+
+
+def test_grey_images_and_full_masks():
+    grey = np.full((8, 12), 77, np.uint8)
+    known = np.zeros((8, 12), bool)
+    known[:4] = True
+    assert ppgn.inpaint(grey, known, ppgn.Params(steps=1)).shape == (8, 12)
+    assert np.array_equal(ppgn.inpaint(grey, np.ones((8, 12), bool)), grey)
+
+
+def test_params_round_trip_through_the_header_fields_and_refuse_negatives():
+    params = ppgn.Params(steps=5, seed=9, step_size=0.2, classification=0.5, style=3.0)
+    assert len(params.floats()) <= 8
+    assert ppgn.Params.from_header(5, 9, params.floats() + (0.0,)) == params
+    with pytest.raises(AbcError, match="edge"):
+        ppgn.Params(edge=-1.0)
+
+
+def test_style_and_class_terms_take_stored_statistics(problem, networks):
+    _, known, fill = problem
+    net, _ = networks
+    stats = ppgn.Statistics(classes=np.array([1, 2, 3]), gram=losses.gram(net.encode(
+        torch.from_numpy(fill).permute(2, 0, 1)[None].float()))[0].numpy())
+    out = ppgn.inpaint(fill, known, ppgn.Params(steps=1, classification=1.0, style=1.0), stats)
+    assert np.array_equal(out[known], fill[known])
