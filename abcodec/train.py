@@ -45,20 +45,23 @@ def photos(folder: Path) -> list[tuple[str, np.ndarray]]:
     return [(path.name, np.asarray(Image.open(path).convert("RGB"))) for path in sorted(folder.glob("*.jpg"))]
 
 
-def degrade(photo: np.ndarray, bpp: float, seed: int) -> np.ndarray:
-    """What the decoder's diffusion path makes of a photo encoded at ``bpp``: G's input."""
-    data = encode(photo, options=EncodeOptions(bpp=bpp, seed=seed))
+def degrade(photo: np.ndarray, bpp: float, seed: int, base: bool) -> np.ndarray:
+    """What the decoder's diffusion path makes of a photo encoded at ``bpp``: G's input.
+
+    ``base`` False trains on the block layout's fills (``abc-encode --no-base``).
+    """
+    data = encode(photo, options=EncodeOptions(bpp=bpp, seed=seed, base=base))
     return np.asarray(decode(data, inpainter="diffusion"))
 
 
-def codec_fingerprint(photo: np.ndarray) -> str:
+def codec_fingerprint(photo: np.ndarray, base: bool) -> str:
     """SHA-256 of a probe file and its decode: changes whenever the codec's fills would."""
-    data = encode(photo, options=EncodeOptions(bpp=FINGERPRINT_BPP))
+    data = encode(photo, options=EncodeOptions(bpp=FINGERPRINT_BPP, base=base))
     return hashlib.sha256(data + np.asarray(decode(data, inpainter="diffusion")).tobytes()).hexdigest()
 
 
 def degraded_pairs(
-    folder: Path, rates: int, seed: int, cache: Path
+    folder: Path, rates: int, seed: int, cache: Path, base: bool
 ) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
     """(originals, fills, bpp per pair): each photo decoded at ``rates`` random rates.
 
@@ -69,7 +72,7 @@ def degraded_pairs(
     bpps = rng.uniform(*BPP_RANGE, size=(len(named), rates))
     seeds = rng.integers(0, 2**31, size=(len(named), rates))
     key = json.dumps({"format": PAIRS_FORMAT, "files": [name for name, _ in named], "bpp": bpps.round(6).tolist(),
-                      "seeds": seeds.tolist(), "codec": codec_fingerprint(named[0][1])})
+                      "seeds": seeds.tolist(), "codec": codec_fingerprint(named[0][1], base)})
     path = cache / f"pairs-{folder.name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
     if path.exists():
         with np.load(path) as stored:
@@ -79,7 +82,7 @@ def degraded_pairs(
     for (_, photo), photo_bpps, photo_seeds in zip(named, bpps, seeds):
         for bpp, pair_seed in zip(photo_bpps, photo_seeds):
             originals.append(photo)
-            fills.append(degrade(photo, float(bpp), int(pair_seed)))
+            fills.append(degrade(photo, float(bpp), int(pair_seed), base))
     cache.mkdir(parents=True, exist_ok=True)
     arrays = {f"original{i}": x for i, x in enumerate(originals)} | {f"fill{i}": x for i, x in enumerate(fills)}
     np.savez(path.with_suffix(".part.npz"), bpp=bpps.ravel(), **arrays)
@@ -183,13 +186,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feature-weight", type=float, default=1.0, help="E-feature L1 weight")
     parser.add_argument("--ssim-weight", type=float, default=64.0, help="(1 - SSIM) weight")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-base", dest="base", action="store_false",
+                        help="train on the block layout's diffusion fills instead of base-layer decodes")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
-    train_x, train_fill, train_bpp = degraded_pairs(args.data / "train", args.rates, args.seed, args.cache)
-    val_x, val_fill, _ = degraded_pairs(args.data / "val", 1, args.seed + 1, args.cache)
+    train_x, train_fill, train_bpp = degraded_pairs(args.data / "train", args.rates, args.seed, args.cache, args.base)
+    val_x, val_fill, _ = degraded_pairs(args.data / "val", 1, args.seed + 1, args.cache, args.base)
     val_x, val_fill = val_x[: args.val_limit], val_fill[: args.val_limit]
     log(event="data", train=len(train_x), val=len(val_x), mean_bpp=round(float(train_bpp.mean()), 3),
         seconds=round(time.perf_counter() - started, 1))

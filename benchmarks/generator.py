@@ -43,9 +43,11 @@ def known_pixels(data: bytes) -> np.ndarray:
     return known
 
 
-def evaluate(original: np.ndarray, bpp: float, steps: list[int], base: ppgn.Params, weights: Path | None) -> dict:
+def evaluate(
+    original: np.ndarray, bpp: float, steps: list[int], base: ppgn.Params, weights: Path | None, base_layer: bool
+) -> dict:
     """One image at one rate: quality and time of the fill and of each refinement."""
-    data = encode(original, options=EncodeOptions(bpp=bpp))
+    data = encode(original, options=EncodeOptions(bpp=bpp, base=base_layer))
     started = time.perf_counter()
     fill = np.asarray(decode(data, inpainter="diffusion"))
     row = {"bytes": len(data), "bpp": 8 * len(data) / (original.shape[0] * original.shape[1]),
@@ -92,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in ppgn.FLOAT_FIELDS:
         parser.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name))
     parser.add_argument("--weights", type=Path, help="a generator file other than the packaged one")
+    parser.add_argument("--no-base", dest="base_layer", action="store_false",
+                        help="encode with the block layout (no base layer), as G's packaged weights were trained")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--markdown", type=Path)
@@ -106,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name, original in images:
         for bpp in args.bpp:
-            rows.append({"image": name, "target_bpp": bpp} | evaluate(original, bpp, args.steps, base, args.weights))
+            rows.append({"image": name, "target_bpp": bpp} | evaluate(original, bpp, args.steps, base, args.weights, args.base_layer))
             progress(f"{name} {bpp}: fill {rows[-1]['fill']['ssim']:.4f} " + " ".join(
                 f"{count} steps {rows[-1][f'ppgn{count}']['ssim']:.4f}" for count in args.steps))
     labels = ["fill"] + [f"ppgn{count}" for count in args.steps]
