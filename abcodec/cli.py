@@ -141,7 +141,7 @@ def encode_main(args: argparse.Namespace) -> None:
     options = EncodeOptions(
         bpp=args.bpp, keep=args.keep, scheme=args.scheme, block=args.block, q_luma=args.q_luma,
         q_chroma=args.q_chroma, chroma_shift=args.chroma_shift, seed=args.seed, metadata=not args.strip,
-        base=args.base, base_stride=args.base_stride,
+        base=args.base, base_stride=args.base_stride, inpainter=args.inpainter,
     )
     started = time.perf_counter()
     image = read_image(source)
@@ -204,6 +204,9 @@ def encode_parser() -> argparse.ArgumentParser:
     rate.add_argument("--keep", type=float, help="fraction of blocks to keep, 0..1 (instead of --bpp; implies --no-base)")
     parser.add_argument("--no-base", dest="base", action="store_false", default=None,
                         help="no coarse base layer: spend the rate on kept blocks only (the source paper's layout)")
+    parser.add_argument("--inpainter", choices=AVAILABLE_INPAINTERS, default=defaults.inpainter,
+                        help="the decoder the file asks for: ppgn refines the fast decode with the generative "
+                             "decoder (about 2 s more per Kodak image on a CPU, torch needed)")
     parser.add_argument("--base-stride", type=float,
                         help="base layer grid spacing in pixels, 1..16 in steps of 0.25 (default: by rate)")
     parser.add_argument("--scheme", choices=list(SCHEMES), default=defaults.scheme, help="which blocks to keep (block layer)")

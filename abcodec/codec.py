@@ -11,6 +11,7 @@ base layer, blends the kept blocks into the upsampled base.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib import resources
 
 import numpy as np
 from PIL import Image
@@ -33,7 +34,7 @@ CONVERTIBLE_MODES = {"1": "L", "P": "RGB", "CMYK": "RGB", "YCbCr": "RGB", "LAB":
 """Modes that convert to L or RGB without losing anything .abc could have stored."""
 
 INPAINTER_IDS = {name: code for code, name in container.INPAINTERS.items()}
-AVAILABLE_INPAINTERS = ("diffusion",)
+AVAILABLE_INPAINTERS = ("diffusion", "ppgn")
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -132,8 +133,27 @@ def header_for(options: EncodeOptions, *, width: int, height: int, mode: int) ->
     return Header(
         width=width, height=height, mode=mode, block=options.block, q_luma=options.q_luma,
         q_chroma=options.q_chroma, chroma_shift=options.chroma_shift, scheme=scheme_id(options),
-        inpainter=INPAINTER_IDS[options.inpainter], seed=options.seed,
+        inpainter=INPAINTER_IDS[options.inpainter], seed=options.seed, **_generative_fields(options),
     )
+
+
+PPGN_STEPS = 10
+PPGN_PARAMS = (0.02, 10.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+"""§3, inpainter 1: the descent the encoder asks for (ppgn.Params field order: step size, w_E,
+w_C, w_edge, w_style, w_content, noise, unused), the measured defaults of inpaint/ppgn.py."""
+
+
+def _generative_fields(options: EncodeOptions) -> dict:
+    """Steps, decoder parameters and the generator's hash, for a file made for the generative decoder."""
+    if options.inpainter != "ppgn":
+        return {}
+    return {"steps": PPGN_STEPS, "params": PPGN_PARAMS, "generator": packaged_generator_hash()}
+
+
+def packaged_generator_hash() -> bytes:
+    """SHA-256 of the generator weights this package ships (weights/generator.sha256), without torch."""
+    text = resources.files(__package__).joinpath("weights/generator.sha256").read_text()
+    return bytes.fromhex(text.split()[0])
 
 
 def scheme_id(options: EncodeOptions) -> int:
@@ -318,13 +338,43 @@ def decode_file(
     if wanted not in AVAILABLE_INPAINTERS:
         msg = f"inpainter {wanted!r} is not available in this version; decode with inpainter 'diffusion'"
         raise AbcError(msg)
+    if wanted == "ppgn":
+        _check_generator(abc.header)
     canvas, mask = canvas_of(abc)
     if abc.base is None:
-        return fill_canvas(canvas, abc.header)
-    planes = base_layer.unpack_base(abc.base, abc.header.channels, (abc.header.height, abc.header.width))
-    if mask.any():
-        planes = blend_blocks(planes, canvas, abc.header)
-    return base_layer.planes_to_image(planes)
+        image = fill_canvas(canvas, abc.header)
+    else:
+        planes = base_layer.unpack_base(abc.base, abc.header.channels, (abc.header.height, abc.header.width))
+        image = base_layer.planes_to_image(blend_blocks(planes, canvas, abc.header) if mask.any() else planes)
+    return _generative(image, canvas, abc.header, device) if wanted == "ppgn" else image
+
+
+def _check_generator(header: Header) -> None:
+    """A file made for other weights is refused by name; a diffusion file may be refined with ours."""
+    ours = packaged_generator_hash()
+    if header.inpainter == container.INPAINTER_PPGN and header.generator != ours:
+        msg = (f"HEAD: made for generator weights {header.generator.hex()[:16]}…, this decoder has "
+               f"{ours.hex()[:16]}…; decode with inpainter 'diffusion'")
+        raise AbcError(msg)
+
+
+def exact_pixels(canvas: Canvas) -> np.ndarray:
+    """Pixels the file holds exactly: kept luma whose chroma sample was kept too."""
+    known = canvas.luma_known
+    if canvas.chroma_known is not None and canvas.chroma_known.shape != known.shape:
+        chroma = canvas.chroma_known.repeat(2, axis=0).repeat(2, axis=1)[: known.shape[0], : known.shape[1]]
+        known = known & chroma
+    return known
+
+
+def _generative(image: np.ndarray, canvas: Canvas, header: Header, device: str) -> np.ndarray:
+    """The fast decode refined by the generative decoder (inpaint/ppgn.py), with the file's descent."""
+    from .inpaint import ppgn
+
+    steps, floats = (header.steps, header.params) if header.inpainter == container.INPAINTER_PPGN else (
+        PPGN_STEPS, PPGN_PARAMS)
+    params = ppgn.Params.from_header(steps, header.seed, floats)
+    return ppgn.inpaint(image, exact_pixels(canvas), params, device=device)
 
 
 def blend_blocks(planes: list[np.ndarray], canvas: Canvas, header: Header) -> list[np.ndarray]:

@@ -26,21 +26,11 @@ import numpy as np
 import torch
 
 from abcodec import assist, container
-from abcodec.codec import EncodeOptions, canvas_of, decode, encode
+from abcodec.codec import EncodeOptions, canvas_of, decode, encode, exact_pixels
 from abcodec.inpaint import ppgn
 
 from .common import image_source, load_average, load_images, machine, progress, publish
 from .metrics import quality
-
-
-def known_pixels(data: bytes) -> np.ndarray:
-    """Pixels the file holds exactly: kept luma whose chroma sample was kept too."""
-    canvas, _ = canvas_of(container.read_file(data))
-    known = canvas.luma_known
-    if canvas.chroma_known is not None and canvas.chroma_known.shape != known.shape:
-        chroma = canvas.chroma_known.repeat(2, axis=0).repeat(2, axis=1)[: known.shape[0], : known.shape[1]]
-        known = known & chroma
-    return known
 
 
 def evaluate(
@@ -52,7 +42,7 @@ def evaluate(
     fill = np.asarray(decode(data, inpainter="diffusion"))
     row = {"bytes": len(data), "bpp": 8 * len(data) / (original.shape[0] * original.shape[1]),
            "fill": quality(original, fill) | {"decode_s": time.perf_counter() - started}}
-    known = known_pixels(data)
+    known = exact_pixels(canvas_of(container.read_file(data))[0])
     stats = ppgn.Statistics(assist.class_code(original), assist.gram_statistics(original))
     row["stats_bytes"] = len(assist.pack_class_code(stats.classes)) + len(assist.pack_gram(stats.gram))
     for count in steps:

@@ -129,8 +129,9 @@ def test_speed_runs_on_two_tiny_sizes(tiny_images, tmp_path):
     out_json = tmp_path / "speed.json"
     assert speed.main([str(tiny_images), "--sizes", "48x32", "32x32", "--repeats", "1", "--json", str(out_json)]) == 0
     rows = json.loads(out_json.read_text())["rows"]
-    assert [(r["operation"], r["size"]) for r in rows if r["device"] == "cpu"] == [
-        ("encode", "48x32"), ("decode", "48x32"), ("encode", "32x32"), ("decode", "32x32")]
+    assert [(r["operation"], r["inpainter"], r["size"]) for r in rows if r["device"] == "cpu"] == [
+        ("encode", "any", "48x32"), ("decode", "diffusion", "48x32"), ("decode", "ppgn", "48x32"),
+        ("encode", "any", "32x32"), ("decode", "diffusion", "32x32"), ("decode", "ppgn", "32x32")]
     for row in rows:
         assert row["seconds"] > 0 and row["peak_rss_mib"] > 0 and row["traced_peak_mib"] > 0
         assert 0 <= row["rss_growth_mib"] <= row["peak_rss_mib"]
