@@ -141,7 +141,7 @@ def encode_main(args: argparse.Namespace) -> None:
     options = EncodeOptions(
         bpp=args.bpp, keep=args.keep, scheme=args.scheme, block=args.block, q_luma=args.q_luma,
         q_chroma=args.q_chroma, chroma_shift=args.chroma_shift, seed=args.seed, metadata=not args.strip,
-        base=args.base, base_stride=args.base_stride, inpainter=args.inpainter,
+        base=args.base, base_stride=args.base_stride, inpainter=args.inpainter, steps=args.steps,
     )
     started = time.perf_counter()
     image = read_image(source)
@@ -187,11 +187,22 @@ def decode_main(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     data = source.read_bytes()
     inpainter = None if args.inpainter == "auto" else args.inpainter
-    image = decode(data, inpainter=inpainter, device=args.device, max_pixels=args.max_pixels or None)
+    show = not args.quiet and sys.stderr.isatty()
+    image = decode(data, inpainter=inpainter, device=args.device, max_pixels=args.max_pixels or None,
+                   progress=progress_bar if show else None)
+    if show:
+        print(file=sys.stderr)
     with atomic_output(target, source) as temporary:
         image.save(temporary, format=fmt)
     if args.verbose:
         report(data, image.width * image.height, time.perf_counter() - started, "decoded")
+
+
+def progress_bar(done: int, total: int, seconds_left: float) -> None:
+    """One stderr line, rewritten in place, while the generative decoder works."""
+    filled = round(30 * done / max(total, 1))
+    print(f"\rdecoding [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} steps, "
+          f"{seconds_left:.0f} s left ", end="", file=sys.stderr, flush=True)
 
 
 def encode_parser() -> argparse.ArgumentParser:
@@ -207,6 +218,8 @@ def encode_parser() -> argparse.ArgumentParser:
     parser.add_argument("--inpainter", choices=AVAILABLE_INPAINTERS, default=defaults.inpainter,
                         help="the decoder the file asks for: ppgn refines the fast decode with the generative "
                              "decoder (about 2 s more per Kodak image on a CPU, torch needed)")
+    parser.add_argument("--steps", type=int, default=defaults.steps,
+                        help="descent steps the generative decoder takes (with --inpainter ppgn)")
     parser.add_argument("--base-stride", type=float,
                         help="base layer grid spacing in pixels, 1..16 in steps of 0.25 (default: by rate)")
     parser.add_argument("--scheme", choices=list(SCHEMES), default=defaults.scheme, help="which blocks to keep (block layer)")
@@ -237,6 +250,7 @@ def decode_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-pixels", type=int, default=container.DEFAULT_MAX_PIXELS,
                         help=f"refuse larger images, and files of more than {container.MAX_PIXELS_PER_BYTE} pixels "
                              f"per byte (default %(default)s); 0: trust the file, only the format's limits")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar (there is none when stderr is not a terminal)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print bytes per chunk and timing")
     return parser
 

@@ -10,6 +10,7 @@ base layer, blends the kept blocks into the upsampled base.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -36,6 +37,9 @@ CONVERTIBLE_MODES = {"1": "L", "P": "RGB", "CMYK": "RGB", "YCbCr": "RGB", "LAB":
 INPAINTER_IDS = {name: code for code, name in container.INPAINTERS.items()}
 AVAILABLE_INPAINTERS = ("diffusion", "ppgn")
 DEVICES = ("auto", "cpu", "cuda")
+
+Progress = Callable[[int, int, float], None]
+"""progress(steps done, steps in all, estimated seconds left): the generative decoder's steps."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ class EncodeOptions:
     metadata: bool = True
     base: bool | None = None
     base_stride: float | None = None
+    steps: int = 10
     importance: np.ndarray | Image.Image | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -83,6 +88,10 @@ class EncodeOptions:
         for name in ("scheme", "inpainter"):
             _require_type(name, getattr(self, name), (str,))
         self._check_layers()
+        _require_type("steps", self.steps, (int, np.integer))
+        if self.steps != EncodeOptions.steps and self.inpainter != "ppgn":
+            msg = "steps sets the generative decoder's descent; give inpainter='ppgn' too"
+            raise AbcError(msg)
         if self.bpp is not None and self.keep is not None:
             msg = "give bpp or keep, not both"
             raise AbcError(msg)
@@ -137,7 +146,6 @@ def header_for(options: EncodeOptions, *, width: int, height: int, mode: int) ->
     )
 
 
-PPGN_STEPS = 10
 PPGN_PARAMS = (0.02, 10.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 """§3, inpainter 1: the descent the encoder asks for (ppgn.Params field order: step size, w_E,
 w_C, w_edge, w_style, w_content, noise, unused), the measured defaults of inpaint/ppgn.py."""
@@ -147,7 +155,7 @@ def _generative_fields(options: EncodeOptions) -> dict:
     """Steps, decoder parameters and the generator's hash, for a file made for the generative decoder."""
     if options.inpainter != "ppgn":
         return {}
-    return {"steps": PPGN_STEPS, "params": PPGN_PARAMS, "generator": packaged_generator_hash()}
+    return {"steps": options.steps, "params": PPGN_PARAMS, "generator": packaged_generator_hash()}
 
 
 def packaged_generator_hash() -> bytes:
@@ -325,12 +333,13 @@ def check_device(device: str) -> None:
 
 def decode_file(
     abc: AbcFile, *, inpainter: str | None = None, device: str = "auto",
-    max_pixels: int | None = container.DEFAULT_MAX_PIXELS,
+    max_pixels: int | None = container.DEFAULT_MAX_PIXELS, progress: Progress | None = None,
 ) -> np.ndarray:
     """Decode a parsed file to uint8 pixels; ``inpainter`` overrides the one the file asks for.
 
     ``max_pixels`` and the pixels-per-byte bomb check (``container.check_decode_limits``) are
     applied before any work; ``max_pixels=None`` trusts the file (only the format's limits).
+    ``progress(done, total, seconds_left)`` is called after each step of the generative decoder.
     """
     container.check_decode_limits(abc, max_pixels)
     check_device(device)
@@ -346,7 +355,7 @@ def decode_file(
     else:
         planes = base_layer.unpack_base(abc.base, abc.header.channels, (abc.header.height, abc.header.width))
         image = base_layer.planes_to_image(blend_blocks(planes, canvas, abc.header) if mask.any() else planes)
-    return _generative(image, canvas, abc.header, device) if wanted == "ppgn" else image
+    return _generative(image, canvas, abc.header, device, progress) if wanted == "ppgn" else image
 
 
 def _check_generator(header: Header) -> None:
@@ -367,14 +376,16 @@ def exact_pixels(canvas: Canvas) -> np.ndarray:
     return known
 
 
-def _generative(image: np.ndarray, canvas: Canvas, header: Header, device: str) -> np.ndarray:
+def _generative(
+    image: np.ndarray, canvas: Canvas, header: Header, device: str, progress: Progress | None
+) -> np.ndarray:
     """The fast decode refined by the generative decoder (inpaint/ppgn.py), with the file's descent."""
     from .inpaint import ppgn
 
     steps, floats = (header.steps, header.params) if header.inpainter == container.INPAINTER_PPGN else (
-        PPGN_STEPS, PPGN_PARAMS)
+        EncodeOptions.steps, PPGN_PARAMS)
     params = ppgn.Params.from_header(steps, header.seed, floats)
-    return ppgn.inpaint(image, exact_pixels(canvas), params, device=device)
+    return ppgn.inpaint(image, exact_pixels(canvas), params, device=device, progress=progress)
 
 
 def blend_blocks(planes: list[np.ndarray], canvas: Canvas, header: Header) -> list[np.ndarray]:
@@ -414,13 +425,14 @@ def _box_average(plane: np.ndarray, shift: int, shape: tuple[int, int]) -> np.nd
 
 def decode(
     data: bytes, /, *, inpainter: str | None = None, device: str = "auto",
-    max_pixels: int | None = container.DEFAULT_MAX_PIXELS,
+    max_pixels: int | None = container.DEFAULT_MAX_PIXELS, progress: Progress | None = None,
 ) -> Image.Image:
     """Decompress .abc bytes to a PIL image (mode L or RGB), ICC profile and EXIF in ``info``.
 
     Untrusted input is safe with the default ``max_pixels`` (see :func:`decode_file`).
     """
     abc = container.read_file(data)
-    image = Image.fromarray(decode_file(abc, inpainter=inpainter, device=device, max_pixels=max_pixels))
+    pixels = decode_file(abc, inpainter=inpainter, device=device, max_pixels=max_pixels, progress=progress)
+    image = Image.fromarray(pixels)
     image.info.update(info_from_chunks(abc.ancillary))
     return image

@@ -9,7 +9,7 @@ from skimage import data
 from skimage.metrics import structural_similarity
 
 from abcodec import cli, container
-from abcodec.codec import PPGN_STEPS, EncodeOptions, canvas_of, decode, encode, exact_pixels, packaged_generator_hash
+from abcodec.codec import EncodeOptions, canvas_of, decode, encode, exact_pixels, packaged_generator_hash
 from abcodec.container import AbcError
 
 ASTRONAUT = data.astronaut()[::4, ::4].copy()
@@ -22,7 +22,7 @@ def ppgn_file() -> bytes:
 
 def test_header_names_the_descent_and_the_weights(ppgn_file):
     header = container.read_file(ppgn_file).header
-    assert header.inpainter == container.INPAINTER_PPGN and header.steps == PPGN_STEPS
+    assert header.inpainter == container.INPAINTER_PPGN and header.steps == EncodeOptions().steps == 10
     assert header.generator == packaged_generator_hash() and len(header.generator) == 32
 
 
@@ -59,3 +59,15 @@ def test_pillow_and_cli_decode_ppgn_files(ppgn_file, tmp_path):
     assert cli.encode_cli([str(tmp_path / "in.png"), str(tmp_path / "a.abc"), "--inpainter", "ppgn"]) == 0
     assert container.read_file((tmp_path / "a.abc").read_bytes()).header.inpainter == container.INPAINTER_PPGN
     assert cli.decode_cli([str(tmp_path / "a.abc"), str(tmp_path / "a.png")]) == 0
+
+
+def test_steps_are_written_and_reported_as_progress(tmp_path, capsys):
+    data_ = encode(ASTRONAUT, options=EncodeOptions(bpp=0.3, inpainter="ppgn", steps=3))
+    assert container.read_file(data_).header.steps == 3
+    seen = []
+    decode(data_, progress=lambda done, total, left: seen.append((done, total, left >= 0)))
+    assert seen == [(1, 3, True), (2, 3, True), (3, 3, True)]
+    with pytest.raises(AbcError, match="steps sets the generative decoder's descent"):
+        EncodeOptions(steps=3)
+    cli.progress_bar(2, 4, 7.2)
+    assert "[###############...............] 2/4 steps, 7 s left" in capsys.readouterr().err
