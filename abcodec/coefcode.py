@@ -2,9 +2,9 @@
 
 zstd sees the coefficients as bytes; it cannot know that a band's values shrink with frequency
 or that a coefficient is likely zero when its lower-frequency neighbours are. An adaptive model
-that does know costs 13–20 % fewer bytes than zstd on Kodak base layers at the same indices
-(measured while designing the coder), and bytes saved are rate the base can spend on a finer
-step.
+that does know cost 13–20 % fewer bytes than zstd on Kodak base layers at the same indices (a
+scratch measurement while designing the coder; benchmarks/RESULTS.md has what it did to the
+rate–distortion curve), and bytes saved are rate the base can spend on a finer step.
 
 The model is normative in §10.1: each value has a quantised Laplace distribution of mean 0
 whose scale is the running mean |value| of its band and context class (how large its block's
