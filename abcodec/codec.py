@@ -10,6 +10,7 @@ base layer, blends the kept blocks into the upsampled base.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -23,6 +24,7 @@ from . import container
 from .container import AbcError, AbcFile, Header
 from .importance import as_importance, resize_importance
 from .inpaint import diffusion
+from .inpaint.descent import Params
 from .mask import SCHEMES, block_order, mask_from_order
 from .maskcode import decode_mask, encode_mask
 from .metadata import chunks_from_info, info_from_chunks
@@ -74,7 +76,7 @@ class EncodeOptions:
     metadata: bool = True
     base: bool | None = None
     base_stride: float | None = None
-    steps: int = 10
+    steps: int = Params.steps
     importance: np.ndarray | Image.Image | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -146,9 +148,9 @@ def header_for(options: EncodeOptions, *, width: int, height: int, mode: int) ->
     )
 
 
-PPGN_PARAMS = (0.02, 10.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-"""§3, inpainter 1: the descent the encoder asks for (ppgn.Params field order: step size, w_E,
-w_C, w_edge, w_style, w_content, noise, unused), the measured defaults of inpaint/ppgn.py."""
+PPGN_PARAMS = Params().floats() + (0.0,) * (container.N_DECODER_PARAMS - len(Params().floats()))
+"""§3, inpainter 1: the descent the encoder asks for, the measured defaults of
+inpaint/descent.Params in its field order, padded to the header's 8 floats."""
 
 
 def _generative_fields(options: EncodeOptions) -> dict:
@@ -158,6 +160,7 @@ def _generative_fields(options: EncodeOptions) -> dict:
     return {"steps": options.steps, "params": PPGN_PARAMS, "generator": packaged_generator_hash()}
 
 
+@functools.cache
 def packaged_generator_hash() -> bytes:
     """SHA-256 of the generator weights this package ships (weights/generator.sha256), without torch."""
     text = resources.files(__package__).joinpath("weights/generator.sha256").read_text()
@@ -383,8 +386,8 @@ def _generative(
     from .inpaint import ppgn
 
     steps, floats = (header.steps, header.params) if header.inpainter == container.INPAINTER_PPGN else (
-        EncodeOptions.steps, PPGN_PARAMS)
-    params = ppgn.Params.from_header(steps, header.seed, floats)
+        Params.steps, PPGN_PARAMS)
+    params = Params.from_header(steps, header.seed, floats)
     return ppgn.inpaint(image, exact_pixels(canvas), params, device=device, progress=progress)
 
 

@@ -1,0 +1,58 @@
+"""The generative decoder's descent settings (format_spec/abc.md §3, inpainter 1), without torch.
+
+They are what a file made for inpainter 1 stores in HEAD (steps, seed, the 8 float parameters),
+so the encoder writes them and the container reads them without importing the networks;
+``inpaint/ppgn.py`` runs the descent they describe.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import astuple, dataclass
+
+import numpy as np
+
+from ..container import AbcError
+
+
+@dataclass(frozen=True)
+class Params:
+    """Everything the descent depends on besides the image and the stored statistics.
+
+    ``step_size`` is Adam's learning rate (in latent units), ``noise`` PPGN's ε3 (the standard
+    deviation of the noise added to h after each step); the other floats weigh the terms of L
+    (module docstring), ``autoencoder`` being w_E. The floats are written to the
+    file header's 8 decoder parameters in field order (:meth:`floats`), steps and seed to its
+    own fields; all floats must be ≥ 0. The defaults are the measured ones (benchmarks/RESULTS.md).
+    """
+
+    steps: int = 10
+    seed: int = 0
+    step_size: float = 0.02
+    autoencoder: float = 10.0
+    classification: float = 0.0
+    edge: float = 0.0
+    style: float = 0.0
+    content: float = 0.0
+    noise: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.steps, (int, np.integer)) or self.steps < 0:
+            msg = f"ppgn steps {self.steps!r} must be an integer ≥ 0"
+            raise AbcError(msg)
+        for name, value in zip(FLOAT_FIELDS, self.floats()):
+            if not (math.isfinite(value) and value >= 0):
+                msg = f"ppgn {name} {value!r} must be a finite number ≥ 0"
+                raise AbcError(msg)
+
+    def floats(self) -> tuple[float, ...]:
+        """The header's decoder parameters, in field order (at most 8)."""
+        return astuple(self)[2:]
+
+    @classmethod
+    def from_header(cls, steps: int, seed: int, floats: tuple[float, ...]) -> Params:
+        """Inverse of (steps, seed, :meth:`floats`); unused trailing header floats are ignored."""
+        return cls(steps, seed, *floats[: len(FLOAT_FIELDS)])
+
+
+FLOAT_FIELDS = ("step_size", "autoencoder", "classification", "edge", "style", "content", "noise")
