@@ -10,16 +10,21 @@ statistics stored in the file, each an optional chunk whose bytes count:
 Each has a measuring function (torch, the encoder side), and a ``pack_*``/``unpack_*`` pair
 (numpy only, so that reading a file does not import torch) whose reader refuses anything the
 writer cannot produce with :class:`~abcodec.container.AbcError`. Multi-byte fields are
-big-endian, as in the container.
+big-endian, as in the container. They travel as the ancillary chunks ``clas`` and ``gram``
+(format_spec/abc.md §11): a decoder without the generative decoder skips them.
 """
 
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 
 import numpy as np
 
-from .container import AbcError
+from .container import CHUNK_CLAS, CHUNK_GRAM, AbcError
+
+KINDS = {"class": CHUNK_CLAS, "style": CHUNK_GRAM}
+"""The encoder's names for the statistics (``abc-encode --assist class,style``) and their chunks."""
 
 N_CLASSES = 1000
 """ImageNet classes of C."""
@@ -150,3 +155,39 @@ def _as_batch(image: np.ndarray):
     import torch
 
     return torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float()
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """The assistant statistics a file carries; None where its chunk is absent."""
+
+    classes: np.ndarray | None = None
+    gram: np.ndarray | None = None
+
+
+def statistics_from_chunks(ancillary: dict[bytes, bytes]) -> Statistics:
+    """Read ``clas`` and ``gram`` from a file's ancillary chunks; a malformed one is an AbcError."""
+    classes = ancillary.get(CHUNK_CLAS)
+    gram = ancillary.get(CHUNK_GRAM)
+    return Statistics(
+        None if classes is None else unpack_class_code(classes), None if gram is None else unpack_gram(gram)
+    )
+
+
+def measure_chunks(image: np.ndarray, kinds: tuple[str, ...]) -> dict[bytes, bytes]:
+    """The chunks for the statistics named in ``kinds`` (keys of KINDS), measured on a uint8 image.
+
+    Grey images are measured as RGB with three equal channels, as the decoder refines them.
+    """
+    if not kinds:
+        return {}
+    from .nets import load_efficientnet
+
+    rgb = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image
+    net = load_efficientnet()
+    chunks = {}
+    if "class" in kinds:
+        chunks[CHUNK_CLAS] = pack_class_code(class_code(rgb, net=net))
+    if "style" in kinds:
+        chunks[CHUNK_GRAM] = pack_gram(gram_statistics(rgb, net=net))
+    return chunks

@@ -142,6 +142,7 @@ def encode_main(args: argparse.Namespace) -> None:
         bpp=args.bpp, keep=args.keep, scheme=args.scheme, block=args.block, q_luma=args.q_luma,
         q_chroma=args.q_chroma, chroma_shift=args.chroma_shift, seed=args.seed, metadata=not args.strip,
         base=args.base, base_stride=args.base_stride, inpainter=args.inpainter, steps=args.steps,
+        assist=args.assist,
     )
     started = time.perf_counter()
     image = read_image(source)
@@ -216,10 +217,14 @@ def encode_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-base", dest="base", action="store_false", default=None,
                         help="no coarse base layer: spend the rate on kept blocks only (the source paper's layout)")
     parser.add_argument("--inpainter", choices=AVAILABLE_INPAINTERS, default=defaults.inpainter,
-                        help="the decoder the file asks for: ppgn refines the fast decode with the generative "
-                             "decoder (about 2 s more per Kodak image on a CPU, torch needed)")
+                        help="the decoder the file asks for: ppgn (default) refines the fast decode with the "
+                             "generative decoder (torch needed), diffusion is the fast decode alone")
     parser.add_argument("--steps", type=int, default=defaults.steps,
-                        help="descent steps the generative decoder takes (with --inpainter ppgn)")
+                        help=f"latent descent steps the generative decoder takes (default {defaults.steps})")
+    parser.add_argument("--assist", default="", metavar="class,style",
+                        help="store statistics of the original for the generative decoder: the classifier's "
+                             "top classes (class, 7 bytes) and/or E's Gram matrix (style, 325 bytes); "
+                             "their bytes come out of the rate")
     parser.add_argument("--base-stride", type=float,
                         help="base layer grid spacing in pixels, 1..16 in steps of 0.25 (default: by rate)")
     parser.add_argument("--scheme", choices=list(SCHEMES), default=defaults.scheme, help="which blocks to keep (block layer)")

@@ -19,12 +19,13 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from . import assist as assist_stats
 from . import base as base_layer
 from . import container
 from .container import AbcError, AbcFile, Header
 from .importance import as_importance, resize_importance
 from .inpaint import diffusion
-from .inpaint.descent import Params
+from .inpaint.descent import Params, params_for
 from .mask import SCHEMES, block_order, mask_from_order
 from .maskcode import decode_mask, encode_mask
 from .metadata import chunks_from_info, info_from_chunks
@@ -56,6 +57,12 @@ class EncodeOptions:
     quantisers) gave the best SSIM of the block settings tried on six Kodak images
     (benchmarks/RESULTS.md): at a fixed rate, more kept blocks beat more precise ones.
 
+    ``inpainter`` is the decoder the file asks for: "ppgn", the generative decoder (steps and
+    loss weights into HEAD, inpaint/ppgn.py), or "diffusion", the fast decode it starts from.
+    ``assist`` names assistant statistics of the original to store for it (keys of
+    ``assist.KINDS``: "class", "style"; a comma-separated string is accepted), each an ancillary
+    chunk whose bytes come out of the rate; none by default (benchmarks/RESULTS.md says why).
+
     ``importance`` is a map (array or PIL image, any size; see :func:`importance.as_importance`)
     that says where to keep detail at the same rate: with a base layer it sets how finely each
     region is quantised, without one which blocks are kept. ``importance.resolve_importance``
@@ -72,11 +79,12 @@ class EncodeOptions:
     chroma_shift: int = 1
     random_share: float = 0.25
     seed: int = 0
-    inpainter: str = "diffusion"
+    inpainter: str = "ppgn"
     metadata: bool = True
     base: bool | None = None
     base_stride: float | None = None
     steps: int = Params.steps
+    assist: tuple[str, ...] = ()
     importance: np.ndarray | Image.Image | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -91,6 +99,7 @@ class EncodeOptions:
             _require_type(name, getattr(self, name), (str,))
         self._check_layers()
         _require_type("steps", self.steps, (int, np.integer))
+        self._check_assist()
         if self.steps != EncodeOptions.steps and self.inpainter != "ppgn":
             msg = "steps sets the generative decoder's descent; give inpainter='ppgn' too"
             raise AbcError(msg)
@@ -126,6 +135,22 @@ class EncodeOptions:
             _require_type("base_stride", self.base_stride, (int, float, np.integer, np.floating))
             base_layer.stride_quarters(self.base_stride)
 
+    def _check_assist(self) -> None:
+        """``assist`` as a sorted tuple of known names, and only for the generative decoder."""
+        names = self.assist.split(",") if isinstance(self.assist, str) else self.assist
+        if not isinstance(names, (tuple, list)) or not all(isinstance(name, str) for name in names):
+            msg = f"assist must be a list of names or a comma-separated string, got {self.assist!r}"
+            raise AbcError(msg)
+        names = tuple(sorted({name.strip() for name in names if name.strip()}))
+        unknown = [name for name in names if name not in assist_stats.KINDS]
+        if unknown:
+            msg = f"assist {', '.join(unknown)} is not one of {', '.join(assist_stats.KINDS)}"
+            raise AbcError(msg)
+        if names and (self.inpainter != "ppgn" or not self.steps):
+            msg = "assist statistics feed the generative decoder's descent; give inpainter='ppgn' and steps > 0 too"
+            raise AbcError(msg)
+        object.__setattr__(self, "assist", names)
+
     @property
     def uses_base(self) -> bool:
         return self.base if self.base is not None else self.keep is None
@@ -148,16 +173,18 @@ def header_for(options: EncodeOptions, *, width: int, height: int, mode: int) ->
     )
 
 
-PPGN_PARAMS = Params().floats() + (0.0,) * (container.N_DECODER_PARAMS - len(Params().floats()))
-"""§3, inpainter 1: the descent the encoder asks for, the measured defaults of
-inpaint/descent.Params in its field order, padded to the header's 8 floats."""
+def header_params(params: Params) -> tuple[float, ...]:
+    """§3, inpainter 1: the descent's floats in field order, padded to the header's 8."""
+    floats = params.floats()
+    return floats + (0.0,) * (container.N_DECODER_PARAMS - len(floats))
 
 
 def _generative_fields(options: EncodeOptions) -> dict:
     """Steps, decoder parameters and the generator's hash, for a file made for the generative decoder."""
     if options.inpainter != "ppgn":
         return {}
-    return {"steps": options.steps, "params": PPGN_PARAMS, "generator": packaged_generator_hash()}
+    params = params_for(options.steps, options.assist)
+    return {"steps": params.steps, "params": header_params(params), "generator": packaged_generator_hash()}
 
 
 @functools.cache
@@ -247,6 +274,7 @@ def encode_array(array: np.ndarray, options: EncodeOptions, ancillary: dict[byte
     height, width = array.shape[:2]
     mode = container.MODE_RGB if array.ndim == 3 else container.MODE_L
     header = header_for(options, width=width, height=height, mode=mode)
+    ancillary = ancillary | assist_stats.measure_chunks(array, options.assist)
     importance = None if options.importance is None else resize_importance(options.importance, (height, width))
     if options.uses_base:
         budget = _byte_budget(options, width, height)
@@ -352,13 +380,14 @@ def decode_file(
         raise AbcError(msg)
     if wanted == "ppgn":
         _check_generator(abc.header)
+        container.check_descent_limit(abc.header, _descent(abc.header).steps, max_pixels)
     canvas, mask = canvas_of(abc)
     if abc.base is None:
         image = fill_canvas(canvas, abc.header)
     else:
         planes = base_layer.unpack_base(abc.base, abc.header.channels, (abc.header.height, abc.header.width))
         image = base_layer.planes_to_image(blend_blocks(planes, canvas, abc.header) if mask.any() else planes)
-    return _generative(image, canvas, abc.header, device, progress) if wanted == "ppgn" else image
+    return _generative(image, canvas, abc, device, progress) if wanted == "ppgn" else image
 
 
 def _check_generator(header: Header) -> None:
@@ -380,15 +409,21 @@ def exact_pixels(canvas: Canvas) -> np.ndarray:
 
 
 def _generative(
-    image: np.ndarray, canvas: Canvas, header: Header, device: str, progress: Progress | None
+    image: np.ndarray, canvas: Canvas, abc: AbcFile, device: str, progress: Progress | None
 ) -> np.ndarray:
-    """The fast decode refined by the generative decoder (inpaint/ppgn.py), with the file's descent."""
+    """The fast decode refined by the generative decoder (inpaint/ppgn.py), with the file's descent
+    and statistics; a file made for another inpainter gets the default descent."""
     from .inpaint import ppgn
 
-    steps, floats = (header.steps, header.params) if header.inpainter == container.INPAINTER_PPGN else (
-        Params.steps, PPGN_PARAMS)
-    params = Params.from_header(steps, header.seed, floats)
-    return ppgn.inpaint(image, exact_pixels(canvas), params, device=device, progress=progress)
+    stats = assist_stats.statistics_from_chunks(abc.ancillary)
+    return ppgn.inpaint(image, exact_pixels(canvas), _descent(abc.header), stats, device=device, progress=progress)
+
+
+def _descent(header: Header) -> Params:
+    """The file's descent, or the default one for a file made for another inpainter."""
+    if header.inpainter == container.INPAINTER_PPGN:
+        return Params.from_header(header.steps, header.seed, header.params)
+    return Params(seed=header.seed)
 
 
 def blend_blocks(planes: list[np.ndarray], canvas: Canvas, header: Header) -> list[np.ndarray]:

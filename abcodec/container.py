@@ -31,11 +31,14 @@ CHUNK_BASE = b"BASE"
 CHUNK_AEND = b"AEND"
 CHUNK_ICCP = b"iccp"
 CHUNK_EXIF = b"exif"
+CHUNK_CLAS = b"clas"
+CHUNK_GRAM = b"gram"
 
 REQUIRED_CHUNKS = (CHUNK_MASK, CHUNK_PIXL)
 OPTIONAL_CRITICAL = {CHUNK_BASE: 2}
 """Critical chunks a file may leave out, with the first version that knows them."""
-KNOWN_ANCILLARY = (CHUNK_ICCP, CHUNK_EXIF)
+KNOWN_ANCILLARY = (CHUNK_ICCP, CHUNK_EXIF, CHUNK_CLAS, CHUNK_GRAM)
+"""§4. ``clas`` and ``gram`` (§11) hold statistics of the original for the generative decoder."""
 
 CHUNK_OVERHEAD = 12
 """§2. Length (4) + type (4) + CRC-32 (4) around every payload."""
@@ -96,6 +99,12 @@ took 2 minutes and 5 GB. Real files ask for 8 / bpp pixels per byte, 32 at the d
 SMALL_IMAGE_PIXELS = 1 << 20
 """§5, decoder limits. An image of at most this many pixels (about 2 s of decoding) is decoded
 however few bytes describe it, so that small images with near-empty masks still decode."""
+
+MAX_STEP_PIXELS = 1 << 27
+"""§5, decoder limits. Most descent steps × pixels the generative decoder runs for an untrusted
+file: a step costs about 1 µs per pixel on a 2-core CPU, so a file of a few bytes asking for
+10000 steps on a Kodak image would take an hour; 2²⁷ is about 2 minutes there, and admits
+10 steps on a 12-megapixel photo."""
 
 _CHUNK_PREFIX = struct.Struct(">I4s")
 _CRC = struct.Struct(">I")
@@ -238,6 +247,19 @@ def check_decode_limits(abc: AbcFile, max_pixels: int | None = DEFAULT_MAX_PIXEL
             f"over the decoder's limit of {MAX_PIXELS_PER_BYTE} pixels per byte (a likely decompression bomb; "
             "lift the limits only for a file you trust)"
         )
+        raise AbcError(msg)
+
+
+def check_descent_limit(header: Header, steps: int, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
+    """The reference decoder's limit on the generative decoder's work (§5): steps × pixels.
+
+    ``steps`` is what the decoder will run (the header's, or its default for another inpainter);
+    ``max_pixels=None`` trusts the file, as in :func:`check_decode_limits`.
+    """
+    pixels = header.width * header.height
+    if max_pixels is not None and steps * pixels > MAX_STEP_PIXELS:
+        msg = (f"HEAD: {steps} descent steps on {header.width}x{header.height} pixels is over the decoder's limit of "
+               f"{MAX_STEP_PIXELS} step-pixels; decode with inpainter 'diffusion', or lift the limits for a file you trust")
         raise AbcError(msg)
 
 

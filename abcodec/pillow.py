@@ -23,7 +23,7 @@ Save options (``im.save(path, **options)``), all optional:
 
 - the fields of :class:`abcodec.codec.EncodeOptions` in :data:`ENCODER_OPTIONS` (``bpp`` or
   ``keep`` for the rate, ``scheme``, ``block``, ``q_luma``, ``q_chroma``, ``chroma_shift``,
-  ``random_share``, ``seed``, ``inpainter``, ``steps``, ``base``, ``base_stride``); their ranges are checked there;
+  ``random_share``, ``seed``, ``inpainter``, ``steps``, ``assist``, ``base``, ``base_stride``); their ranges are checked there;
 - ``importance`` (a path, a PIL image, an array, or ``"auto"``) and ``roi`` (``"x,y,w,h"``
   strings or (x, y, w, h) tuples): where to keep detail at the same rate, as
   ``abc-encode --importance`` and ``--roi`` (:func:`abcodec.importance.resolve_importance`);
@@ -51,7 +51,7 @@ DECODER_NAME = "abc"
 
 ENCODER_OPTIONS = (
     "bpp", "keep", "scheme", "block", "q_luma", "q_chroma", "chroma_shift", "random_share", "seed",
-    "inpainter", "base", "base_stride", "steps",
+    "inpainter", "base", "base_stride", "steps", "assist",
 )
 """Save keywords passed on to ``codec.EncodeOptions`` (all its fields but ``metadata`` and
 ``importance``, which is made from :data:`IMPORTANCE_OPTIONS`)."""

@@ -28,6 +28,7 @@ import torch
 from abcodec import assist, container
 from abcodec.codec import EncodeOptions, canvas_of, decode, encode, exact_pixels
 from abcodec.inpaint import ppgn
+from abcodec.inpaint.descent import DESCENT_STEPS
 
 from .common import image_source, load_average, load_images, machine, progress, publish
 from .metrics import quality
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", nargs="?", help="images (default ../shared/data/kodak, else skimage.data)")
     parser.add_argument("--bpp", type=float, nargs="+", default=[0.15, 0.3])
     parser.add_argument("--limit", type=int, help="first N images only")
-    parser.add_argument("--steps", type=int, nargs="+", default=[0, ppgn.Params().steps])
+    parser.add_argument("--steps", type=int, nargs="+", default=[0, DESCENT_STEPS])
     defaults = ppgn.Params()
     for name in ppgn.FLOAT_FIELDS:
         parser.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name))

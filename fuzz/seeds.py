@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from abcodec import container
+from abcodec import assist, container
 from abcodec.codec import EncodeOptions, encode_array
 
 SEED_DIR = Path(__file__).parent / "seeds"
@@ -49,6 +49,11 @@ SEEDS = {
     "grey-16x9-base": ((9, 16, 1), EncodeOptions(bpp=16, base_stride=2), {}),
     "rgb-40x24-base": ((24, 40, 3), EncodeOptions(bpp=2), {}),
     "rgb-17x30-base-stride1": ((30, 17, 3), EncodeOptions(bpp=4, base_stride=1), {}),
+    "rgb-40x24-base-assist": (
+        (24, 40, 3), EncodeOptions(bpp=4, steps=1),
+        {container.CHUNK_CLAS: assist.pack_class_code(np.array([281, 285, 282])),
+         container.CHUNK_GRAM: assist.pack_gram(np.eye(24))},
+    ),
 }
 """name: ((height, width, channels), options, ancillary chunks)."""
 

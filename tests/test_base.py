@@ -208,7 +208,7 @@ def blocks_on_base(image: np.ndarray) -> bytes:
     """A base layer with a sparse grid of 4×4 blocks (every 4th row and column) kept exactly (q = 1)."""
     from abcodec.codec import _assemble, header_for
 
-    header = header_for(EncodeOptions(q_luma=1, q_chroma=1, chroma_shift=0), width=image.shape[1],
+    header = header_for(EncodeOptions(q_luma=1, q_chroma=1, chroma_shift=0, inpainter="diffusion"), width=image.shape[1],
                         height=image.shape[0], mode=container.MODE_RGB)
     mask = np.zeros(header.grid_shape, bool)
     mask[1::4, 1::4] = True

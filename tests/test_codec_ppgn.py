@@ -8,7 +8,7 @@ from PIL import Image
 from skimage import data
 from skimage.metrics import structural_similarity
 
-from abcodec import cli, container
+from abcodec import assist, cli, container
 from abcodec.codec import EncodeOptions, canvas_of, decode, encode, exact_pixels, packaged_generator_hash
 from abcodec.container import AbcError
 
@@ -22,8 +22,14 @@ def ppgn_file() -> bytes:
 
 def test_header_names_the_descent_and_the_weights(ppgn_file):
     header = container.read_file(ppgn_file).header
-    assert header.inpainter == container.INPAINTER_PPGN and header.steps == EncodeOptions().steps == 10
+    assert header.inpainter == container.INPAINTER_PPGN and header.steps == EncodeOptions().steps == 0
     assert header.generator == packaged_generator_hash() and len(header.generator) == 32
+    assert header.params[:3] == (np.float32(0.02), 10.0, 0.0)
+
+
+def test_default_files_ask_for_the_generative_decoder():
+    header = container.read_file(encode(ASTRONAUT)).header
+    assert header.inpainter == container.INPAINTER_PPGN and header.generator == packaged_generator_hash()
 
 
 def test_decodes_deterministically_and_better_than_the_fast_decode(ppgn_file):
@@ -68,6 +74,81 @@ def test_steps_are_written_and_reported_as_progress(tmp_path, capsys):
     decode(data_, progress=lambda done, total, left: seen.append((done, total, left >= 0)))
     assert seen == [(1, 3, True), (2, 3, True), (3, 3, True)]
     with pytest.raises(AbcError, match="steps sets the generative decoder's descent"):
-        EncodeOptions(steps=3)
+        EncodeOptions(steps=3, inpainter="diffusion")
     cli.progress_bar(2, 4, 7.2)
     assert "[###############...............] 2/4 steps, 7 s left" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def assisted_file() -> bytes:
+    return encode(ASTRONAUT, options=EncodeOptions(bpp=0.3, steps=2, assist="style,class"))
+
+
+def test_assistant_chunks_are_written_counted_and_switch_their_terms_on(assisted_file):
+    abc = container.read_file(assisted_file)
+    assert len(abc.ancillary[container.CHUNK_CLAS]) == 7 and len(abc.ancillary[container.CHUNK_GRAM]) == 325
+    assert 8 * len(assisted_file) <= 0.3 * ASTRONAUT.shape[0] * ASTRONAUT.shape[1]
+    params = abc.header.params
+    assert params[2] > 0 and params[4] > 0 and abc.header.steps == 2
+    stats = assist.statistics_from_chunks(abc.ancillary)
+    assert stats.classes.tolist() == assist.class_code(ASTRONAUT).tolist()
+    plain = container.read_file(encode(ASTRONAUT, options=EncodeOptions(bpp=0.3, steps=2)))
+    assert plain.ancillary == {} and plain.header.params[2] == plain.header.params[4] == 0
+
+
+def test_the_decoder_uses_the_chunks_it_finds(assisted_file):
+    abc = container.read_file(assisted_file)
+    without = container.write_file(container.AbcFile(abc.header, abc.mask, abc.pixels, {}, abc.base))
+    assert not np.array_equal(np.asarray(decode(assisted_file)), np.asarray(decode(without)))
+    assert np.array_equal(np.asarray(decode(assisted_file, inpainter="diffusion")),
+                          np.asarray(decode(without, inpainter="diffusion")))
+
+
+@pytest.mark.parametrize(("chunk", "payload", "message"), [
+    (container.CHUNK_CLAS, b"\x02\x00\x01", "class code: 3 bytes for k = 2"),
+    (container.CHUNK_CLAS, b"\x01\x03\xe8", "class code: classes \\[1000\\]"),
+    (container.CHUNK_GRAM, assist.pack_gram(np.eye(4)), "Gram statistics of 4 channels"),
+])
+def test_malformed_assistant_chunks_are_refused_by_the_generative_decoder(assisted_file, chunk, payload, message):
+    abc = container.read_file(assisted_file)
+    broken = container.write_file(container.AbcFile(abc.header, abc.mask, abc.pixels, {chunk: payload}, abc.base))
+    with pytest.raises(AbcError, match=message):
+        decode(broken)
+    assert np.asarray(decode(broken, inpainter="diffusion")).shape == ASTRONAUT.shape
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"assist": "colour"}, "assist colour is not one of class, style"),
+    ({"assist": "class"}, "give inpainter='ppgn' and steps > 0"),
+    ({"assist": "class", "steps": 5, "inpainter": "diffusion"}, "give inpainter='ppgn' and steps > 0"),
+    ({"assist": 3, "steps": 5}, "assist must be a list of names"),
+])
+def test_assist_options_are_checked(options, message):
+    with pytest.raises(AbcError, match=message):
+        EncodeOptions(**options)
+
+
+def test_assist_names_are_normalised():
+    assert EncodeOptions(steps=1, assist=" style, class,style").assist == ("class", "style")
+    assert EncodeOptions(steps=1, assist=["class"]).assist == ("class",)
+
+
+def test_cli_and_pillow_take_assist(tmp_path):
+    Image.fromarray(ASTRONAUT).save(tmp_path / "in.png")
+    arguments = [str(tmp_path / "in.png"), str(tmp_path / "a.abc"), "--steps", "1", "--assist", "class"]
+    assert cli.encode_cli(arguments) == 0
+    assert set(container.read_file((tmp_path / "a.abc").read_bytes()).ancillary) == {container.CHUNK_CLAS}
+    Image.fromarray(ASTRONAUT).save(tmp_path / "b.abc", steps=1, assist=("style",))
+    assert set(container.read_file((tmp_path / "b.abc").read_bytes()).ancillary) == {container.CHUNK_GRAM}
+
+
+def test_a_file_asking_for_too_many_steps_is_refused_unless_trusted(ppgn_file):
+    abc = container.read_file(ppgn_file)
+    steps = container.MAX_STEP_PIXELS // (ASTRONAUT.shape[0] * ASTRONAUT.shape[1]) + 1
+    header = container.Header(**{**abc.header.__dict__, "steps": steps})
+    greedy = container.write_file(container.AbcFile(header, abc.mask, abc.pixels, {}, abc.base))
+    with pytest.raises(AbcError, match=f"{steps} descent steps on 128x128 pixels is over the decoder's limit"):
+        decode(greedy)
+    assert np.asarray(decode(greedy, inpainter="diffusion")).shape == ASTRONAUT.shape
+    with pytest.raises(OSError, match="descent steps"), Image.open(io.BytesIO(greedy)) as im:
+        im.load()

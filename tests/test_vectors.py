@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from abcodec import container
+from abcodec import assist, container
 from abcodec.codec import decode
 from abcodec.container import AbcError
 
@@ -28,7 +28,7 @@ def load_generator():
 @pytest.mark.parametrize("name", sorted(MANIFEST["valid"]))
 def test_valid_vector_decodes_to_its_reference_within_tolerance(name):
     entry = MANIFEST["valid"][name]
-    decoded = np.asarray(decode((VECTORS / entry["file"]).read_bytes()), dtype=np.int16)
+    decoded = np.asarray(decode((VECTORS / entry["file"]).read_bytes(), inpainter="diffusion"), dtype=np.int16)
     expected = np.asarray(Image.open(VECTORS / entry["expected"]), dtype=np.int16)
     difference = np.abs(decoded - expected)
     assert difference.max() <= MANIFEST["tolerance"]["max_abs"]
@@ -64,6 +64,18 @@ def test_grey_vector_keeps_its_pixels_exactly():
 def test_metadata_vector_carries_its_chunks_and_skips_the_unknown_one():
     abc = container.read_file((VECTORS / "rgb-33x20-centre-metadata.abc").read_bytes())
     assert set(abc.ancillary) == {container.CHUNK_ICCP, container.CHUNK_EXIF}
+
+
+def test_assist_vector_carries_the_statistics_of_the_spec():
+    abc = container.read_file((VECTORS / "rgb-24x20-base-assist.abc").read_bytes())
+    generator = load_generator()
+    spec_payload = re.search(r"as the `clas` payload `([0-9a-f ]+)`", SPEC.read_text()).group(1)
+    assert abc.ancillary[container.CHUNK_CLAS] == bytes.fromhex(spec_payload)
+    stats = assist.statistics_from_chunks(abc.ancillary)
+    assert stats.classes.tolist() == list(generator.CLASS_CODE)
+    expected = generator.gram_matrix()
+    assert np.abs(stats.gram - expected).max() <= 0.01 * np.abs(expected).max()
+    assert abc.header.inpainter == container.INPAINTER_PPGN and abc.header.params[2] > 0 and abc.header.params[4] > 0
 
 
 def test_spec_hex_dump_matches_the_smallest_vector():

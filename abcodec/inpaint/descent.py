@@ -8,7 +8,7 @@ so the encoder writes them and the container reads them without importing the ne
 from __future__ import annotations
 
 import math
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, replace
 
 import numpy as np
 
@@ -23,10 +23,13 @@ class Params:
     deviation of the noise added to h after each step); the other floats weigh the terms of L
     (module docstring), ``autoencoder`` being w_E. The floats are written to the
     file header's 8 decoder parameters in field order (:meth:`floats`), steps and seed to its
-    own fields; all floats must be ≥ 0. The defaults are the measured ones (benchmarks/RESULTS.md).
+    own fields; all floats must be ≥ 0. The defaults are the measured ones (benchmarks/RESULTS.md):
+    no descent steps, because on base-layer files no step count, step size or weighting of the
+    terms (with or without the assistant statistics) beat G(E(fill)), the descent's starting
+    point; ``DESCENT_STEPS`` is what ``--steps`` users start from.
     """
 
-    steps: int = 10
+    steps: int = 0
     seed: int = 0
     step_size: float = 0.02
     autoencoder: float = 10.0
@@ -55,4 +58,18 @@ class Params:
         return cls(steps, seed, *floats[: len(FLOAT_FIELDS)])
 
 
+DESCENT_STEPS = 10
+"""A step count worth trying when asking for the descent: on block-layout files 10 Adam steps of
+0.02 added 0.0004–0.001 SSIM to G(E(fill)) and more did not help (benchmarks/RESULTS.md)."""
+
 FLOAT_FIELDS = ("step_size", "autoencoder", "classification", "edge", "style", "content", "noise")
+
+
+ASSIST_TERMS = {"class": ("classification", 1.0), "style": ("style", 1.0)}
+"""For each assistant statistic an encoder may store (assist.KINDS), the term of L it feeds and
+the weight the encoder then writes; a file without the statistic keeps that weight at 0."""
+
+
+def params_for(steps: int, assist: tuple[str, ...] = ()) -> Params:
+    """The descent an encoder asks for: the defaults, with the terms of the stored statistics on."""
+    return replace(Params(steps=steps), **dict(ASSIST_TERMS[kind] for kind in assist))

@@ -25,15 +25,15 @@ import functools
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from .. import losses
+from ..assist import Statistics
 from ..container import AbcError
-from ..nets import LATENT_STRIDE, classifier_logits, load_efficientnet, load_generator
+from ..nets import LATENT_CHANNELS, LATENT_STRIDE, classifier_logits, load_efficientnet, load_generator
 from . import diffusion
 from .descent import FLOAT_FIELDS, Params
 
@@ -45,14 +45,6 @@ OVERLAP = 64
 
 Progress = Callable[[int, int, float], None]
 """progress(steps done, steps in all, estimated seconds left)."""
-
-
-@dataclass(frozen=True)
-class Statistics:
-    """Assistant statistics of the original from the file (abcodec/assist.py); None if absent."""
-
-    classes: np.ndarray | None = None
-    gram: np.ndarray | None = None
 
 
 def inpaint(
@@ -67,7 +59,8 @@ def inpaint(
 ) -> np.ndarray:
     """Refine a diffusion fill (uint8 or float, (H, W, 3) or (H, W)) where ``known`` is False.
 
-    ``known`` is the bool (H, W) mask of exact pixels, which come back unchanged. Returns uint8
+    ``known`` is the bool (H, W) mask of exact pixels, which come back unchanged; ``stats`` are the
+    file's assistant statistics (a Gram matrix of the wrong size is an AbcError). Returns uint8
     of the fill's shape. ``device`` is a torch device name or "auto" (CUDA when there is one). ``weights`` names a generator file other than the packaged one (for
     training runs and benchmarks; a file's header names the hash of the G it was made for).
     """
@@ -79,6 +72,9 @@ def inpaint(
         msg = f"fill {fill.shape} and known {known.shape} must be (H, W, 3) or (H, W), and (H, W)"
         raise ValueError(msg)
     rgb = rgb.astype(np.float32)
+    if stats.gram is not None and stats.gram.shape != (LATENT_CHANNELS, LATENT_CHANNELS):
+        msg = f"gram: Gram statistics of {stats.gram.shape[0]} channels, this generator's latent has {LATENT_CHANNELS}"
+        raise AbcError(msg)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     out = rgb if known.all() else _refine(rgb, known, params, stats, _networks(device, weights), progress)

@@ -1,7 +1,8 @@
 """Build the test vectors of format_spec/abc.md §9; ``--write`` regenerates the committed files.
 
-Each valid vector is an .abc file plus the PNG a reference decoder (diffusion) produces from
-it; each invalid vector is a file every decoder must refuse. Goldens change only by running
+Each valid vector is an .abc file plus the PNG a reference decoder produces from it with
+inpainter 0 (§8 steps 1–7; the generative decoder's output is not covered by a tolerance);
+each invalid vector is a file every decoder must refuse. Goldens change only by running
 this script, never by hand, and tests/test_vectors.py checks the committed files against it.
 
     python format_spec/vectors/generate.py --write
@@ -19,8 +20,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from abcodec import base, container
+from abcodec import assist, base, container
 from abcodec.codec import EncodeOptions, decode, encode, header_for, pixel_params
+from abcodec.inpaint.descent import DESCENT_STEPS
 from abcodec.maskcode import encode_mask
 from abcodec.pixels import pack_blocks
 
@@ -43,18 +45,32 @@ def pattern(height: int, width: int, channels: int) -> np.ndarray:
     return image[..., 0] if channels == 1 else image
 
 
+CLASS_CODE = (281, 285, 282)
+"""§11's class code vector: three ImageNet classes (tabby, Egyptian cat, tiger cat)."""
+
+
+def gram_matrix(channels: int = 24) -> np.ndarray:
+    """A symmetric positive semi-definite matrix from integers only: A Aᵀ / C for a fixed pattern A."""
+    rows, cols = np.mgrid[0:channels, 0:channels]
+    pattern_a = ((rows * 7 + cols * 3) % 11 - 5).astype(np.float64)
+    return pattern_a @ pattern_a.T / channels
+
+
 def valid_vectors() -> dict[str, tuple[bytes, str]]:
     """name -> (file bytes, what the vector exercises)."""
-    grey = encode(pattern(5, 7, 1), options=EncodeOptions(keep=0.4, block=1, chroma_shift=0, q_luma=1, scheme="random"))
-    rgb = encode(pattern(12, 16, 3), options=EncodeOptions(keep=0.5, block=4, q_luma=8, q_chroma=16, scheme="edge+random"))
+    grey = encode(pattern(5, 7, 1), options=EncodeOptions(keep=0.4, block=1, chroma_shift=0, q_luma=1,
+                                                          scheme="random", inpainter="diffusion"))
+    rgb = encode(pattern(12, 16, 3), options=EncodeOptions(keep=0.5, block=4, q_luma=8, q_chroma=16,
+                                                           scheme="edge+random", inpainter="diffusion"))
     with_metadata = Image.fromarray(pattern(20, 33, 3))
     with_metadata.info["icc_profile"] = b"not a real profile, carried as is"
     exif = Image.Exif()
     exif[0x0112] = 3
     with_metadata.info["exif"] = exif.tobytes()
-    centre = encode(with_metadata, options=EncodeOptions(keep=0.3, block=2, q_luma=4, q_chroma=6, scheme="centre"))
+    centre = encode(with_metadata, options=EncodeOptions(keep=0.3, block=2, q_luma=4, q_chroma=6, scheme="centre",
+                                                         inpainter="diffusion"))
     unknown_ancillary = insert_before_mask(centre, container.pack_chunk(b"zzTx", b"an unknown ancillary chunk"))
-    grey_base = encode(pattern(9, 16, 1), options=EncodeOptions(bpp=16, base_stride=2))
+    grey_base = encode(pattern(9, 16, 1), options=EncodeOptions(bpp=16, base_stride=2, inpainter="diffusion"))
     return {
         "grey-7x5-pixels": (grey, "mode L, B = 1 (random pixels), q = 1: kept pixels exact"),
         "rgb-16x12-blocks": (rgb, "RGB, B = 4, chroma shift 1, edge+random blocks"),
@@ -67,13 +83,31 @@ def valid_vectors() -> dict[str, tuple[bytes, str]]:
             base_with_blocks(), "RGB, BASE (stride 3, chroma stride 6) plus kept 4x4 blocks blended into it",
         ),
         "v1-grey-7x5-pixels": (as_version_1(grey), "grey-7x5-pixels written as version 1: older files still decode"),
+        "rgb-24x20-base-assist": (
+            base_with_statistics(), "inpainter 1 with clas and gram (§11), which steps 1-7 skip",
+        ),
     }
+
+
+def base_with_statistics() -> bytes:
+    """A base-layer file for the generative decoder with both assistant chunks, their values fixed
+    here rather than measured, so that the vector does not depend on the networks' arithmetic."""
+    image = pattern(20, 24, 3)
+    options = EncodeOptions(steps=DESCENT_STEPS, assist=tuple(assist.KINDS))
+    header = header_for(options, width=24, height=20, mode=container.MODE_RGB)
+    mask = np.zeros(header.grid_shape, bool)
+    chunks = {container.CHUNK_CLAS: assist.pack_class_code(np.array(CLASS_CODE)),
+              container.CHUNK_GRAM: assist.pack_gram(gram_matrix())}
+    pixels = pack_blocks(image, mask, pixel_params(header))
+    payload = base.encode_base(image, 200, stride=3)
+    return container.write_file(container.AbcFile(header, encode_mask(mask), pixels, chunks, payload))
 
 
 def base_with_blocks() -> bytes:
     """A base layer with every third 4×4 block kept on top (the encoder's API has no such layout yet)."""
     image = pattern(20, 24, 3)
-    header = header_for(EncodeOptions(q_luma=8, q_chroma=16), width=24, height=20, mode=container.MODE_RGB)
+    header = header_for(EncodeOptions(q_luma=8, q_chroma=16, inpainter="diffusion"), width=24, height=20,
+                        mode=container.MODE_RGB)
     mask = (np.arange(np.prod(header.grid_shape)) % 3 == 0).reshape(header.grid_shape)
     payload = base.encode_base(image, 200, stride=3)
     pixels = pack_blocks(image, mask, pixel_params(header))
@@ -115,7 +149,7 @@ def as_version_1_unchecked(data: bytes) -> bytes:
 
 def reference_png(data: bytes) -> bytes:
     buffer = io.BytesIO()
-    decode(data).save(buffer, format="PNG")
+    decode(data, inpainter="diffusion").save(buffer, format="PNG")
     return buffer.getvalue()
 
 
