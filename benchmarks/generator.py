@@ -1,14 +1,15 @@
 """Does the generative decoder pay? The diffusion fill vs G(E(fill)) vs the PPGN descent, same files.
 
     python -m benchmarks.generator [FOLDER] [--bpp 0.15 0.3] [--limit N] [--steps 0 10]
-        [--step-size 0.02] [--autoencoder 10] [--classification 0] [--edge 0] [--style 0] [--content 0]
-        [--noise 0] [--weights G.pt] [--threads 1] [--json out.json] [--markdown out.md]
+        [--assist class,style] [--step-size 0.02] [--autoencoder 10] [--classification 0] [--edge 0]
+        [--style 0] [--content 0] [--noise 0] [--weights G.pt] [--threads 1] [--json out.json]
+        [--markdown out.md]
 
-Each image is encoded once per rate with the default encoder; the file is decoded by the
-diffusion path (the initialiser) and then refined by ``abcodec.inpaint.ppgn`` from that same
-fill and the file's mask, once per step count: 0 steps is G(E(fill)) with the composite alone.
-The class code and Gram statistics a file would carry are measured on the original (their bytes
-are reported beside the file's, not added to it). SSIM and PSNR on RGB, as in benchmarks.rd.
+Each image is encoded once per rate with the default encoder (``--assist``: with the class
+code and/or Gram statistics in the file, their bytes counted in its rate); the file is decoded
+by the fast path (the initialiser) and then refined by ``abcodec.inpaint.ppgn`` from that same
+fill, the file's mask and the statistics the file carries, once per step count: 0 steps is
+G(E(fill)) with the composite alone. SSIM and PSNR on RGB, as in benchmarks.rd.
 Times are wall-clock on the CPU with ``--threads`` torch threads, after loading the networks
 (a fresh process pays that once).
 """
@@ -35,17 +36,20 @@ from .metrics import quality
 
 
 def evaluate(
-    original: np.ndarray, bpp: float, steps: list[int], base: ppgn.Params, weights: Path | None, base_layer: bool
+    original: np.ndarray, bpp: float, steps: list[int], base: ppgn.Params, weights: Path | None, base_layer: bool,
+    statistics: tuple[str, ...],
 ) -> dict:
     """One image at one rate: quality and time of the fill and of each refinement."""
-    data = encode(original, options=EncodeOptions(bpp=bpp, base=base_layer))
+    options = EncodeOptions(bpp=bpp, base=base_layer, steps=max(steps) or DESCENT_STEPS, assist=statistics)
+    data = encode(original, options=options)
     started = time.perf_counter()
     fill = np.asarray(decode(data, inpainter="diffusion"))
     row = {"bytes": len(data), "bpp": 8 * len(data) / (original.shape[0] * original.shape[1]),
            "fill": quality(original, fill) | {"decode_s": time.perf_counter() - started}}
-    known = exact_pixels(canvas_of(container.read_file(data))[0])
-    stats = ppgn.Statistics(assist.class_code(original), assist.gram_statistics(original))
-    row["stats_bytes"] = len(assist.pack_class_code(stats.classes)) + len(assist.pack_gram(stats.gram))
+    abc = container.read_file(data)
+    known = exact_pixels(canvas_of(abc)[0])
+    stats = assist.statistics_from_chunks(abc.ancillary)
+    row["stats_bytes"] = sum(len(abc.ancillary.get(chunk, b"")) for chunk in assist.KINDS.values())
     for count in steps:
         params = replace(base, steps=count)
         started = time.perf_counter()
@@ -84,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     defaults = ppgn.Params()
     for name in ppgn.FLOAT_FIELDS:
         parser.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name))
+    parser.add_argument("--assist", default="", metavar="class,style",
+                        help="store these statistics in the files (bytes counted) and feed them to the descent")
     parser.add_argument("--weights", type=Path, help="a generator file other than the packaged one")
     parser.add_argument("--no-base", dest="base_layer", action="store_false",
                         help="encode with the block layout (no base layer), as G's packaged weights were trained")
@@ -101,12 +107,14 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name, original in images:
         for bpp in args.bpp:
-            rows.append({"image": name, "target_bpp": bpp} | evaluate(original, bpp, args.steps, base, args.weights, args.base_layer))
+            rows.append({"image": name, "target_bpp": bpp} | evaluate(original, bpp, args.steps, base, args.weights, args.base_layer,
+                                                                   tuple(filter(None, args.assist.split(",")))))
             progress(f"{name} {bpp}: fill {rows[-1]['fill']['ssim']:.4f} " + " ".join(
                 f"{count} steps {rows[-1][f'ppgn{count}']['ssim']:.4f}" for count in args.steps))
     labels = ["fill"] + [f"ppgn{count}" for count in args.steps]
     text = (f"{image_source(args.folder)}, {len(images)} images; {machine()}; torch threads {args.threads}; "
-            f"load {load} → {load_average()}; {date.today()}; params {base}\n\n"
+            f"load {load} → {load_average()}; {date.today()}; params {base}; "
+            f"assist {args.assist or 'none'} (mean {np.mean([row['stats_bytes'] for row in rows]):.0f} bytes a file)\n\n"
             + table(rows, labels, args.bpp))
     publish({"rows": rows, "params": base.__dict__}, text, args.json, args.markdown)
     return 0
