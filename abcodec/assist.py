@@ -16,6 +16,7 @@ big-endian, as in the container. They travel as the ancillary chunks ``clas`` an
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass
 
@@ -181,13 +182,20 @@ def measure_chunks(image: np.ndarray, kinds: tuple[str, ...]) -> dict[bytes, byt
     """
     if not kinds:
         return {}
-    from .nets import load_efficientnet
-
     rgb = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image
-    net = load_efficientnet()
+    net = _measuring_network()
     chunks = {}
     if "class" in kinds:
         chunks[CHUNK_CLAS] = pack_class_code(class_code(rgb, net=net))
     if "style" in kinds:
         chunks[CHUNK_GRAM] = pack_gram(gram_statistics(rgb, net=net))
     return chunks
+
+
+@functools.cache
+def _measuring_network():
+    """E and C for the encoder, loaded once per process; its own copy, so that the decoder
+    moving its networks to another device or memory layout does not move this one."""
+    from .nets import load_efficientnet
+
+    return load_efficientnet()

@@ -4,8 +4,10 @@ By default the encoder spends the rate on a coarse base layer (base.py) and keep
 Without it (``base=False``, the source paper's layout) the encoder picks a nested family of
 masks (mask.py), finds the largest one whose file fits the rate, and writes header, mask
 (maskcode.py) and kept pixels (pixels.py). The decoder rebuilds the canvas through the same
-pixels.py code the encoder used to size it, then either fills the holes (inpaint/) or, with a
-base layer, blends the kept blocks into the upsampled base.
+pixels.py code the encoder used to size it, then either fills the holes (inpaint/diffusion.py)
+or, with a base layer, blends the kept blocks into the upsampled base: the fast decode. Files
+ask for the generative decoder by default (inpainter "ppgn"), which refines the fast decode
+with our generator (inpaint/ppgn.py); torch is imported only then.
 """
 
 from __future__ import annotations
@@ -381,13 +383,14 @@ def decode_file(
     if wanted == "ppgn":
         _check_generator(abc.header)
         container.check_descent_limit(abc.header, _descent(abc.header).steps, max_pixels)
+        stats = assist_stats.statistics_from_chunks(abc.ancillary)
     canvas, mask = canvas_of(abc)
     if abc.base is None:
         image = fill_canvas(canvas, abc.header)
     else:
         planes = base_layer.unpack_base(abc.base, abc.header.channels, (abc.header.height, abc.header.width))
         image = base_layer.planes_to_image(blend_blocks(planes, canvas, abc.header) if mask.any() else planes)
-    return _generative(image, canvas, abc, device, progress) if wanted == "ppgn" else image
+    return _generative(image, canvas, abc.header, stats, device, progress) if wanted == "ppgn" else image
 
 
 def _check_generator(header: Header) -> None:
@@ -409,14 +412,14 @@ def exact_pixels(canvas: Canvas) -> np.ndarray:
 
 
 def _generative(
-    image: np.ndarray, canvas: Canvas, abc: AbcFile, device: str, progress: Progress | None
+    image: np.ndarray, canvas: Canvas, header: Header, stats: assist_stats.Statistics, device: str,
+    progress: Progress | None,
 ) -> np.ndarray:
     """The fast decode refined by the generative decoder (inpaint/ppgn.py), with the file's descent
     and statistics; a file made for another inpainter gets the default descent."""
     from .inpaint import ppgn
 
-    stats = assist_stats.statistics_from_chunks(abc.ancillary)
-    return ppgn.inpaint(image, exact_pixels(canvas), _descent(abc.header), stats, device=device, progress=progress)
+    return ppgn.inpaint(image, exact_pixels(canvas), _descent(header), stats, device=device, progress=progress)
 
 
 def _descent(header: Header) -> Params:

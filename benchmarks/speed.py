@@ -1,14 +1,15 @@
 """Encode and decode wall time and peak memory of abc, per image size, inpainter and device.
 
-    python -m benchmarks.speed [FOLDER] [--sizes 256x256 768x512 2048x1536] [--bpp 0.25] [--repeats 3]
-        [--json out.json] [--markdown out.md]
+    python -m benchmarks.speed [FOLDER] [--sizes 256x256 768x512 2048x1536] [--bpp 0.25] [--steps 0 10]
+        [--repeats 3] [--json out.json] [--markdown out.md]
 
 The test image is the first image of FOLDER (default ../shared/data/kodak, else skimage.data)
 resized with Lanczos to each size; it is encoded at ``--bpp`` (rate search included, as
 ``abc-encode --bpp`` does), and the file is decoded by every inpainter in
-``abcodec.codec.AVAILABLE_INPAINTERS`` on the CPU, and on CUDA where torch sees a device. The
-encoder does not depend on the inpainter (it only names it in the header), so it is measured
-once per size.
+``abcodec.codec.AVAILABLE_INPAINTERS`` on the CPU, and on CUDA where torch sees a device; the
+generative decoder once per ``--steps`` count (the file asks for that many descent steps, as
+``abc-encode --steps`` writes). The encoder does not depend on the inpainter or the steps (it
+only names them in the header), so it is measured once per size, with the default options.
 
 Every measurement runs in a fresh Python process, so the memory figures belong to one
 operation: the process imports abcodec, reads its input, runs the operation once on a 16×16
@@ -34,6 +35,7 @@ import numpy as np
 from PIL import Image
 
 from abcodec.codec import AVAILABLE_INPAINTERS, EncodeOptions, decode, encode
+from abcodec.inpaint.descent import DESCENT_STEPS
 
 from .common import image_source, images_or_none, load_average, machine, progress, publish
 
@@ -117,27 +119,41 @@ def measure(kind: str, path: Path, bpp: float, inpainter: str, device: str, repe
     }
 
 
-def prepare(original: np.ndarray, size: tuple[int, int], bpp: float, folder: Path) -> tuple[Path, Path]:
-    """The PNG an encode child reads and the .abc a decode child reads, at one size."""
+def prepare(
+    original: np.ndarray, size: tuple[int, int], bpp: float, steps: list[int], folder: Path
+) -> tuple[Path, dict[int, Path]]:
+    """The PNG an encode child reads, and per step count the .abc a decode child reads, at one size."""
     image = Image.fromarray(original).resize(size, Image.Resampling.LANCZOS)
-    png, abc = folder / f"{size[0]}x{size[1]}.png", folder / f"{size[0]}x{size[1]}.abc"
+    png = folder / f"{size[0]}x{size[1]}.png"
     image.save(png)
-    abc.write_bytes(encode(np.asarray(image), options=EncodeOptions(bpp=bpp)))
-    return png, abc
+    files = {}
+    for count in steps:
+        files[count] = folder / f"{size[0]}x{size[1]}-{count}.abc"
+        files[count].write_bytes(encode(np.asarray(image), options=EncodeOptions(bpp=bpp, steps=count)))
+    return png, files
+
+
+def decode_jobs(files: dict[int, Path], devices: list[str]) -> list[tuple]:
+    """(kind, file, inpainter, device, label): the fast decode once, the generative one per step count."""
+    jobs = []
+    for inpainter in AVAILABLE_INPAINTERS:
+        counts = sorted(files) if inpainter == "ppgn" else [min(files)]
+        for count in counts:
+            label = f"ppgn, {count} steps" if inpainter == "ppgn" else inpainter
+            jobs += [("decode", files[count], inpainter, device, label) for device in devices]
+    return jobs
 
 
 def measure_all(args: argparse.Namespace, original: np.ndarray, folder: Path) -> list[dict]:
-    """One row per size and operation: encode once, decode per inpainter and device."""
+    """One row per size and operation: encode once, decode per inpainter, step count and device."""
     rows = []
     for size in args.sizes:
-        png, abc = prepare(original, size, args.bpp, folder)
-        jobs = [("encode", png, AVAILABLE_INPAINTERS[0], "cpu", "any")]
-        jobs += [("decode", abc, inpainter, device, inpainter)
-                 for inpainter in AVAILABLE_INPAINTERS for device in args.devices]
+        png, files = prepare(original, size, args.bpp, args.steps, folder)
+        jobs = [("encode", png, AVAILABLE_INPAINTERS[0], "cpu", "any"), *decode_jobs(files, args.devices)]
         for kind, path, inpainter, device, label in jobs:
             result = measure(kind, path, args.bpp, inpainter, device, args.repeats)
             rows.append({"operation": kind, "inpainter": label, "device": device, "size": f"{size[0]}x{size[1]}",
-                         "bytes": abc.stat().st_size, **result})
+                         "bytes": files[min(files)].stat().st_size, **result})
             progress(f"{kind} {size[0]}x{size[1]} {label} {device}: {result['seconds']:.2f} s, "
                      f"peak RSS {result['peak_rss_mib']:.0f} MiB (load {load_average()})")
     return rows
@@ -164,6 +180,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="the first image here is the test image (default: Kodak, else skimage.data)")
     parser.add_argument("--sizes", type=parse_size, nargs="+", default=[parse_size(s) for s in DEFAULT_SIZES])
     parser.add_argument("--bpp", type=float, default=DEFAULT_BPP, help="encoder target rate")
+    parser.add_argument("--steps", type=int, nargs="+", default=[0, DESCENT_STEPS],
+                        help="descent step counts the generative decoder is timed at")
     parser.add_argument("--repeats", type=int, default=REPEATS, help="fresh processes per measurement")
     parser.add_argument("--json", type=Path, help="write every measurement here")
     parser.add_argument("--markdown", type=Path, help="write the table here")

@@ -83,11 +83,14 @@ def test_table1_runs_on_two_tiny_images(tiny_images, tmp_path):
     for rows in result["sets"].values():
         assert [row["row"] for row in rows] == [row.name for row in table1.table_rows(1.5)]
         measured = {row["row"]: row for row in rows}
-        assert measured["B+R with edge loss"]["status"] == table1.NEEDS_GENERATOR
         assert measured["JPEG quality 50"]["ssim"] > measured["JPEG quality 1"]["ssim"]
-        for name in ("Pixel sampling", "Block sampling", table1.BLOCK_AND_RANDOM):
-            assert measured[name]["bpp"] <= 1.5 and 0 < measured[name]["kept"] <= 1
-    assert "| B+R with style loss | 0.398 | needs the generative decoder" in out_md.read_text()
+        abc_rows = [row.name for row in table1.table_rows(1.5) if row.is_abc]
+        assert len(abc_rows) == 7
+        for name in abc_rows:
+            assert 0 <= measured[name]["kept"] <= 1 and 0 < measured[name]["ssim"] <= 1
+            # The style row's 337 bytes of Gram statistics may alone exceed a tiny crop's budget.
+            assert measured[name]["bpp"] <= 1.5 or name == "B+R with style loss"
+    assert "| B+R with style loss | 0.398 | " in out_md.read_text()
     assert Image.open(grid).size[0] >= 5 * 48
 
 
@@ -127,11 +130,12 @@ def test_roi_without_a_base_counts_kept_blocks(tiny_images, tmp_path):
 
 def test_speed_runs_on_two_tiny_sizes(tiny_images, tmp_path):
     out_json = tmp_path / "speed.json"
-    assert speed.main([str(tiny_images), "--sizes", "48x32", "32x32", "--repeats", "1", "--json", str(out_json)]) == 0
+    arguments = [str(tiny_images), "--sizes", "48x32", "32x32", "--steps", "0", "2", "--repeats", "1"]
+    assert speed.main([*arguments, "--json", str(out_json)]) == 0
     rows = json.loads(out_json.read_text())["rows"]
+    per_size = [("encode", "any"), ("decode", "diffusion"), ("decode", "ppgn, 0 steps"), ("decode", "ppgn, 2 steps")]
     assert [(r["operation"], r["inpainter"], r["size"]) for r in rows if r["device"] == "cpu"] == [
-        ("encode", "any", "48x32"), ("decode", "diffusion", "48x32"), ("decode", "ppgn", "48x32"),
-        ("encode", "any", "32x32"), ("decode", "diffusion", "32x32"), ("decode", "ppgn", "32x32")]
+        (*job, size) for size in ("48x32", "32x32") for job in per_size]
     for row in rows:
         assert row["seconds"] > 0 and row["peak_rss_mib"] > 0 and row["traced_peak_mib"] > 0
         assert 0 <= row["rss_growth_mib"] <= row["peak_rss_mib"]
