@@ -149,7 +149,7 @@ class EncodeOptions:
             msg = f"assist {', '.join(unknown)} is not one of {', '.join(assist_stats.KINDS)}"
             raise AbcError(msg)
         if names and (self.inpainter != "ppgn" or not self.steps):
-            msg = "assist statistics feed the generative decoder's descent; give inpainter='ppgn' and steps > 0 too"
+            msg = "assist statistics act through the generative decoder's descent: they need inpainter 'ppgn' and steps > 0 (--steps N)"
             raise AbcError(msg)
         object.__setattr__(self, "assist", names)
 

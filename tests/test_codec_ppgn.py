@@ -119,8 +119,8 @@ def test_malformed_assistant_chunks_are_refused_by_the_generative_decoder(assist
 
 @pytest.mark.parametrize(("options", "message"), [
     ({"assist": "colour"}, "assist colour is not one of class, style"),
-    ({"assist": "class"}, "give inpainter='ppgn' and steps > 0"),
-    ({"assist": "class", "steps": 5, "inpainter": "diffusion"}, "give inpainter='ppgn' and steps > 0"),
+    ({"assist": "class"}, "they need inpainter 'ppgn' and steps > 0"),
+    ({"assist": "class", "steps": 5, "inpainter": "diffusion"}, "they need inpainter 'ppgn' and steps > 0"),
     ({"assist": 3, "steps": 5}, "assist must be a list of names"),
 ])
 def test_assist_options_are_checked(options, message):
