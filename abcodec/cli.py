@@ -23,7 +23,10 @@ from pathlib import Path
 from PIL import Image
 
 from . import container
-from .codec import AVAILABLE_INPAINTERS, DEVICES, EncodeOptions, decode, encode_array, image_to_array, metadata_chunks
+from .codec import (
+    AVAILABLE_INPAINTERS, DEVICES, GENERATIVE_MAX_BPP, EncodeOptions, decode, encode_array, image_to_array,
+    metadata_chunks,
+)
 from .container import AbcError
 from .importance import AUTO, BACKGROUND_IMPORTANCE, resolve_importance
 from .mask import SCHEMES
@@ -216,9 +219,10 @@ def encode_parser() -> argparse.ArgumentParser:
     rate.add_argument("--keep", type=float, help="fraction of blocks to keep, 0..1 (instead of --bpp; implies --no-base)")
     parser.add_argument("--no-base", dest="base", action="store_false", default=None,
                         help="no coarse base layer: spend the rate on kept blocks only (the source paper's layout)")
-    parser.add_argument("--inpainter", choices=AVAILABLE_INPAINTERS, default=defaults.inpainter,
-                        help="the decoder the file asks for: ppgn (default) refines the fast decode with the "
-                             "generative decoder (torch needed), diffusion is the fast decode alone")
+    parser.add_argument("--inpainter", choices=AVAILABLE_INPAINTERS,
+                        help="the decoder the file asks for: ppgn refines the fast decode with the generative "
+                             "decoder (torch needed), diffusion is the fast decode alone (default: ppgn up to "
+                             f"{GENERATIVE_MAX_BPP} bpp, diffusion above)")
     parser.add_argument("--steps", type=int, default=defaults.steps,
                         help=f"latent descent steps the generative decoder takes (default {defaults.steps})")
     parser.add_argument("--assist", default="", metavar="class,style",

@@ -36,6 +36,11 @@ from .pixels import Canvas, PixelParams, pack_blocks, unpack_blocks, ycbcr_to_rg
 DEFAULT_BPP = 0.25
 """Rate when neither bpp nor keep is given: a Kodak image is then ~12 KB."""
 
+GENERATIVE_MAX_BPP = 0.875
+"""Above this ``bpp`` the encoder names the fast decoder unless told otherwise: G was trained on
+decodes of 0.08–0.5 bpp, and on Kodak it lifts SSIM up to 0.75 bpp but costs 0.002 at 1 bpp
+(benchmarks/RESULTS.md); the switch is halfway between the two measured rates."""
+
 CONVERTIBLE_MODES = {"1": "L", "P": "RGB", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB"}
 """Modes that convert to L or RGB without losing anything .abc could have stored."""
 
@@ -60,7 +65,8 @@ class EncodeOptions:
     (benchmarks/RESULTS.md): at a fixed rate, more kept blocks beat more precise ones.
 
     ``inpainter`` is the decoder the file asks for: "ppgn", the generative decoder (steps and
-    loss weights into HEAD, inpaint/ppgn.py), or "diffusion", the fast decode it starts from.
+    loss weights into HEAD, inpaint/ppgn.py), or "diffusion", the fast decode it starts from;
+    None (the default) chooses by rate (:attr:`decoder`).
     ``assist`` names assistant statistics of the original to store for it (keys of
     ``assist.KINDS``: "class", "style"; a comma-separated string is accepted), each an ancillary
     chunk whose bytes come out of the rate; none by default (benchmarks/RESULTS.md says why).
@@ -81,7 +87,7 @@ class EncodeOptions:
     chroma_shift: int = 1
     random_share: float = 0.25
     seed: int = 0
-    inpainter: str = "ppgn"
+    inpainter: str | None = None
     metadata: bool = True
     base: bool | None = None
     base_stride: float | None = None
@@ -98,12 +104,13 @@ class EncodeOptions:
             if name == "random_share" or getattr(self, name) is not None:
                 _require_type(name, getattr(self, name), (int, float, np.integer, np.floating))
         for name in ("scheme", "inpainter"):
-            _require_type(name, getattr(self, name), (str,))
+            if name == "scheme" or self.inpainter is not None:
+                _require_type(name, getattr(self, name), (str,))
         self._check_layers()
         _require_type("steps", self.steps, (int, np.integer))
         self._check_assist()
-        if self.steps != EncodeOptions.steps and self.inpainter != "ppgn":
-            msg = "steps sets the generative decoder's descent; give inpainter='ppgn' too"
+        if self.steps != EncodeOptions.steps and self.decoder != "ppgn":
+            msg = "steps sets the generative decoder's descent; it needs inpainter 'ppgn'"
             raise AbcError(msg)
         if self.bpp is not None and self.keep is not None:
             msg = "give bpp or keep, not both"
@@ -120,7 +127,7 @@ class EncodeOptions:
         if not 0 <= self.random_share <= 1:
             msg = f"random_share {self.random_share} outside [0, 1]"
             raise AbcError(msg)
-        if self.inpainter not in AVAILABLE_INPAINTERS:
+        if self.inpainter is not None and self.inpainter not in AVAILABLE_INPAINTERS:
             msg = f"inpainter {self.inpainter!r} is not available (choose from {', '.join(AVAILABLE_INPAINTERS)})"
             raise AbcError(msg)
         header_for(self, width=1, height=1, mode=container.MODE_RGB)
@@ -148,10 +155,19 @@ class EncodeOptions:
         if unknown:
             msg = f"assist {', '.join(unknown)} is not one of {', '.join(assist_stats.KINDS)}"
             raise AbcError(msg)
-        if names and (self.inpainter != "ppgn" or not self.steps):
+        if names and (self.inpainter == "diffusion" or not self.steps):
             msg = "assist statistics act through the generative decoder's descent: they need inpainter 'ppgn' and steps > 0 (--steps N)"
             raise AbcError(msg)
         object.__setattr__(self, "assist", names)
+
+    @property
+    def decoder(self) -> str:
+        """The inpainter the file names: ``inpainter`` if given, else the generative decoder unless
+        the rate is above GENERATIVE_MAX_BPP and no descent was asked for."""
+        if self.inpainter is not None:
+            return self.inpainter
+        generative = self.steps or self.bpp is None or self.bpp <= GENERATIVE_MAX_BPP
+        return "ppgn" if generative else "diffusion"
 
     @property
     def uses_base(self) -> bool:
@@ -171,7 +187,7 @@ def header_for(options: EncodeOptions, *, width: int, height: int, mode: int) ->
     return Header(
         width=width, height=height, mode=mode, block=options.block, q_luma=options.q_luma,
         q_chroma=options.q_chroma, chroma_shift=options.chroma_shift, scheme=scheme_id(options),
-        inpainter=INPAINTER_IDS[options.inpainter], seed=options.seed, **_generative_fields(options),
+        inpainter=INPAINTER_IDS[options.decoder], seed=options.seed, **_generative_fields(options),
     )
 
 
@@ -183,7 +199,7 @@ def header_params(params: Params) -> tuple[float, ...]:
 
 def _generative_fields(options: EncodeOptions) -> dict:
     """Steps, decoder parameters and the generator's hash, for a file made for the generative decoder."""
-    if options.inpainter != "ppgn":
+    if options.decoder != "ppgn":
         return {}
     params = params_for(options.steps, options.assist)
     return {"steps": params.steps, "params": header_params(params), "generator": packaged_generator_hash()}

@@ -152,3 +152,14 @@ def test_a_file_asking_for_too_many_steps_is_refused_unless_trusted(ppgn_file):
     assert np.asarray(decode(greedy, inpainter="diffusion")).shape == ASTRONAUT.shape
     with pytest.raises(OSError, match="descent steps"), Image.open(io.BytesIO(greedy)) as im:
         im.load()
+
+
+@pytest.mark.parametrize(("options", "decoder"), [
+    ({}, "ppgn"), ({"bpp": 0.75}, "ppgn"), ({"keep": 0.5}, "ppgn"), ({"bpp": 1.0}, "diffusion"),
+    ({"bpp": 1.0, "steps": 2}, "ppgn"), ({"bpp": 1.0, "inpainter": "ppgn"}, "ppgn"),
+    ({"bpp": 0.1, "inpainter": "diffusion"}, "diffusion"),
+])
+def test_the_decoder_a_file_names_follows_the_rate_unless_given(options, decoder):
+    assert EncodeOptions(**options).decoder == decoder
+    header = container.read_file(encode(ASTRONAUT[:32, :32], options=EncodeOptions(**options))).header
+    assert container.INPAINTERS[header.inpainter] == decoder
