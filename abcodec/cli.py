@@ -227,8 +227,8 @@ def encode_parser() -> argparse.ArgumentParser:
                         help=f"latent descent steps the generative decoder takes (default {defaults.steps})")
     parser.add_argument("--assist", default="", metavar="class,style",
                         help="store statistics of the original for the generative decoder: the classifier's "
-                             "top classes (class, 7 bytes) and/or E's Gram matrix (style, 325 bytes); "
-                             "their bytes come out of the rate")
+                             "top classes (class, 19 bytes in the file) and/or E's Gram matrix (style, 337 bytes); "
+                             "their bytes come out of the rate (needs --steps)")
     parser.add_argument("--base-stride", type=float,
                         help="base layer grid spacing in pixels, 1..16 in steps of 0.25 (default: by rate)")
     parser.add_argument("--scheme", choices=list(SCHEMES), default=defaults.scheme, help="which blocks to keep (block layer)")
