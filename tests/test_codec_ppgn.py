@@ -163,3 +163,12 @@ def test_the_decoder_a_file_names_follows_the_rate_unless_given(options, decoder
     assert EncodeOptions(**options).decoder == decoder
     header = container.read_file(encode(ASTRONAUT[:32, :32], options=EncodeOptions(**options))).header
     assert container.INPAINTERS[header.inpainter] == decoder
+
+
+def test_grey_images_get_statistics_measured_as_rgb_and_decode():
+    grey = ASTRONAUT[..., 1].copy()
+    data_ = encode(grey, options=EncodeOptions(bpp=1.0, steps=1, assist="class,style"))
+    abc = container.read_file(data_)
+    rgb = np.repeat(grey[..., None], 3, axis=2)
+    assert assist.statistics_from_chunks(abc.ancillary).classes.tolist() == assist.class_code(rgb).tolist()
+    assert np.asarray(decode(data_)).shape == grey.shape
