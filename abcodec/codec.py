@@ -396,17 +396,26 @@ def decode_file(
     if wanted not in AVAILABLE_INPAINTERS:
         msg = f"inpainter {wanted!r} is not available in this version; decode with inpainter 'diffusion'"
         raise AbcError(msg)
-    if wanted == "ppgn":
-        _check_generator(abc.header)
-        container.check_descent_limit(abc.header, _descent(abc.header).steps, max_pixels)
-        stats = assist_stats.statistics_from_chunks(abc.ancillary)
+    if wanted == "diffusion":
+        return _fast_decode(abc)[0]
+    _check_generator(abc.header)
+    descent = _descent(abc.header)
+    container.check_descent_limit(abc.header, descent.steps, max_pixels)
+    stats = assist_stats.statistics_from_chunks(abc.ancillary)
+    image, canvas = _fast_decode(abc)
+    from .inpaint import ppgn
+
+    return ppgn.inpaint(image, exact_pixels(canvas), descent, stats, device=device, progress=progress)
+
+
+def _fast_decode(abc: AbcFile) -> tuple[np.ndarray, Canvas]:
+    """§8 steps 1–7: the diffusion fill, or the upsampled base with the kept blocks blended in;
+    with the canvas, whose exact pixels the generative decoder keeps."""
     canvas, mask = canvas_of(abc)
     if abc.base is None:
-        image = fill_canvas(canvas, abc.header)
-    else:
-        planes = base_layer.unpack_base(abc.base, abc.header.channels, (abc.header.height, abc.header.width))
-        image = base_layer.planes_to_image(blend_blocks(planes, canvas, abc.header) if mask.any() else planes)
-    return _generative(image, canvas, abc.header, stats, device, progress) if wanted == "ppgn" else image
+        return fill_canvas(canvas, abc.header), canvas
+    planes = base_layer.unpack_base(abc.base, abc.header.channels, (abc.header.height, abc.header.width))
+    return base_layer.planes_to_image(blend_blocks(planes, canvas, abc.header) if mask.any() else planes), canvas
 
 
 def _check_generator(header: Header) -> None:
@@ -427,19 +436,9 @@ def exact_pixels(canvas: Canvas) -> np.ndarray:
     return known
 
 
-def _generative(
-    image: np.ndarray, canvas: Canvas, header: Header, stats: assist_stats.Statistics, device: str,
-    progress: Progress | None,
-) -> np.ndarray:
-    """The fast decode refined by the generative decoder (inpaint/ppgn.py), with the file's descent
-    and statistics; a file made for another inpainter gets the default descent."""
-    from .inpaint import ppgn
-
-    return ppgn.inpaint(image, exact_pixels(canvas), _descent(header), stats, device=device, progress=progress)
-
-
 def _descent(header: Header) -> Params:
-    """The file's descent, or the default one for a file made for another inpainter."""
+    """The generative decoder's descent: the file's, or the default one for a file made for
+    another inpainter (the fast decode, refined on request)."""
     if header.inpainter == container.INPAINTER_PPGN:
         return Params.from_header(header.steps, header.seed, header.params)
     return Params(seed=header.seed)

@@ -40,7 +40,7 @@ def evaluate(
     statistics: tuple[str, ...],
 ) -> dict:
     """One image at one rate: quality and time of the fill and of each refinement."""
-    options = EncodeOptions(bpp=bpp, base=base_layer, steps=max(steps) or DESCENT_STEPS, assist=statistics)
+    options = EncodeOptions(bpp=bpp, base=base_layer, steps=DESCENT_STEPS if statistics else 0, assist=statistics)
     data = encode(original, options=options)
     started = time.perf_counter()
     fill = np.asarray(decode(data, inpainter="diffusion"))
