@@ -103,9 +103,9 @@ class EncodeOptions:
         for name in ("bpp", "keep", "random_share"):
             if name == "random_share" or getattr(self, name) is not None:
                 _require_type(name, getattr(self, name), (int, float, np.integer, np.floating))
-        for name in ("scheme", "inpainter"):
-            if name == "scheme" or self.inpainter is not None:
-                _require_type(name, getattr(self, name), (str,))
+        _require_type("scheme", self.scheme, (str,))
+        if self.inpainter is not None:
+            _require_type("inpainter", self.inpainter, (str,))
         self._check_layers()
         _require_type("steps", self.steps, (int, np.integer))
         self._check_assist()
