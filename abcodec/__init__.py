@@ -7,12 +7,12 @@ The public API is ``abcodec.encode(image, options=abcodec.EncodeOptions(...))`` 
 
 # Importing the package registers the Pillow plugin, as Pillow has no plugin entry points;
 # register_abc_opener() is the explicit form for code whose linter drops unused imports.
-from .container import AbcError
+from .container import AbcError, AbcWarning
 from .pillow import register_abc_opener
 
-_FROM_CODEC = ("EncodeOptions", "decode", "encode")
+_FROM_CODEC = ("BlockLayer", "EncodeOptions", "decode", "encode")
 
-__all__ = ["AbcError", "register_abc_opener", *_FROM_CODEC]
+__all__ = ["AbcError", "AbcWarning", "register_abc_opener", *_FROM_CODEC]
 
 
 def __getattr__(name: str):

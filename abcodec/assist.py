@@ -1,6 +1,6 @@
 """Assistant statistics: what the encoder measures on the original for the generative decoder.
 
-Losses that need the original (ARCHITECTURE.md, "Honest compression") may only see it through
+Losses that need the original may only see it through
 statistics stored in the file, each an optional chunk whose bytes count:
 
 * the **class code**: the indices of the classifier C's top-k classes on the original, for L_C;

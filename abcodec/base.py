@@ -3,7 +3,7 @@
 A regular grid of samples carries most of an image's SSIM for very few bytes: the encoder keeps
 the image at 1/s of its resolution (s, the ``stride``, in quarter pixels from 1 to 16), codes that small image with an 8×8 DCT, a
 frequency-sloped uniform quantiser and an adaptive ANS coder (coefcode.py), and the decoder rebuilds the full-size image with
-bicubic interpolation. Planning measurements (ARCHITECTURE.md) showed a plain grid beating JPEG
+bicubic interpolation. Planning measurements (benchmarks/RESULTS.md) showed a plain grid beating JPEG
 below ~0.3 bpp; transform coding the grid instead of predicting its pixels halves its bytes, so
 the same idea now wins up to ~0.5 bpp and beyond (benchmarks/RESULTS.md). What the grid cannot hold (detail
 finer than s pixels) is what the block layer (MASK + PIXL) and the inpainters add on top.
@@ -25,22 +25,33 @@ from scipy.sparse import linalg
 
 from . import coefcode
 from .container import AbcError
-from .pixels import rgb_to_ycbcr, ycbcr_to_rgb
+from .colour import rgb_to_ycbcr, ycbcr_to_rgb
 
 TRANSFORM_SIZE = 8
+"""§10 step 1: the DCT block side."""
+
 QUARTERS = 4
-"""Strides are stored in quarter pixels: 1.5 and 2.5 beat every whole stride in part of the
-rate range (1.5 by ~0.01 SSIM at 0.6–0.8 bpp on six Kodak images)."""
+"""§10 table, stride: strides are stored in quarter pixels. 1.5 and 2.5 beat every whole stride in
+part of the rate range (1.5 by ~0.01 SSIM at 0.6–0.8 bpp on six Kodak images)."""
+
 MAX_STRIDE = 16
+"""§10 table, stride r ≤ 64 quarter pixels: coarser grids keep too little of any image."""
 MAX_QUARTERS = MAX_STRIDE * QUARTERS
+
 STEP_RANGE = (0.5, 1024.0)
+"""§10 table, luma and chroma step: below 0.5 an index could leave the coder's range (§10.1)."""
+
 MAX_SLOPE = 16.0
+"""§10 table, slope: the step of band (7, 7) is at most 225 times the DC step."""
+
 _FIELDS = struct.Struct(">BBfff")
 FIELDS_SIZE = _FIELDS.size
+"""§10 table: stride, chroma stride, luma step, chroma step, slope (14 bytes)."""
 
 _FREQUENCY = np.add.outer(np.arange(TRANSFORM_SIZE), np.arange(TRANSFORM_SIZE))
 
 CUBIC_A = -0.5
+"""§10 step 4: the Keys cubic's a, the value that reproduces quadratics."""
 
 COARSE_RANGE = (-32.0, 287.0)
 """The encoder's least-squares samples may overshoot 0..255 to sharpen edges after upsampling;

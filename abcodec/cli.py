@@ -17,19 +17,16 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from PIL import Image
 
 from . import container
-from .codec import (
-    AVAILABLE_INPAINTERS, DEVICES, GENERATIVE_MAX_BPP, EncodeOptions, decode, encode_array, image_to_array,
-    metadata_chunks,
-)
-from .container import AbcError
-from .importance import AUTO, BACKGROUND_IMPORTANCE, resolve_importance
-from .mask import SCHEMES
+from .codec import decode, encode
+from .container import AbcError, AbcWarning
+from .options import DEVICES, ENCODE_KEYWORDS, AVAILABLE_INPAINTERS, BlockLayer, EncodeOptions
 
 EXIT_INPUT = 1
 """Bad input, bad option or an unreadable/unwritable file."""
@@ -129,6 +126,16 @@ def read_image(path: Path) -> Image.Image:
         return image
 
 
+def read_abc(path: Path) -> bytes:
+    """The file's bytes, read no further than its header allows (container.read_stream)."""
+    with open(path, "rb") as stream:
+        try:
+            return container.read_stream(stream, source=str(path))
+        except AbcError as e:
+            message = str(e) if str(e).startswith(str(path)) else f"{path}: {e}"
+            raise AbcError(message) from e
+
+
 def output_format(path: Path) -> str:
     """The Pillow format for an output name, from its extension."""
     extension = path.suffix.lower()
@@ -139,57 +146,46 @@ def output_format(path: Path) -> str:
     return formats[extension]
 
 
+def options_from(args: argparse.Namespace) -> EncodeOptions:
+    """EncodeOptions from the flags :func:`add_options` made; block-layer flags need --no-base."""
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(BlockLayer) if getattr(args, f.name) is not None}
+    layered = args.blocks or "keep" in given
+    if given and not layered:
+        flags = ", ".join(flag_of(f) for f in dataclasses.fields(BlockLayer) if f.name in given)
+        msg = f"{flags} set the block layer: add --no-base"
+        raise CliError(msg)
+    top = {f.name: getattr(args, f.name) for f in dataclasses.fields(EncodeOptions) if f.name != "blocks"}
+    return EncodeOptions(**top, blocks=BlockLayer(**given) if layered else None)
+
+
 def encode_main(args: argparse.Namespace) -> None:
     source, target = Path(args.input), Path(args.output)
-    options = EncodeOptions(
-        bpp=args.bpp, keep=args.keep, scheme=args.scheme, block=args.block, q_luma=args.q_luma,
-        q_chroma=args.q_chroma, chroma_shift=args.chroma_shift, seed=args.seed, metadata=not args.strip,
-        base=args.base, base_stride=args.base_stride, inpainter=args.inpainter, steps=args.steps,
-        assist=args.assist,
-    )
+    options = options_from(args)
     started = time.perf_counter()
     image = read_image(source)
-    array, note = image_to_array(image)
-    if note:
-        print(f"note: {source}: {note}", file=sys.stderr)
-    options = dataclasses.replace(options, importance=resolve_importance(array, args.importance, args.roi))
-    data = encode_array(array, options, metadata_chunks(image, options))
+    with warnings.catch_warnings(record=True) as notes:
+        warnings.simplefilter("always", AbcWarning)
+        data = encode(image, options=options, importance=args.importance, roi=args.roi)
+    for note in notes:
+        print(f"note: {source}: {note.message}", file=sys.stderr)
     with atomic_output(target, source) as temporary:
         temporary.write_bytes(data)
-    warn_if_refused_by_default(data, target)
     if args.verbose:
-        report(data, array.shape[1] * array.shape[0], time.perf_counter() - started, "encoded")
+        report(data, image.width * image.height, time.perf_counter() - started, f"encoded {image.width}x{image.height}")
 
 
-def warn_if_refused_by_default(data: bytes, target: Path) -> None:
-    """A large, nearly flat or empty image can come out so small that decoders take it for a
-    decompression bomb (spec §5); say so now rather than let the user find out at decode time."""
-    try:
-        container.check_decode_limits(container.read_file(data))
-    except AbcError as e:
-        print(f"note: {target}: default decoders will refuse this file ({e}); "
-              "decode it with abc-decode --max-pixels 0", file=sys.stderr)
-
-
-def report(data: bytes, pixels: int, seconds: float, verb: str) -> None:
-    """--verbose: bytes per chunk, bpp, mask bits per block, time."""
-    abc = container.read_file(data)
-    grid = abc.header.grid_shape
+def report(data: bytes, pixels: int, seconds: float, what: str) -> None:
+    """--verbose: bytes and bpp of each chunk, then the whole file and the time."""
     for name, size in container.chunk_sizes(data):
         print(f"  {name:<9} {size:>9} bytes  {8 * size / pixels:.4f} bpp", file=sys.stderr)
-    print(
-        f"{verb} {abc.header.width}x{abc.header.height} {abc.header.mode_name}: {len(data)} bytes, "
-        f"{8 * len(data) / pixels:.4f} bpp, mask {8 * len(abc.mask) / (grid[0] * grid[1]):.3f} bits/block, "
-        f"{seconds:.2f} s",
-        file=sys.stderr,
-    )
+    print(f"{what}: {len(data)} bytes, {8 * len(data) / pixels:.4f} bpp, {seconds:.2f} s", file=sys.stderr)
 
 
 def decode_main(args: argparse.Namespace) -> None:
     source, target = Path(args.input), Path(args.output)
     fmt = output_format(target)
     started = time.perf_counter()
-    data = source.read_bytes()
+    data = read_abc(source)
     inpainter = None if args.inpainter == "auto" else args.inpainter
     show = not args.quiet and sys.stderr.isatty()
     image = decode(data, inpainter=inpainter, device=args.device, max_pixels=args.max_pixels or None,
@@ -199,7 +195,8 @@ def decode_main(args: argparse.Namespace) -> None:
     with atomic_output(target, source) as temporary:
         image.save(temporary, format=fmt)
     if args.verbose:
-        report(data, image.width * image.height, time.perf_counter() - started, "decoded")
+        report(data, image.width * image.height, time.perf_counter() - started,
+               f"decoded {image.width}x{image.height} {image.mode}")
 
 
 def progress_bar(done: int, total: int, seconds_left: float) -> None:
@@ -209,43 +206,38 @@ def progress_bar(done: int, total: int, seconds_left: float) -> None:
           f"{seconds_left:.0f} s left ", end="", file=sys.stderr, flush=True)
 
 
+def flag_of(option: dataclasses.Field) -> str:
+    return option.metadata.get("flag", "--" + option.name.replace("_", "-"))
+
+
+def add_options(parser, cls: type, *, defaults_to_none: bool = False) -> None:
+    """One flag per field of an options dataclass, from the field's metadata (options.py).
+
+    ``defaults_to_none``: a flag not given is None, so that the caller can tell what was asked for.
+    """
+    for option in dataclasses.fields(cls):
+        meta = option.metadata
+        shown = "" if option.default in (None, (), False) else f" (default {option.default})"
+        if option.type == "bool" or option.name == "blocks":
+            parser.add_argument(flag_of(option), dest=option.name, action="store_true", help=meta["help"])
+        else:
+            parser.add_argument(flag_of(option), dest=option.name, type=meta.get("type"), choices=meta.get("choices"),
+                                metavar=meta.get("metavar"), default=None if defaults_to_none else option.default,
+                                help=meta["help"] + shown)
+
+
 def encode_parser() -> argparse.ArgumentParser:
-    defaults = EncodeOptions()
     parser = argparse.ArgumentParser(prog="abc-encode", description="Compress an image to .abc.")
     parser.add_argument("input", help="any image Pillow reads")
     parser.add_argument("output", help="the .abc file to write")
-    rate = parser.add_mutually_exclusive_group()
-    rate.add_argument("--bpp", type=float, help="target bits per pixel of the whole file (default 0.25)")
-    rate.add_argument("--keep", type=float, help="fraction of blocks to keep, 0..1 (instead of --bpp; implies --no-base)")
-    parser.add_argument("--no-base", dest="base", action="store_false", default=None,
-                        help="no coarse base layer: spend the rate on kept blocks only (the source paper's layout)")
-    parser.add_argument("--inpainter", choices=AVAILABLE_INPAINTERS,
-                        help="the decoder the file asks for: ppgn refines the fast decode with the generative "
-                             "decoder (torch needed), diffusion is the fast decode alone (default: ppgn up to "
-                             f"{GENERATIVE_MAX_BPP} bpp, diffusion above)")
-    parser.add_argument("--steps", type=int, default=defaults.steps,
-                        help=f"latent descent steps the generative decoder takes (default {defaults.steps})")
-    parser.add_argument("--assist", default="", metavar="class,style",
-                        help="store statistics of the original for the generative decoder: the classifier's "
-                             "top classes (class, 19 bytes in the file) and/or E's Gram matrix (style, 337 bytes); "
-                             "their bytes come out of the rate (needs --steps)")
-    parser.add_argument("--base-stride", type=float,
-                        help="base layer grid spacing in pixels, 1..16 in steps of 0.25 (default: by rate)")
-    parser.add_argument("--scheme", choices=list(SCHEMES), default=defaults.scheme, help="which blocks to keep (block layer)")
-    parser.add_argument("--block", type=int, default=defaults.block, help="block side in pixels, 1..64")
-    parser.add_argument("--q-luma", type=int, default=defaults.q_luma, help="luma quantiser step, 1..255")
-    parser.add_argument("--q-chroma", type=int, default=defaults.q_chroma, help="chroma quantiser step, 1..255")
-    parser.add_argument("--chroma-shift", type=int, choices=(0, 1), default=defaults.chroma_shift,
-                        help="1: chroma at half resolution inside kept blocks (needs an even block)")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the random block choice")
-    parser.add_argument("--importance", metavar=f"PATH|{AUTO}",
-                        help="where to keep detail at the same rate: a grey image (white = keep; any size, "
-                             f"resized), or {AUTO}: the classifier's saliency map (loads torch)")
-    parser.add_argument("--roi", action="append", default=[], metavar="X,Y,W,H",
-                        help="a rectangle to keep in detail, in pixels (repeatable); painted white onto "
-                             f"--importance, or alone: the rest gets importance {BACKGROUND_IMPORTANCE}")
-    parser.add_argument("--strip", action="store_true", help="drop the ICC profile and EXIF")
+    add_options(parser, EncodeOptions)
+    for name, (metavar, help_text) in ENCODE_KEYWORDS.items():
+        repeat = name == "roi"
+        parser.add_argument(f"--{name}", action="append" if repeat else "store", default=[] if repeat else None,
+                            metavar=metavar, help=help_text)
     parser.add_argument("-v", "--verbose", action="store_true", help="print bytes per chunk and bpp")
+    add_options(parser.add_argument_group("block layer (with --no-base; --keep implies it)"), BlockLayer,
+                defaults_to_none=True)
     return parser
 
 

@@ -11,7 +11,7 @@ whose scale is the running mean |value| of its band and context class (how large
 lower-frequency neighbours are), over the chunks of the band coded so far, pulled towards the
 previous band's estimate while there is little data. Its constants are below.
 
-Decoding is vectorised per chunk (at most 64 · ``MAX_CHUNKS`` model evaluations per plane,
+Decoding is vectorised per chunk (at most 64 · ``MAX_BAND_CHUNKS`` model evaluations per plane,
 whatever the image size); encoding computes every scale with the same loop, then codes all
 values in one call.
 """
@@ -23,6 +23,8 @@ import numpy as np
 from .container import AbcError
 
 BLOCK_SAMPLES = 64
+"""§10 step 3: values per 8×8 block."""
+
 BAND_ORDER = np.argsort(np.add.outer(np.arange(8), np.arange(8)).ravel(), kind="stable")
 """§10.1 step 1: row-major band indices u·8 + v sorted by u + v, ties by u."""
 
@@ -31,13 +33,25 @@ MAX_VALUE = 8191
 most 5120 in magnitude and a DC difference at most 5120; the range leaves a margin."""
 
 CONTEXT_EDGES = np.array([0.0, 0.5, 1.0, 2.0, 4.0])
+"""§10.1 step 2: a value's class counts the edges strictly below its neighbours' mean |value|."""
+
 PRIOR_WEIGHT = 4.0
+"""§10.1 step 3: how many values the prior counts for while a band has little data of its own."""
+
 SCALE_FACTOR = 1.2
 SCALE_FLOOR = 0.1
+"""§10.1 step 3: the scale is max(SCALE_FACTOR · estimate, SCALE_FLOOR); a Laplace scale a little
+above the mean |value| paid off for the heavy tails of real coefficients."""
+
 DC_PRIOR = 8.0
 FIRST_AC_PRIOR = 1.0
-MAX_CHUNKS = 32
+"""§10.1 step 3: the priors p_k of the DC band and of band (0, 1); later bands start from the previous band."""
+
+MAX_BAND_CHUNKS = 32
 MIN_CHUNK_BLOCKS = 64
+"""§10.1 step 1: a band is cut into min(MAX_BAND_CHUNKS, ⌈n / MIN_CHUNK_BLOCKS⌉) chunks, the unit the
+model adapts by; the cap bounds the decoder's model evaluations whatever the image size."""
+
 N_CLASSES = len(CONTEXT_EDGES) + 1
 
 _U, _V = np.divmod(np.arange(BLOCK_SAMPLES), 8)
@@ -52,8 +66,8 @@ def _model():
 
 
 def chunk_bounds(n_blocks: int) -> np.ndarray:
-    """Chunk starts and the end: min(MAX_CHUNKS, ⌈n / MIN_CHUNK_BLOCKS⌉) chunks of near-equal size."""
-    chunks = max(1, min(MAX_CHUNKS, -(-n_blocks // MIN_CHUNK_BLOCKS)))
+    """Chunk starts and the end: min(MAX_BAND_CHUNKS, ⌈n / MIN_CHUNK_BLOCKS⌉) chunks of near-equal size."""
+    chunks = max(1, min(MAX_BAND_CHUNKS, -(-n_blocks // MIN_CHUNK_BLOCKS)))
     return (np.arange(chunks + 1) * n_blocks) // chunks
 
 

@@ -53,6 +53,9 @@ INPAINTER_PPGN = 1
 INPAINTERS = {INPAINTER_DIFFUSION: "diffusion", INPAINTER_PPGN: "ppgn"}
 """§3. Inpainter ids; PPGN is reserved for the generative decoder."""
 
+SCHEMES = {"random": 0, "edge": 1, "edge+random": 2, "centre": 3}
+"""§3, scheme table. Scheme name → id written into the header; ids are fixed, never taken from dict order."""
+
 SCHEME_OTHER = 255
 """§3. Scheme id for masks made by a chooser the table does not name; the id is informative only."""
 
@@ -84,6 +87,18 @@ MAX_CHUNKS = 64
 MAX_ANCILLARY_BYTES = 1 << 24
 """§5. Largest ancillary payload (ICC profile, EXIF): 16 MiB, far above any real profile."""
 
+MAX_ANCILLARY_TOTAL = 1 << 25
+"""§5. Largest sum of all ancillary payloads: 32 MiB, so that a file's size is bounded by its header."""
+
+MAX_CODED_BYTES_PER_PIXEL = 8
+"""§5. The MASK, PIXL and BASE payloads together hold at most this many bytes per pixel (plus
+CODED_BYTES_SLACK): 64 bpp, the encoder's highest rate; the densest real layout (every pixel
+kept at q = 1 on noise) needs about 3."""
+
+CODED_BYTES_SLACK = 1 << 16
+"""§5. Bytes the coded payloads may take beyond MAX_CODED_BYTES_PER_PIXEL, for the fixed costs of
+tiny images (coder state, zstd and AV1 framing)."""
+
 DEFAULT_MAX_PIXELS = 1 << 25
 """§5, decoder limits. Largest width × height the reference decoder decodes unless its caller
 raises the limit: an RGB decode peaks near 80 bytes per pixel whatever the mask (4.9 GB measured
@@ -107,17 +122,25 @@ file: a step costs about 1 µs per pixel on a 2-core CPU, so a file of a few byt
 10 steps on a 12-megapixel photo."""
 
 _CHUNK_PREFIX = struct.Struct(">I4s")
+HEADER_PREFIX_SIZE = len(SIGNATURE) + _CHUNK_PREFIX.size
+"""Signature and the first chunk's length and type: what a reader needs to know how much of HEAD follows."""
 _CRC = struct.Struct(">I")
 _HEAD = struct.Struct(f">BBIIBBBBBBHI{N_DECODER_PARAMS}f{GENERATOR_HASH_SIZE}s")
 HEAD_SIZE = _HEAD.size
 """§3. Payload size of the HEAD chunk in version 1 (86 bytes)."""
 
-HEADER_PREFIX_SIZE = len(SIGNATURE) + CHUNK_OVERHEAD + HEAD_SIZE
-"""Bytes needed to read the header alone (what a Pillow ``_open`` reads)."""
-
 
 class AbcError(ValueError):
     """Every problem with an .abc stream or with encoder input; the message names the field."""
+
+
+class AbcImageError(AbcError):
+    """An input image the encoder cannot store as it is (alpha, more than 8 bits per sample)."""
+
+
+class AbcWarning(UserWarning):
+    """Something the encoder did that its caller should hear of: an input converted, a file that
+    default decoders will refuse. The command line prints these as notes."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +157,7 @@ class Header:
     scheme: int = SCHEME_OTHER
     inpainter: int = INPAINTER_DIFFUSION
     steps: int = 0
-    seed: int = 0
+    noise_seed: int = 0
     params: tuple[float, ...] = (0.0,) * N_DECODER_PARAMS
     generator: bytes = bytes(GENERATOR_HASH_SIZE)
     version: int = VERSION
@@ -208,7 +231,7 @@ def validate_header(header: Header) -> None:
         msg = f"HEAD: inpainter id {header.inpainter} is unknown (known: {sorted(INPAINTERS)})"
         raise AbcError(msg)
     _check_range("steps", header.steps, 0, MAX_STEPS)
-    _check_range("seed", header.seed, 0, 0xFFFFFFFF)
+    _check_range("noise seed", header.noise_seed, 0, 0xFFFFFFFF)
     _check_range("scheme id", header.scheme, 0, 255)
     if len(header.params) != N_DECODER_PARAMS:
         msg = f"HEAD: {len(header.params)} decoder parameters, expected {N_DECODER_PARAMS}"
@@ -277,7 +300,7 @@ def pack_header(header: Header) -> bytes:
         header.chroma_shift,
         header.inpainter,
         header.steps,
-        header.seed,
+        header.noise_seed,
         *header.params,
         header.generator,
     )
@@ -290,12 +313,12 @@ def unpack_header(payload: bytes) -> Header:
     if len(payload) != HEAD_SIZE:
         msg = f"HEAD: payload is {len(payload)} bytes, expected {HEAD_SIZE}"
         raise AbcError(msg)
-    (version, mode, width, height, block, scheme, q_luma, q_chroma, shift, inpainter, steps, seed,
+    (version, mode, width, height, block, scheme, q_luma, q_chroma, shift, inpainter, steps, noise_seed,
      *rest) = _HEAD.unpack(payload)
     return Header(
         version=version, mode=mode, width=width, height=height, block=block, scheme=scheme,
         q_luma=q_luma, q_chroma=q_chroma, chroma_shift=shift, inpainter=inpainter, steps=steps,
-        seed=seed, params=tuple(rest[:N_DECODER_PARAMS]), generator=rest[N_DECODER_PARAMS],
+        noise_seed=noise_seed, params=tuple(rest[:N_DECODER_PARAMS]), generator=rest[N_DECODER_PARAMS],
     )
 
 
@@ -391,6 +414,7 @@ def read_file(data: bytes) -> AbcFile:
     if header is None:
         msg = "truncated file: no HEAD chunk"
         raise AbcError(msg)
+    _check_sizes(header, critical, ancillary)
     missing = [t.decode() for t in REQUIRED_CHUNKS if t not in critical] + ([] if ended else ["AEND"])
     if missing:
         msg = f"truncated or incomplete file: no {', '.join(missing)} chunk"
@@ -398,18 +422,67 @@ def read_file(data: bytes) -> AbcFile:
     return AbcFile(header, critical[CHUNK_MASK], critical[CHUNK_PIXL], ancillary, critical.get(CHUNK_BASE))
 
 
-def read_header(prefix: bytes) -> Header:
-    """Parse the header from the first HEADER_PREFIX_SIZE bytes, without the rest of the file.
+def _check_sizes(header: Header, critical: dict[bytes, bytes], ancillary: dict[bytes, bytes]) -> None:
+    """§5: what a file of this header may hold, so that its size is bounded before it is read."""
+    total = sum(map(len, ancillary.values()))
+    if total > MAX_ANCILLARY_TOTAL:
+        msg = f"ancillary chunks hold {total} bytes, over the limit of {MAX_ANCILLARY_TOTAL}"
+        raise AbcError(msg)
+    coded = sum(len(critical.get(t, b"")) for t in (CHUNK_MASK, CHUNK_PIXL, CHUNK_BASE))
+    if coded > max_coded_bytes(header):
+        msg = (f"MASK, PIXL and BASE hold {coded} bytes, more than a {header.width}x{header.height} image may "
+               f"({max_coded_bytes(header)})")
+        raise AbcError(msg)
 
-    A HEAD of another length is another version's: say so, rather than "truncated".
+
+def max_coded_bytes(header: Header) -> int:
+    """§5: the most bytes the MASK, PIXL and BASE payloads of a file with this header may hold."""
+    return MAX_CODED_BYTES_PER_PIXEL * header.width * header.height + CODED_BYTES_SLACK
+
+
+def max_file_size(header: Header) -> int:
+    """§5: the longest file with this header that the format admits; readers read no more."""
+    framing = len(SIGNATURE) + MAX_CHUNKS * CHUNK_OVERHEAD + HEAD_SIZE
+    return framing + MAX_ANCILLARY_TOTAL + max_coded_bytes(header)
+
+
+def read_stream(stream, start: bytes = b"", source: str = "input") -> bytes:
+    """A whole file from a binary stream, reading no more than its header allows (§5).
+
+    ``start`` is what the caller has already read from the stream (a Pillow plugin reads the
+    signature first). The header is read and checked before the rest, so that a stream without
+    end (``/dev/zero``) or a huge file is refused after a few bytes, not after filling memory;
+    ``source`` names it in the error.
     """
-    prefix = bytes(prefix[:HEADER_PREFIX_SIZE])
-    start = len(SIGNATURE) + 8
-    if len(prefix) > start and prefix[start - 4 : start] == CHUNK_HEAD:
-        (length,) = struct.unpack_from(">I", prefix, len(SIGNATURE))
-        if length != HEAD_SIZE:
-            unpack_header(prefix[start : start + length])
-    for chunk_type, payload in iter_chunks(prefix):
+    data = bytearray(start)
+    data += _read_up_to(stream, HEADER_PREFIX_SIZE - len(data))
+    if len(data) >= HEADER_PREFIX_SIZE and data.startswith(SIGNATURE):
+        (length,) = struct.unpack_from(">I", data, len(SIGNATURE))
+        data += _read_up_to(stream, min(length, HEAD_SIZE) + _CRC.size)
+    header = read_header(bytes(data))
+    limit = max_file_size(header)
+    data += _read_up_to(stream, limit + 1 - len(data))
+    if len(data) > limit:
+        msg = f"{source}: longer than any .abc file of a {header.width}x{header.height} image can be ({limit} bytes)"
+        raise AbcError(msg)
+    return bytes(data)
+
+
+def _read_up_to(stream, count: int) -> bytes:
+    """At most ``count`` bytes; fewer only at the end of the stream."""
+    parts, left = [], count
+    while left > 0:
+        part = stream.read(left)
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
+def read_header(data: bytes) -> Header:
+    """The header from the start of a file (signature and HEAD chunk), without the rest."""
+    for chunk_type, payload in iter_chunks(data):
         if chunk_type != CHUNK_HEAD:
             msg = f"first chunk is {chunk_type.decode()}, expected HEAD"
             raise AbcError(msg)

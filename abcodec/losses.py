@@ -1,7 +1,7 @@
 """The terms of the generative decoder's objective, as pure functions on tensors.
 
 PPGN's decoder descends ``L = L_A + L_E + L_C + λ_edge·L_edge + λ_style·L_style +
-λ_content·L_content`` over the latent h (ARCHITECTURE.md). Every term here sees only what the
+λ_content·L_content`` over the latent h (inpaint/ppgn.py). Every term here sees only what the
 decoder has: the kept pixels, the fill, and statistics of the original the encoder stored in the
 file (abcodec/assist.py). Images are float (N, 3, H, W) in grey levels 0..255; masks are bool
 or 0/1 float (N, 1, H, W); feature maps are E's (N, C, h, w). Each loss is a mean, so that its
@@ -31,7 +31,7 @@ second-derivative structure a blurred fill lacks."""
 LOG_RADIUS = 2
 
 LUMA = (0.299, 0.587, 0.114)
-"""BT.601, as pixels.LUMA_WEIGHTS: edges are measured on luma, like the mask chooser's."""
+"""BT.601, as colour.LUMA_WEIGHTS: edges are measured on luma, like the mask chooser's."""
 
 
 def assistant(image: torch.Tensor, target: torch.Tensor, known: torch.Tensor) -> torch.Tensor:

@@ -19,12 +19,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .container import MAX_BLOCK, AbcError, grid_shape
-from .pixels import LUMA_WEIGHTS
-
-SCHEMES: dict[str, int] = {"random": 0, "edge": 1, "edge+random": 2, "centre": 3}
-"""§3. Scheme name → id written into the header; ids are fixed, never taken from dict order."""
-
+from .colour import luma
+from .container import MAX_BLOCK, SCHEMES, AbcError, grid_shape
 
 
 def block_grid_shape(height: int, width: int, block: int) -> tuple[int, int]:
@@ -113,14 +109,6 @@ def edge_strength(image: np.ndarray, block: int) -> np.ndarray:
     padded = np.pad(luma(image), ((0, gh * block - image.shape[0]), (0, gw * block - image.shape[1])), mode="edge")
     response = ndimage.gaussian_laplace(padded, sigma=max(1.0, block / 4), mode="nearest")
     return np.abs(response, out=response)
-
-
-def luma(image: np.ndarray) -> np.ndarray:
-    """Float32 BT.601 luma in 0..255, the Y the pixels are coded in: edges the eye sees, not chroma
-    noise. A grey image is its own luma."""
-    if image.ndim == 2:
-        return image.astype(np.float32)
-    return image.astype(np.float32) @ LUMA_WEIGHTS
 
 
 def block_sums(values: np.ndarray, block: int) -> np.ndarray:

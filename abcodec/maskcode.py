@@ -1,42 +1,20 @@
-"""Lossless coding of the block mask: the payload of the MASK chunk (format_spec/abc.md §6).
+"""Lossless coding of the block mask: the payload of the MASK chunk (format_spec/abc.md §6, normative there).
 
 Masks are either near random (nothing to gain beyond the entropy of the kept fraction) or
 spatially clustered (blocks along edges, a square region), where a block's neighbours predict
 it well. A raster-scan context model would predict well too, but adapting it block by block
 needs a Python loop per block, and masks reach 67 M blocks. So the mask is coded
-coarse-to-fine instead: every pass codes a lattice of blocks whose context neighbours were all
-decoded by earlier passes, so a pass's contexts are known before it starts and the pass costs
-a handful of vectorised entropy-coder calls.
+coarse-to-fine instead (§6.1): every pass codes a lattice of blocks whose context neighbours
+were all decoded by earlier passes, so a pass's contexts are known before it starts and the pass
+costs a handful of vectorised entropy-coder calls. The D2 pass has contexts of its own because
+on a straight edge the D1 blocks beside a D2 block say which side of the edge it lies on, which
+its corners cannot; finer contexts (neighbour patterns rather than counts, a table per pass or
+level) cost more in learning on masks of a few thousand blocks than they gain on large ones.
 
-§6.1 Pass order. Block (0, 0) comes first, in context 0 of the shared table (as if all its
-neighbours were outside the grid). Then for every level step d = 2^k, from the largest power
-of two below max(rows, columns) down to 1, with s = 2·d, four passes, each in raster order
-of its blocks (row, column); a pass with no blocks inside the grid is skipped:
-
-  pass  blocks                          context = kept count among the offsets      contexts
-  D1    (d + s·i, d + s·j), i + j even  (±d, ±d)                                    0..4
-  D2    (d + s·i, d + s·j), i + j odd   (±d, ±d), (±s, 0), (0, ±s), plus 5          5..13
-  H     (s·i, d + s·j)                  (0, ±d), (±d, 0)                            0..4
-  V     (d + s·i, s·j)                  (±d, 0), (0, ±d)                            0..4
-
-A neighbour outside the grid counts as not kept. D1, H, V and block (0, 0) share contexts
-0..4; D2 has its own, because on a straight edge the D1 blocks beside a D2 block say which
-side of the edge it lies on, which its corners cannot. Finer contexts (neighbour patterns
-rather than counts, a table per pass or level) cost more in learning on masks of a few
-thousand blocks than they gain on large ones.
-
-§6.2 Probabilities adapt without side information. Per context, n blocks have been coded so
-far and n1 of them were kept; P(kept) = ((2·n1 + 1) · 2^16) // (2·n + 2), clamped to
-1 .. 2^16 - 1, in units of 2^-16: the Krichevsky–Trofimov estimate in integers, so that any
-decoder computes it exactly. Counts change between chunks, not between blocks: every pass
-(the first block too) is cut into chunks of 16, 32, 64, … blocks, doubling up to 4096, and a
-chunk is coded with the counts as they stood at its start. Small first chunks let a table
-learn quickly; the cap keeps the counts adapting and bounds one coder call on huge masks.
-
-§6.3 Entropy coding: constriction's stack ANS coder (`AnsCoder`, 32-bit words, 64-bit state)
-with its `Bernoulli(perfect=False)` model, which turns P(kept) = k / 2^16 into the 24-bit
-P(not kept) = floor((2^16 - k) · (2^24 - 2) / 2^16) + 1. The encoder codes the chunks in
-reverse decoding order; the payload is the coder's compressed words as little-endian uint32.
+Probabilities adapt per chunk of a pass, not per block (§6.2): small first chunks let a table
+learn quickly, the cap keeps the counts adapting and bounds one coder call on huge masks. The
+integer Krichevsky–Trofimov estimate lets any decoder compute them exactly; constriction's
+Bernoulli model then quantises them (§6.3), which is why the package pins constriction.
 """
 
 from __future__ import annotations
@@ -139,11 +117,6 @@ def max_payload_size(shape: tuple[int, int]) -> int:
     words, plus the final state. Longer payloads are refused before the entropy decoder runs."""
     bulk_words = -(-shape[0] * shape[1] * MAX_BITS_PER_BLOCK // (8 * WORD_BYTES))
     return WORD_BYTES * (bulk_words + FINAL_STATE_WORDS)
-
-
-def mask_bits_per_block(payload: bytes, shape: tuple[int, int]) -> float:
-    """Coded mask cost per block, for the CLI's --verbose line."""
-    return 8 * len(payload) / (shape[0] * shape[1])
 
 
 class _Counts:

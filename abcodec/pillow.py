@@ -21,12 +21,12 @@ file stays cheap.
 
 Save options (``im.save(path, **options)``), all optional:
 
-- the fields of :class:`abcodec.codec.EncodeOptions` in :data:`ENCODER_OPTIONS` (``bpp`` or
-  ``keep`` for the rate, ``scheme``, ``block``, ``q_luma``, ``q_chroma``, ``chroma_shift``,
-  ``random_share``, ``seed``, ``inpainter``, ``steps``, ``assist``, ``base``, ``base_stride``); their ranges are checked there;
+- the fields of :class:`abcodec.options.EncodeOptions` (``bpp``, ``base_stride``, ``inpainter``,
+  ``steps``, ``assist``, ``strip``, and ``blocks`` for the source paper's layout: a
+  :class:`~abcodec.options.BlockLayer`, a dict of its fields or True); their ranges are checked there;
 - ``importance`` (a path, a PIL image, an array, or ``"auto"``) and ``roi`` (``"x,y,w,h"``
   strings or (x, y, w, h) tuples): where to keep detail at the same rate, as
-  ``abc-encode --importance`` and ``--roi`` (:func:`abcodec.importance.resolve_importance`);
+  ``abc-encode --importance`` and ``--roi``;
 - ``icc_profile`` (bytes) and ``exif`` (bytes or :class:`PIL.Image.Exif`), which default to the
   image's ``info``; pass ``None`` or ``b""`` to leave one out.
 
@@ -36,28 +36,23 @@ keyword to the plugin, and silently ignoring ``quality=90`` would hide a mistake
 
 from __future__ import annotations
 
-import dataclasses
 from typing import IO, Any
 
 from PIL import Image, ImageFile
 
 from . import container
-from .container import SIGNATURE, AbcError
-from .metadata import chunks_from_info, info_from_chunks
+from .container import SIGNATURE, AbcError, AbcImageError
+from .metadata import info_from_chunks
 
 MIME_TYPE = "image/x-abc"
 EXTENSION = ".abc"
 DECODER_NAME = "abc"
 
-ENCODER_OPTIONS = (
-    "bpp", "keep", "scheme", "block", "q_luma", "q_chroma", "chroma_shift", "random_share", "seed",
-    "inpainter", "base", "base_stride", "steps", "assist",
-)
-"""Save keywords passed on to ``codec.EncodeOptions`` (all its fields but ``metadata`` and
-``importance``, which is made from :data:`IMPORTANCE_OPTIONS`)."""
+ENCODER_OPTIONS = ("bpp", "base_stride", "inpainter", "steps", "assist", "strip", "blocks")
+"""Save keywords passed on to ``options.EncodeOptions``: all its fields (tests/test_pillow.py checks)."""
 
 IMPORTANCE_OPTIONS = ("importance", "roi")
-"""Save keywords resolved into ``EncodeOptions.importance``: a map source and regions of interest."""
+"""Save keywords passed on to ``codec.encode``: an importance map's source and regions of interest."""
 
 METADATA_OPTIONS = ("icc_profile", "exif")
 """Save keywords for the ancillary chunks (§4): ``iccp`` and ``exif``."""
@@ -92,7 +87,7 @@ class AbcImageFile(ImageFile.ImageFile):
             raise SyntaxError(msg)
         # The right signature: from here on a broken file is an error, not "another format".
         try:
-            abc = container.read_file(data + self.fp.read())
+            abc = container.read_file(container.read_stream(self.fp, data, source="ABC file"))
         except AbcError as e:
             raise OSError(str(e)) from e
 
@@ -105,9 +100,8 @@ class AbcImageFile(ImageFile.ImageFile):
         self._size = header.width, header.height
         self._mode = header.mode_name
         self.info.update(info_from_chunks(abc.ancillary))
-        # The decoder reads the file again from the start: parsing is cheap next to inpainting,
-        # and it keeps the tile the whole recipe, as in Pillow's own plugins.
-        self.tile = [ImageFile._Tile(DECODER_NAME, (0, 0, *self.size), 0)]
+        # The parsed file travels with the tile, so load() does not read or parse it again.
+        self.tile = [ImageFile._Tile(DECODER_NAME, (0, 0, *self.size), 0, (abc,))]
 
 
 class AbcDecoder(ImageFile.PyDecoder):
@@ -118,20 +112,12 @@ class AbcDecoder(ImageFile.PyDecoder):
     def decode(self, buffer: Image.DecoderInput) -> tuple[int, int]:
         from . import codec  # deferred: see the module docstring
 
-        assert self.fd is not None
+        (abc,) = self.args
         try:
-            abc = container.read_file(self.fd.read())
-            header = abc.header
-            if (header.width, header.height, header.mode_name) != (self.state.xsize, self.state.ysize, self.mode):
-                msg = (
-                    f"file now holds a {header.width}x{header.height} {header.mode_name} image, "
-                    f"opened as {self.state.xsize}x{self.state.ysize} {self.mode} (changed since it was opened?)"
-                )
-                raise AbcError(msg)
-            pixels = codec.decode_file(abc, max_pixels=_max_pixels())
+            image = codec.decode(abc, max_pixels=_max_pixels())
         except AbcError as e:
             raise OSError(str(e)) from e
-        self.set_as_raw(pixels.tobytes())
+        self.set_as_raw(image.tobytes())
         return -1, 0
 
 
@@ -149,32 +135,19 @@ def _check_save_keys(encoderinfo: dict[str, Any]) -> None:
         raise ValueError(msg)
 
 
-def _metadata_chunks(im: Image.Image) -> dict[bytes, bytes]:
-    """ICC profile and EXIF from the save keywords, else from ``im.info``, as ancillary chunks."""
-    given = {key: im.encoderinfo[key] for key in METADATA_OPTIONS if key in im.encoderinfo}
-    try:
-        return chunks_from_info({**im.info, **given})
-    except AbcError as e:
-        msg = f"ABC save option {e}"
-        raise ValueError(msg) from e
-
-
 def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     from . import codec  # deferred: see the module docstring
-    from .importance import resolve_importance
 
     _check_save_keys(im.encoderinfo)
-    given = {key: im.encoderinfo[key] for key in ENCODER_OPTIONS if key in im.encoderinfo}
-    options = codec.EncodeOptions(**given)
-    ancillary = _metadata_chunks(im)
+    options = codec.EncodeOptions(**{key: im.encoderinfo[key] for key in ENCODER_OPTIONS if key in im.encoderinfo})
+    metadata = {**im.info, **{key: im.encoderinfo[key] for key in METADATA_OPTIONS if key in im.encoderinfo}}
     try:
-        array, _ = codec.image_to_array(im)
-    except AbcError as e:
+        data = codec.encode(im, options=options, importance=im.encoderinfo.get("importance"),
+                            roi=im.encoderinfo.get("roi") or (), metadata=metadata)
+    except AbcImageError as e:
         msg = f"cannot write mode {im.mode} as ABC: {e}"
         raise OSError(msg) from e
-    importance = resolve_importance(array, im.encoderinfo.get("importance"), im.encoderinfo.get("roi") or ())
-    options = dataclasses.replace(options, importance=importance)
-    fp.write(codec.encode_array(array, options, ancillary))
+    fp.write(data)
 
 
 def _save_all(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:

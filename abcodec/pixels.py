@@ -1,34 +1,10 @@
-"""Kept pixel blocks <-> the PIXL chunk payload (format_spec/abc.md §7).
+"""Kept pixel blocks <-> the PIXL chunk payload (format_spec/abc.md §7, normative there).
 
 The mask says which B×B blocks of the image are kept; this module codes their pixels as tightly
-as the quality settings allow, and rebuilds the decoder's canvas from them. The encoder builds
-its own canvas through the same dequantisation code (:func:`canvas_from_blocks`), so encoder and
-decoder condition on identical values.
-
-§7 PIXL payload, normative (B = ``block``, s = ``chroma_shift``, (gh, gw) = (⌈H/B⌉, ⌈W/B⌉)):
-
-1. Pad the image to (gh·B, gw·B) by repeating its last row and column. Mode L: the one plane is
-   Y. Mode RGB: JFIF full-range BT.601 in float, Y = 0.299R + 0.587G + 0.114B,
-   Cb = 128 − 0.168736R − 0.331264G + 0.5B, Cr = 128 + 0.5R − 0.418688G − 0.081312B.
-2. s = 1 (B even): Cb and Cr are 2×2 box averages inside each block, (B/2)² samples per block.
-3. A plane with step q (q_luma for Y, q_chroma for Cb and Cr) has
-   L = ⌊255/q + ½⌋ + 1 = (510 + q) div 2q + 1 levels (2..256); level k dequantises to min(k·q, 255). The encoder sends the nearest level (ties upward), which is
-   clip(round(v/q), 0, L − 1) except just below 255 when the top level is clamped.
-4. Kept blocks are taken in raster order of the block grid: arrays (n, b, b) per plane, with
-   b = B for Y and b = B >> s for Cb, Cr.
-5. Prediction, per plane and per block, on level indices: sample (0, 0) from sample (0, 0) of
-   the previous kept block (the first block's from L div 2); the rest of row 0 from the left
-   neighbour; the rest of column 0 from the sample above; every other sample by the median
-   edge detector of LOCO-I / JPEG-LS, with a = left, b = above, c = above-left:
-   min(a, b) if c ≥ max(a, b), max(a, b) if c ≤ min(a, b), else a + b − c.
-   The residual (x − pred) mod L is taken to its signed representative in
-   [−(L div 2), (L − 1) div 2] and zigzag-mapped (0, −1, 1, −2, … → 0, 1, 2, 3, …) to [0, L).
-6. Stream: all Y residuals (block after block, row-major inside a block), then all Cb, then all
-   Cr; one byte each. Its length is :func:`expected_size`.
-7. One zstd frame with its content size in the header, no checksum, no dictionary. No kept
-   blocks gives the frame of empty input.
-
-A decoder refuses (:class:`AbcError`) a frame whose declared size is absent or differs from
+as the quality settings allow (YCbCr, chroma at half resolution inside a block, uniform levels,
+LOCO-I's median prediction, zstd), and rebuilds the decoder's canvas from them. Encoder and
+decoder share :func:`quantised_blocks`' levels and :func:`_canvas`, so they condition on identical
+values. A decoder refuses (:class:`AbcError`) a frame whose declared size is absent or differs from
 :func:`expected_size`, trailing data, and any byte ≥ L of its plane.
 """
 
@@ -40,18 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 import zstandard
 
+from .colour import ycbcr_last_axis
 from .container import MAX_BLOCK, AbcError, grid_shape
 
 ZSTD_LEVEL = 17
 """Encoder's zstd level (not part of the format). On BSDS500 streams of 18–240 KB (7–70 KB
 compressed) levels 16–17 are 0.3–1.4 % smaller than 19 and 2× faster, 19–22 are identical, and
 levels ≤ 12 are 4–14 % larger; the encoder compresses once per rate-search step, so speed counts."""
-
-LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)
-"""§7 step 1: JFIF / BT.601 luma, also what the mask chooser measures edges on."""
-_CB = np.array([-0.168736, -0.331264, 0.5], np.float32)
-_CR = np.array([0.5, -0.418688, -0.081312], np.float32)
-_CHROMA_OFFSET = np.float32(128.0)
 
 _local = threading.local()
 
@@ -105,29 +76,6 @@ def quantise(values: np.ndarray, q: int) -> np.ndarray:
     """Nearest level (ties upward); searching the midpoints also handles the clamped top level."""
     table = dequantise(np.arange(levels(q)), q)
     return np.searchsorted((table[:-1] + table[1:]) / 2, values, side="right").astype(np.int64)
-
-
-def _ycbcr_last_axis(rgb: np.ndarray) -> list[np.ndarray]:
-    """Y, Cb, Cr of float32 samples whose last axis is R, G, B (one formula for every caller)."""
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    return [
-        LUMA_WEIGHTS[0] * r + LUMA_WEIGHTS[1] * g + LUMA_WEIGHTS[2] * b,
-        _CHROMA_OFFSET + _CB[0] * r + _CB[1] * g + _CB[2] * b,
-        _CHROMA_OFFSET + _CR[0] * r + _CR[1] * g + _CR[2] * b,
-    ]
-
-
-def rgb_to_ycbcr(rgb: np.ndarray) -> np.ndarray:
-    """uint8 (H, W, 3) -> float32 (3, H, W), JFIF full-range BT.601 with chroma offset 128."""
-    return np.stack(_ycbcr_last_axis(rgb.astype(np.float32)))
-
-
-def ycbcr_to_rgb(planes: np.ndarray) -> np.ndarray:
-    """float (3, H, W) -> uint8 (H, W, 3), the exact JFIF inverse, rounded and clipped."""
-    y, cb, cr = (np.asarray(p, np.float32) for p in planes)
-    cb, cr = cb - _CHROMA_OFFSET, cr - _CHROMA_OFFSET
-    rgb = np.stack([y + 1.402 * cr, y - 0.344136 * cb - 0.714136 * cr, y + 1.772 * cb], axis=-1)
-    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
 
 
 def expected_size(mask: np.ndarray, channels: int, params: PixelParams) -> int:
@@ -190,7 +138,7 @@ def quantised_blocks(image: np.ndarray, mask: np.ndarray, params: PixelParams) -
     _check_image(image)
     _check_mask(mask, image.shape[:2], params.block)
     blocks = _kept_blocks(image, mask, params.block)
-    planes = [blocks[..., 0]] if image.ndim == 2 else _ycbcr_last_axis(blocks)
+    planes = [blocks[..., 0]] if image.ndim == 2 else ycbcr_last_axis(blocks)
     if params.chroma_shift:
         planes[1:] = [_box2(p) for p in planes[1:]]
     return [quantise(p, q) for p, q in zip(planes, _plane_steps(len(planes), params))]
@@ -322,9 +270,3 @@ def unpack_blocks(
             raise AbcError(msg)
         indices.append(_reconstruct(zigzag, levels(q)))
     return _canvas(indices, mask, size, params)
-
-
-def canvas_from_blocks(image: np.ndarray, mask: np.ndarray, params: PixelParams) -> Canvas:
-    """The canvas a decoder of pack_blocks(image, mask, params) sees, without the zstd round
-    trip: prediction is lossless, so only quantisation and :func:`_canvas` (shared) matter."""
-    return _canvas(quantised_blocks(image, mask, params), mask, image.shape[:2], params)

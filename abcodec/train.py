@@ -1,8 +1,8 @@
 """Train the generator G: python -m abcodec.train --data ../shared/data/bsds500 --out abcodec/weights/generator.pt
 
 G learns a correction of the codec's own diffusion decode: x̂ = fill + G(E(fill)), so that G(h0)
-is already an inpainting better than the fill the decoder starts from (ARCHITECTURE.md, "Making
-the generative decoder earn its keep"). Training pairs are (photo, its decode through the public
+is already an inpainting better than the fill the decoder starts from: a G trained only to
+invert E on clean images would give the fill back, and the descent would have nothing better to find. Training pairs are (photo, its decode through the public
 codec API at a random rate), made once and cached under ``--cache``, keyed by the data, the
 rates and a fingerprint of the codec's output, so a changed codec (a new base layer) makes new
 pairs by the same command. Loss: L1 on pixels + L1 on E's features + (1 − SSIM), the
@@ -27,7 +27,7 @@ from PIL import Image
 from torch.nn import functional as F
 
 from . import losses
-from .codec import EncodeOptions, decode, encode
+from .codec import BlockLayer, EncodeOptions, decode, encode
 from .nets import Generator, load_efficientnet
 
 BPP_RANGE = (0.08, 0.5)
@@ -50,13 +50,13 @@ def degrade(photo: np.ndarray, bpp: float, seed: int, base: bool) -> np.ndarray:
 
     ``base`` False trains on the block layout's fills (``abc-encode --no-base``).
     """
-    data = encode(photo, options=EncodeOptions(bpp=bpp, seed=seed, base=base))
+    data = encode(photo, options=EncodeOptions(bpp=bpp, blocks=None if base else BlockLayer(seed=seed)))
     return np.asarray(decode(data, inpainter="diffusion"))
 
 
 def codec_fingerprint(photo: np.ndarray, base: bool) -> str:
     """SHA-256 of a probe file and its decode: changes whenever the codec's fills would."""
-    data = encode(photo, options=EncodeOptions(bpp=FINGERPRINT_BPP, base=base))
+    data = encode(photo, options=EncodeOptions(bpp=FINGERPRINT_BPP, blocks=None if base else BlockLayer()))
     return hashlib.sha256(data + np.asarray(decode(data, inpainter="diffusion")).tobytes()).hexdigest()
 
 

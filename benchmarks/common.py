@@ -23,6 +23,10 @@ from abcodec.codec import EncodeOptions, decode, encode
 from .metrics import quality
 
 DEFAULT_FOLDER = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "kodak"
+DESCENT_STEPS = 10
+"""A step count worth trying when asking for the descent: on block-layout files 10 Adam steps of
+0.02 added 0.0004–0.001 SSIM to G(E(fill)) and more did not help (benchmarks/RESULTS.md)."""
+
 SAMPLE_IMAGES = ("astronaut", "coffee", "chelsea", "rocket")
 """skimage.data images used when Kodak is absent, so every script runs on a fresh checkout."""
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".ppm", ".bmp", ".tif", ".tiff")
@@ -94,9 +98,9 @@ class Roundtrip:
     decode_s: float
 
 
-def abc_roundtrip(original: np.ndarray, options: EncodeOptions) -> Roundtrip:
+def abc_roundtrip(original: np.ndarray, options: EncodeOptions, importance: np.ndarray | None = None) -> Roundtrip:
     started = time.perf_counter()
-    data = encode(original, options=options)
+    data = encode(original, options=options, importance=importance)
     encoded = time.perf_counter()
     decoded = np.asarray(decode(data))
     return Roundtrip(data, decoded, encoded - started, time.perf_counter() - encoded)

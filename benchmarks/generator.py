@@ -27,42 +27,48 @@ import numpy as np
 import torch
 
 from abcodec import assist, container
-from abcodec.codec import EncodeOptions, canvas_of, decode, encode, exact_pixels
+from abcodec.codec import BlockLayer, EncodeOptions, decode, encode
 from abcodec.inpaint import ppgn
-from abcodec.inpaint.descent import DESCENT_STEPS
+from abcodec.inpaint.descent import FLOAT_FIELDS
+from abcodec.nets import load_efficientnet, load_generator
+from abcodec.reconstruct import fast_decode
 
-from .common import image_source, load_average, load_images, machine, progress, publish
+from .common import DESCENT_STEPS, image_source, load_average, load_images, machine, progress, publish
 from .metrics import quality
 
 
 def evaluate(
-    original: np.ndarray, bpp: float, steps: list[int], base: ppgn.Params, weights: Path | None, base_layer: bool,
+    original: np.ndarray, bpp: float, steps: list[int], base: ppgn.Params, networks: tuple, base_layer: bool,
     statistics: tuple[str, ...],
 ) -> dict:
     """One image at one rate: quality and time of the fill and of each refinement."""
-    options = EncodeOptions(bpp=bpp, base=base_layer, steps=DESCENT_STEPS if statistics else 0, assist=statistics)
+    options = EncodeOptions(bpp=bpp, blocks=None if base_layer else BlockLayer(), steps=DESCENT_STEPS if statistics else 0,
+                            assist=statistics)
     data = encode(original, options=options)
     started = time.perf_counter()
     fill = np.asarray(decode(data, inpainter="diffusion"))
     row = {"bytes": len(data), "bpp": 8 * len(data) / (original.shape[0] * original.shape[1]),
            "fill": quality(original, fill) | {"decode_s": time.perf_counter() - started}}
     abc = container.read_file(data)
-    known = exact_pixels(canvas_of(abc)[0])
+    known = fast_decode(abc)[1]
     stats = assist.statistics_from_chunks(abc.ancillary)
     row["stats_bytes"] = sum(len(abc.ancillary.get(chunk, b"")) for chunk in assist.KINDS.values())
     for count in steps:
         params = replace(base, steps=count)
         started = time.perf_counter()
-        out = ppgn.inpaint(fill, known, params, stats, weights=weights)
+        out = ppgn.refine(fill, known, params, stats, networks)
         row[f"ppgn{count}"] = quality(original, out) | {"decode_s": time.perf_counter() - started}
     return row
 
 
-def warm_up(weights: Path | None) -> None:
-    """Load the networks and make the first call on a tiny image, so decode times are per image."""
+def loaded_networks(weights: Path | None) -> tuple:
+    """E/C and G (the packaged weights, or another file's) on the CPU, and a first call on a tiny
+    image, so that decode times are per image."""
+    loaded = ppgn.networks_on(load_efficientnet(), load_generator(weights), "cpu")
     known = np.zeros((16, 16), bool)
     known[:8] = True
-    ppgn.inpaint(np.zeros((16, 16, 3), np.uint8), known, ppgn.Params(steps=1), weights=weights)
+    ppgn.refine(np.zeros((16, 16, 3), np.uint8), known, ppgn.Params(steps=1), assist.Statistics(), loaded)
+    return loaded
 
 
 def table(rows: list[dict], labels: list[str], bpps: list[float]) -> str:
@@ -86,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="first N images only")
     parser.add_argument("--steps", type=int, nargs="+", default=[0, DESCENT_STEPS])
     defaults = ppgn.Params()
-    for name in ppgn.FLOAT_FIELDS:
+    for name in FLOAT_FIELDS:
         parser.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name))
     parser.add_argument("--assist", default="", metavar="class,style",
                         help="store these statistics in the files (bytes counted) and feed them to the descent")
@@ -98,16 +104,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    base = ppgn.Params(**{name: getattr(args, name) for name in ppgn.FLOAT_FIELDS})
+    base = ppgn.Params(**{name: getattr(args, name) for name in FLOAT_FIELDS})
     images = load_images(args.folder, args.limit)
     load = load_average()
     started = time.perf_counter()
-    warm_up(args.weights)
+    loaded = loaded_networks(args.weights)
     progress(f"networks loaded and first call made in {time.perf_counter() - started:.1f} s (not in the decode times)")
     rows = []
     for name, original in images:
         for bpp in args.bpp:
-            rows.append({"image": name, "target_bpp": bpp} | evaluate(original, bpp, args.steps, base, args.weights, args.base_layer,
+            rows.append({"image": name, "target_bpp": bpp} | evaluate(original, bpp, args.steps, base, loaded, args.base_layer,
                                                                    tuple(filter(None, args.assist.split(",")))))
             progress(f"{name} {bpp}: fill {rows[-1]['fill']['ssim']:.4f} " + " ".join(
                 f"{count} steps {rows[-1][f'ppgn{count}']['ssim']:.4f}" for count in args.steps))

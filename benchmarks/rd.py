@@ -31,7 +31,7 @@ from typing import Callable
 
 import numpy as np
 
-from abcodec.codec import EncodeOptions
+from abcodec.codec import BlockLayer, EncodeOptions
 from abcodec.demo import jpeg_at_most
 
 from .common import (
@@ -47,7 +47,7 @@ DEFAULT_QUALITIES = {
     "AVIF": (0, 10, 20, 30, 40, 50, 60),
 }
 """Quality sweeps covering about 0.07–1.4 bpp on Kodak, around abc's 0.1–1 bpp (JPEG starts at 0.17)."""
-DEFAULT_QUANTISERS = (EncodeOptions().q_luma, EncodeOptions().q_chroma)
+DEFAULT_QUANTISERS = (BlockLayer().q_luma, BlockLayer().q_chroma)
 ANCHOR = "JPEG"
 METRICS = ("ssim", "ms_ssim", "psnr")
 METRIC_NAMES = {"ssim": "SSIM", "ms_ssim": "MS-SSIM", "psnr": "PSNR (dB)"}
@@ -96,7 +96,7 @@ def abc_settings(args: argparse.Namespace) -> list[Setting]:
     if args.blocks:
         chosen += [
             Setting(abc_curve(scheme, block, (q_luma, q_chroma)), bpp, partial(abc_roundtrip, options=EncodeOptions(
-                bpp=bpp, base=False, scheme=scheme, block=block, q_luma=q_luma, q_chroma=q_chroma)))
+                bpp=bpp, blocks=BlockLayer(scheme=scheme, block=block, q_luma=q_luma, q_chroma=q_chroma))))
             for scheme in args.scheme for block in args.block for q_luma, q_chroma in args.quantisers
             for bpp in args.bpp
         ]
@@ -266,9 +266,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--base-stride", type=lambda text: None if text == "auto" else float(text), nargs="*",
                         default=[None], help="base layer strides, one curve each (auto: by rate; none: skip)")
     parser.add_argument("--blocks", action="store_true",
-                        help="also measure the block layer alone (base=False), one curve per scheme, block and quantisers")
+                        help="also measure the block layer alone (blocks=BlockLayer()), one curve per scheme, block and quantisers")
     parser.add_argument("--scheme", nargs="+", default=["edge+random"], help="abc schemes, one curve each")
-    parser.add_argument("--block", type=int, nargs="+", default=[EncodeOptions().block], help="abc block sizes, one curve each")
+    parser.add_argument("--block", type=int, nargs="+", default=[BlockLayer().block], help="abc block sizes, one curve each")
     parser.add_argument("--quantisers", type=quantiser_pair, nargs="+", default=[DEFAULT_QUANTISERS],
                         help="abc LUMA/CHROMA quantiser steps, one curve each (default: the encoder's)")
     for codec, qualities in DEFAULT_QUALITIES.items():

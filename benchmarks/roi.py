@@ -41,7 +41,8 @@ import numpy as np
 from skimage.metrics import structural_similarity
 
 from abcodec import container
-from abcodec.codec import EncodeOptions, canvas_of
+from abcodec.codec import BlockLayer, EncodeOptions
+from abcodec.reconstruct import canvas_of
 from abcodec.demo import jpeg_at_most
 from abcodec.importance import BACKGROUND_IMPORTANCE, class_activation_map, classifier, resolve_importance, with_floor
 
@@ -103,6 +104,11 @@ def ssim_parts(original: np.ndarray, decoded: np.ndarray, region: np.ndarray) ->
     }
 
 
+def layer_options(bpp: float, base: bool) -> EncodeOptions:
+    """The encoder at this rate, with the base layer or the block layer alone."""
+    return EncodeOptions(bpp=bpp, blocks=None if base else BlockLayer())
+
+
 def kept_parts(data: bytes, region: np.ndarray) -> dict[str, float]:
     """Share of pixels in kept blocks, inside and outside the region, read back from the file's mask."""
     canvas, _ = canvas_of(container.read_file(data))
@@ -119,14 +125,14 @@ def roundtrips(
     original: np.ndarray, bpp: float, importance: np.ndarray, plain: Roundtrip, base: bool,
 ) -> tuple[dict[str, Roundtrip], int]:
     """The three files compared at one rate (abc without the map, given; with it; JPEG), and JPEG's quality."""
-    mapped = abc_roundtrip(original, EncodeOptions(bpp=bpp, base=base, importance=importance))
+    mapped = abc_roundtrip(original, layer_options(bpp, base), importance)
     jpeg_quality, _ = jpeg_at_most(original, len(mapped.data))
     return {"abc": plain, "abc + map": mapped, "JPEG": pillow_roundtrip(original, "JPEG", jpeg_quality)}, jpeg_quality
 
 
 def measure_image(name: str, original: np.ndarray, args: argparse.Namespace) -> list[dict]:
     """One row per region, background and rate: every variant's bytes, SSIM parts and (abc without a base) kept shares."""
-    plain = {bpp: abc_roundtrip(original, EncodeOptions(bpp=bpp, base=args.base)) for bpp in args.bpp}
+    plain = {bpp: abc_roundtrip(original, layer_options(bpp, args.base)) for bpp in args.bpp}
     rows = []
     for region in (region_of(original, name) for name in args.regions):
         for background in args.background:
@@ -195,7 +201,7 @@ def write_figure(name: str, original: np.ndarray, bpp: float, background: float,
     the auto region outlined in yellow."""
     auto = region_of(original, "auto")
     importance, region = auto.map_for(background), auto.pixels
-    made, _ = roundtrips(original, bpp, importance, abc_roundtrip(original, EncodeOptions(bpp=bpp, base=base)), base)
+    made, _ = roundtrips(original, bpp, importance, abc_roundtrip(original, layer_options(bpp, base)), base)
     panels = [(f"{name}: original", original), (f"importance auto, background {background} (white: keep)", importance)]
     for variant, roundtrip in made.items():
         measured = scores(original, roundtrip, region)

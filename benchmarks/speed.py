@@ -6,7 +6,7 @@
 The test image is the first image of FOLDER (default ../shared/data/kodak, else skimage.data)
 resized with Lanczos to each size; it is encoded at ``--bpp`` (rate search included, as
 ``abc-encode --bpp`` does), and the file is decoded by every inpainter in
-``abcodec.codec.AVAILABLE_INPAINTERS`` on the CPU, and on CUDA where torch sees a device; the
+``abcodec.options.AVAILABLE_INPAINTERS`` on the CPU, and on CUDA where torch sees a device; the
 generative decoder once per ``--steps`` count (the file asks for that many descent steps, as
 ``abc-encode --steps`` writes). The encoder does not depend on the inpainter or the steps (it
 only names them in the header), so it is measured once per size, with the default options.
@@ -34,10 +34,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from abcodec.codec import AVAILABLE_INPAINTERS, EncodeOptions, decode, encode
-from abcodec.inpaint.descent import DESCENT_STEPS
+from abcodec.codec import EncodeOptions, decode, encode
+from abcodec.options import AVAILABLE_INPAINTERS
 
-from .common import image_source, images_or_none, load_average, machine, progress, publish
+from .common import DESCENT_STEPS, image_source, images_or_none, load_average, machine, progress, publish
 
 DEFAULT_SIZES = ("256x256", "768x512", "2048x1536")
 DEFAULT_BPP = 0.25

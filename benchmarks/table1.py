@@ -6,7 +6,7 @@
 Every row of the paper's table, measured twice: on the full images of FOLDER (default
 ../shared/data/kodak, else skimage.data) and on their centre crops of 227×227, the size the
 paper's PPGN worked at. The paper gave SSIM only; here each row also has its real bpp. JPEG rows
-use Pillow at the paper's qualities. The ablation rows use abc's block layout (``base=False``)
+use Pillow at the paper's qualities. The ablation rows use abc's block layout (``blocks=BlockLayer()``)
 with the default decoder (the generative decoder: G on the diffusion fill, no descent steps),
 all at one target rate (``--bpp``, default 0.3). The paper does not say how many blocks it kept,
 so its keep fraction cannot be inferred; 0.3 bpp is where Kodak's JPEG spends between quality 5
@@ -34,12 +34,13 @@ from typing import Callable
 import numpy as np
 
 from abcodec import container
-from abcodec.codec import EncodeOptions, canvas_of, decode, encode, header_params
+from abcodec.codec import BlockLayer, EncodeOptions, decode, encode
 from abcodec.demo import jpeg_at_most
-from abcodec.inpaint.descent import DESCENT_STEPS, Params
+from abcodec.inpaint.descent import Params
+from abcodec.reconstruct import canvas_of
 
 from .common import (
-    Roundtrip, abc_roundtrip, centre_crop, image_source, load_average, images_or_none, machine, measurement,
+    DESCENT_STEPS, Roundtrip, abc_roundtrip, centre_crop, image_source, load_average, images_or_none, machine, measurement,
     pillow_roundtrip, progress, publish, pyplot, save_figure,
 )
 
@@ -64,12 +65,12 @@ class Row:
 
 def table_rows(bpp: float) -> list[Row]:
     """The paper's rows in its order; pixel sampling is random 1×1 blocks with full-resolution chroma."""
-    def abc(name: str, paper_ssim: float | None, **options) -> Row:
-        return Row(name, paper_ssim, partial(abc_roundtrip, options=EncodeOptions(bpp=bpp, base=False, **options)), is_abc=True,
-                   in_figure=True)
+    def abc(name: str, paper_ssim: float | None, **blocks) -> Row:
+        options = EncodeOptions(bpp=bpp, blocks=BlockLayer(**blocks))
+        return Row(name, paper_ssim, partial(abc_roundtrip, options=options), is_abc=True, in_figure=True)
 
     def descent(name: str, paper_ssim: float | None, term: str | None, **options) -> Row:
-        encoder = EncodeOptions(bpp=bpp, base=False, steps=DESCENT_STEPS, **options)
+        encoder = EncodeOptions(bpp=bpp, steps=DESCENT_STEPS, blocks=BlockLayer(), **options)
         weights = {term: LOSS_WEIGHT} if term else {}
         return Row(name, paper_ssim, partial(descent_roundtrip, options=encoder, weights=weights), is_abc=True)
 
@@ -102,8 +103,9 @@ def descent_roundtrip(original: np.ndarray, options: EncodeOptions, weights: dic
 def with_weights(data: bytes, weights: dict[str, float]) -> bytes:
     """The file with these loss weights set in its header (fixed size, so the bytes stay as many)."""
     abc = container.read_file(data)
-    params = replace(Params.from_header(abc.header.steps, abc.header.seed, abc.header.params), **weights)
-    return container.write_file(replace(abc, header=replace(abc.header, params=header_params(params))))
+    params = replace(Params.from_header(abc.header.steps, abc.header.noise_seed, abc.header.params), **weights)
+    floats = params.floats() + (0.0,) * (container.N_DECODER_PARAMS - len(params.floats()))
+    return container.write_file(replace(abc, header=replace(abc.header, params=floats)))
 
 
 def kept_fraction(data: bytes) -> float:

@@ -7,13 +7,14 @@ Each file is a few hundred bytes, so that the fuzzer's mutations stay cheap to r
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from abcodec import assist, container
-from abcodec.codec import EncodeOptions, encode_array
+from abcodec.codec import BlockLayer, EncodeOptions, encode
 
 SEED_DIR = Path(__file__).parent / "seeds"
 
@@ -31,21 +32,21 @@ def picture(height: int, width: int, channels: int, seed: int) -> np.ndarray:
 
 
 SEEDS = {
-    "grey-1x1": ((1, 1, 1), EncodeOptions(keep=1, block=1, chroma_shift=0), {}),
-    "grey-7x5-pixels": ((5, 7, 1), EncodeOptions(keep=0.5, block=1, q_luma=1, scheme="random", chroma_shift=0), {}),
-    "grey-64x3-block3": ((3, 64, 1), EncodeOptions(keep=0.5, block=3, chroma_shift=0, scheme="edge"), {}),
-    "grey-9x50-block2": ((50, 9, 1), EncodeOptions(keep=0.7, block=2, q_luma=17, scheme="random"), {}),
-    "grey-40x40-block64": ((40, 40, 1), EncodeOptions(keep=1, block=64, q_luma=64), {}),
-    "rgb-16x12-blocks": ((12, 16, 3), EncodeOptions(keep=0.4), {}),
-    "rgb-20x20-block8": ((20, 20, 3), EncodeOptions(keep=0.3, block=8, chroma_shift=0, scheme="random"), {}),
-    "rgb-24x24-nothing-kept": ((24, 24, 3), EncodeOptions(keep=0), {}),
-    "rgb-12x12-all-kept": ((12, 12, 3), EncodeOptions(keep=1, q_luma=48, q_chroma=64), {}),
-    "rgb-30x17-block6-coarse": ((17, 30, 3), EncodeOptions(keep=0.5, block=6, q_luma=255, q_chroma=255), {}),
+    "grey-1x1": ((1, 1, 1), EncodeOptions(blocks=BlockLayer(keep=1, block=1, chroma_shift=0)), {}),
+    "grey-7x5-pixels": ((5, 7, 1), EncodeOptions(blocks=BlockLayer(keep=0.5, block=1, q_luma=1, scheme="random", chroma_shift=0)), {}),
+    "grey-64x3-block3": ((3, 64, 1), EncodeOptions(blocks=BlockLayer(keep=0.5, block=3, chroma_shift=0, scheme="edge")), {}),
+    "grey-9x50-block2": ((50, 9, 1), EncodeOptions(blocks=BlockLayer(keep=0.7, block=2, q_luma=17, scheme="random")), {}),
+    "grey-40x40-block64": ((40, 40, 1), EncodeOptions(blocks=BlockLayer(keep=1, block=64, q_luma=64)), {}),
+    "rgb-16x12-blocks": ((12, 16, 3), EncodeOptions(blocks=BlockLayer(keep=0.4)), {}),
+    "rgb-20x20-block8": ((20, 20, 3), EncodeOptions(blocks=BlockLayer(keep=0.3, block=8, chroma_shift=0, scheme="random")), {}),
+    "rgb-24x24-nothing-kept": ((24, 24, 3), EncodeOptions(blocks=BlockLayer(keep=0)), {}),
+    "rgb-12x12-all-kept": ((12, 12, 3), EncodeOptions(blocks=BlockLayer(keep=1, q_luma=48, q_chroma=64)), {}),
+    "rgb-30x17-block6-coarse": ((17, 30, 3), EncodeOptions(blocks=BlockLayer(keep=0.5, block=6, q_luma=255, q_chroma=255)), {}),
     "rgb-33x20-centre-metadata": (
-        (20, 33, 3), EncodeOptions(keep=0.3, block=2, scheme="centre", q_luma=64, q_chroma=96),
+        (20, 33, 3), EncodeOptions(blocks=BlockLayer(keep=0.3, block=2, scheme="centre", q_luma=64, q_chroma=96)),
         {container.CHUNK_ICCP: ICC, container.CHUNK_EXIF: EXIF, b"zzTx": b"skip me"},
     ),
-    "rgb-64x48-bpp": ((48, 64, 3), EncodeOptions(bpp=0.5, base=False, q_luma=32), {}),
+    "rgb-64x48-bpp": ((48, 64, 3), EncodeOptions(bpp=0.5, blocks=BlockLayer(q_luma=32)), {}),
     "grey-16x9-base": ((9, 16, 1), EncodeOptions(bpp=16, base_stride=2), {}),
     "rgb-40x24-base": ((24, 40, 3), EncodeOptions(bpp=2), {}),
     "rgb-17x30-base-stride1": ((30, 17, 3), EncodeOptions(bpp=4, base_stride=1), {}),
@@ -61,7 +62,7 @@ SEEDS = {
 def ppgn_seed() -> bytes:
     """A file made for the generative decoder (inpainter 1, steps, params, weights hash)."""
     abc = container.read_file(seed_bytes("rgb-16x12-blocks"))
-    fields = {**abc.header.__dict__, "inpainter": container.INPAINTER_PPGN, "steps": 200, "seed": 7,
+    fields = {**abc.header.__dict__, "inpainter": container.INPAINTER_PPGN, "steps": 200, "noise_seed": 7,
               "params": (1.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0), "generator": bytes(range(32))}
     return container.write_file(container.AbcFile(container.Header(**fields), abc.mask, abc.pixels))
 
@@ -70,7 +71,8 @@ def seed_bytes(name: str) -> bytes:
     if name == "rgb-16x12-ppgn":
         return ppgn_seed()
     (height, width, channels), options, ancillary = SEEDS[name]
-    return encode_array(picture(height, width, channels, seed=len(name)), options, ancillary)
+    abc = container.read_file(encode(picture(height, width, channels, seed=len(name)), options=options))
+    return container.write_file(dataclasses.replace(abc, ancillary=abc.ancillary | ancillary))
 
 
 def all_seeds() -> dict[str, bytes]:

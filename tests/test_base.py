@@ -11,7 +11,9 @@ from skimage import data
 from skimage.metrics import structural_similarity
 
 from abcodec import base, container
-from abcodec.codec import EncodeOptions, canvas_of, decode, decode_file, encode
+from abcodec.codec import BlockLayer, EncodeOptions, decode, encode
+from abcodec.options import header_for
+from abcodec.reconstruct import canvas_of
 from abcodec.container import AbcError
 from abcodec.demo import jpeg_at_most
 
@@ -186,18 +188,16 @@ def test_base_beats_jpeg_at_equal_bytes_on_a_photograph():
 
 
 def test_options_for_the_layers_are_checked():
-    assert EncodeOptions().uses_base and not EncodeOptions(keep=0.3).uses_base
-    assert not EncodeOptions(base=False).uses_base
-    with pytest.raises(AbcError, match="keep sets the block layer"):
-        EncodeOptions(base=True, keep=0.3)
-    with pytest.raises(AbcError, match="base must be True, False or None"):
-        EncodeOptions(base="yes")
+    assert EncodeOptions().blocks is None and EncodeOptions(blocks=True).blocks == BlockLayer()
+    assert EncodeOptions(blocks={"keep": 0.3}).blocks == BlockLayer(keep=0.3)
+    with pytest.raises(AbcError, match="blocks must be a BlockLayer"):
+        EncodeOptions(blocks="yes")
     for stride in (17, 0.5, 2.3):
         with pytest.raises(AbcError, match=f"base stride {stride} must be a multiple of 0.25 from 1 to 16"):
             EncodeOptions(base_stride=stride)
     with pytest.raises(AbcError, match="base_stride must be a number"):
         EncodeOptions(base_stride="2")
-    no_base = container.read_file(encode(ASTRONAUT, options=EncodeOptions(bpp=0.5, base=False)))
+    no_base = container.read_file(encode(ASTRONAUT, options=EncodeOptions(bpp=0.5, blocks=BlockLayer())))
     assert no_base.base is None and canvas_of(no_base)[1].any()
     for stride in (5, 1.5):
         encoded = encode(ASTRONAUT, options=EncodeOptions(base_stride=stride))
@@ -206,20 +206,20 @@ def test_options_for_the_layers_are_checked():
 
 def blocks_on_base(image: np.ndarray) -> bytes:
     """A base layer with a sparse grid of 4×4 blocks (every 4th row and column) kept exactly (q = 1)."""
-    from abcodec.codec import _assemble, header_for
+    from abcodec.codec import _assemble
 
-    header = header_for(EncodeOptions(q_luma=1, q_chroma=1, chroma_shift=0, inpainter="diffusion"), width=image.shape[1],
-                        height=image.shape[0], mode=container.MODE_RGB)
+    options = EncodeOptions(inpainter="diffusion", blocks=BlockLayer(q_luma=1, q_chroma=1, chroma_shift=0))
+    header = header_for(options, width=image.shape[1], height=image.shape[0], mode=container.MODE_RGB)
     mask = np.zeros(header.grid_shape, bool)
     mask[1::4, 1::4] = True
-    return _assemble(header, mask, image, {}, base.encode_base(image, 800, stride=4))
+    return container.write_file(_assemble(header, mask, image, {}, base.encode_base(image, 800, stride=4)))
 
 
 def test_kept_blocks_are_exact_on_a_base_and_fade_out_within_a_block():
     encoded = blocks_on_base(ASTRONAUT)
     abc = container.read_file(encoded)
     canvas, mask = canvas_of(abc)
-    decoded = decode_file(abc).astype(int)
+    decoded = np.asarray(decode(abc)).astype(int)
     base_only = base.planes_to_image(base.unpack_base(abc.base, 3, ASTRONAUT.shape[:2])).astype(int)
     kept = canvas.luma_known
     assert np.abs(decoded[kept] - ASTRONAUT[kept]).max() <= 2   # YCbCr rounding only

@@ -38,7 +38,7 @@ def test_encode_then_decode_through_the_console_scripts(sample, tmp_path):
     assert 8 * size / (128 * 128) <= 0.5
     for chunk in ("HEAD", "MASK", "PIXL", "AEND"):
         assert chunk in encoded.stderr
-    assert "bpp" in encoded.stderr and "bits/block" in encoded.stderr
+    assert "bpp" in encoded.stderr and "encoded 128x128" in encoded.stderr
     decoded = run("decode", "out.abc", "rec.png", "--verbose", cwd=tmp_path)
     assert decoded.returncode == 0, decoded.stderr
     assert Image.open(tmp_path / "rec.png").size == (128, 128)
@@ -91,8 +91,10 @@ def test_not_an_image_is_one_line(tmp_path):
 
 
 def test_bad_options_are_one_line(sample, tmp_path):
-    assert "block size 65" in error_line(run("encode", str(sample), "o.abc", "--block", "65", cwd=tmp_path))
-    assert "even block size" in error_line(run("encode", str(sample), "o.abc", "--block", "5", cwd=tmp_path))
+    assert "block size 65" in error_line(run("encode", str(sample), "o.abc", "--no-base", "--block", "65", cwd=tmp_path))
+    assert "even block size" in error_line(run("encode", str(sample), "o.abc", "--no-base", "--block", "5", cwd=tmp_path))
+    assert "--block set the block layer: add --no-base" in error_line(
+        run("encode", str(sample), "o.abc", "--block", "8", cwd=tmp_path))
     assert "keep" in error_line(run("encode", str(sample), "o.abc", "--keep", "1.5", cwd=tmp_path))
     assert not (tmp_path / "o.abc").exists()
 
@@ -189,7 +191,7 @@ def test_encoder_warns_when_its_file_would_be_refused_by_default(tmp_path):
     Image.new("RGB", (2000, 1500), (40, 90, 160)).save(tmp_path / "flat.png")
     encoded = run("encode", "flat.png", "flat.abc", "--no-base", cwd=tmp_path)
     assert encoded.returncode == 0
-    assert "default decoders will refuse this file" in encoded.stderr
+    assert "note: flat.png: default decoders will refuse the .abc file" in encoded.stderr
     assert run("decode", "flat.abc", "flat-out.png", cwd=tmp_path).returncode != 0
     assert run("decode", "flat.abc", "flat-out.png", "--max-pixels", "0", cwd=tmp_path).returncode == 0
     Image.fromarray(data.astronaut()).save(tmp_path / "photo.png")

@@ -5,10 +5,10 @@ import pytest
 from PIL import Image
 from skimage import data
 
-import abcodec.codec as codec
+from abcodec import images, options, reconstruct
 from abcodec import container
-from abcodec.codec import EncodeOptions, decode, encode
-from abcodec.container import AbcError
+from abcodec.codec import BlockLayer, EncodeOptions, decode, encode
+from abcodec.container import AbcError, AbcWarning
 
 
 def gradient(height: int, width: int, channels: int = 3) -> np.ndarray:
@@ -25,7 +25,7 @@ def gradient(height: int, width: int, channels: int = 3) -> np.ndarray:
 )
 def test_round_trip_sizes_and_modes(height, width, channels):
     image = gradient(height, width, channels)
-    decoded = decode(encode(image, options=EncodeOptions(keep=0.5, block=2)))
+    decoded = decode(encode(image, options=EncodeOptions(blocks=BlockLayer(keep=0.5, block=2))))
     assert decoded.size == (width, height)
     assert decoded.mode == ("RGB" if channels == 3 else "L")
 
@@ -37,7 +37,9 @@ def test_round_trip_large_image():
     assert decoded.shape == image.shape
     assert abs(8 * len(encoded) / (2000 * 1500) - 0.2) < 0.01
     # 3 Mpx from ~150 bytes is what a decompression bomb looks like: decoded as a trusted file.
-    nothing_kept = np.asarray(decode(encode(image, options=EncodeOptions(keep=0)), max_pixels=None))
+    with pytest.warns(AbcWarning, match="default decoders will refuse"):
+        empty = encode(image, options=EncodeOptions(blocks=BlockLayer(keep=0)))
+    nothing_kept = np.asarray(decode(empty, max_pixels=None))
     assert psnr(image, decoded) > psnr(image, nothing_kept) + 6
 
 
@@ -48,10 +50,10 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 def test_kept_pixels_are_exact_in_the_output_at_q1():
     image = data.camera()
-    options = EncodeOptions(keep=0.2, q_luma=1, chroma_shift=0)
+    options = EncodeOptions(blocks=BlockLayer(keep=0.2, q_luma=1, chroma_shift=0))
     encoded = encode(image, options=options)
     abc = container.read_file(encoded)
-    canvas, _ = codec.canvas_of(abc)
+    canvas, _ = reconstruct.canvas_of(abc)
     decoded = np.asarray(decode(encoded))
     assert canvas.luma_known.mean() == pytest.approx(0.2, abs=0.01)
     assert np.array_equal(decoded[canvas.luma_known], image[canvas.luma_known])
@@ -73,25 +75,25 @@ def test_bpp_target_is_met_from_below(bpp):
 
 def test_default_needs_no_options():
     encoded = encode(data.astronaut())
-    assert 8 * len(encoded) / (512 * 512) == pytest.approx(codec.DEFAULT_BPP, rel=0.03)
+    assert 8 * len(encoded) / (512 * 512) == pytest.approx(options.DEFAULT_BPP, rel=0.03)
 
 
 def test_keep_zero_decodes_to_mid_grey():
-    decoded = np.asarray(decode(encode(gradient(9, 9), options=EncodeOptions(keep=0, inpainter="diffusion"))))
+    decoded = np.asarray(decode(encode(gradient(9, 9), options=EncodeOptions(inpainter="diffusion", blocks=BlockLayer(keep=0)))))
     assert np.all(decoded == 128)
 
 
 def test_every_scheme_encodes():
     image = data.astronaut()[::4, ::4]
     for scheme in ("random", "edge", "edge+random", "centre"):
-        abc = container.read_file(encode(image, options=EncodeOptions(keep=0.3, scheme=scheme)))
-        assert abc.header.scheme == codec.SCHEMES[scheme]
+        abc = container.read_file(encode(image, options=EncodeOptions(blocks=BlockLayer(keep=0.3, scheme=scheme))))
+        assert abc.header.scheme == container.SCHEMES[scheme]
 
 
 def test_random_pixel_sampling_with_block_one():
     image = data.astronaut()[::4, ::4]
-    encoded = encode(image, options=EncodeOptions(keep=0.1, block=1, chroma_shift=0, scheme="random"))
-    _, mask = codec.canvas_of(container.read_file(encoded))
+    encoded = encode(image, options=EncodeOptions(blocks=BlockLayer(keep=0.1, block=1, chroma_shift=0, scheme="random")))
+    _, mask = reconstruct.canvas_of(container.read_file(encoded))
     assert mask.shape == (128, 128)
     assert mask.sum() == round(0.1 * 128 * 128)
 
@@ -105,7 +107,7 @@ def test_decoding_is_deterministic_and_encoding_reproducible():
 
 @pytest.fixture(scope="module")
 def small_file() -> bytes:
-    return encode(gradient(12, 16), options=EncodeOptions(keep=0.5, block=2))
+    return encode(gradient(12, 16), options=EncodeOptions(blocks=BlockLayer(keep=0.5, block=2)))
 
 
 def test_every_truncation_of_a_real_file_is_an_abc_error(small_file):
@@ -124,20 +126,23 @@ def test_every_byte_flip_of_a_real_file_is_an_abc_error(small_file):
 
 def test_options_are_validated_with_named_fields():
     cases = {
-        "give bpp or keep": dict(bpp=0.2, keep=0.1),
+        "give bpp or keep": dict(bpp=0.2, blocks=dict(keep=0.1)),
         "bpp 0": dict(bpp=0),
-        "keep 2": dict(keep=2),
-        "scheme 'edges'": dict(scheme="edges"),
-        "block size 65": dict(block=65),
-        "block must be an integer": dict(block=8.5),
-        "even block size": dict(block=5),
-        "luma quantiser 0": dict(q_luma=0),
+        "keep 2": dict(blocks=dict(keep=2)),
+        "scheme 'edges'": dict(blocks=dict(scheme="edges")),
+        "block size 65": dict(blocks=dict(block=65)),
+        "block must be an integer": dict(blocks=dict(block=8.5)),
+        "even block size": dict(blocks=dict(block=5)),
+        "luma quantiser 0": dict(blocks=dict(q_luma=0)),
         "inpainter 'gan' is not available": dict(inpainter="gan"),
         "bpp must be a number": dict(bpp="0.2"),
+        "blocks: unknown field sheme": dict(blocks=dict(sheme="edge")),
+        "base_stride sets the base layer": dict(base_stride=2, blocks=True),
+        "strip must be True or False": dict(strip="yes"),
     }
-    for message, options in cases.items():
+    for message, given in cases.items():
         with pytest.raises(AbcError, match=message):
-            EncodeOptions(**options)
+            EncodeOptions(**given)
 
 
 def test_alpha_and_deep_modes_are_refused_clearly():
@@ -151,8 +156,9 @@ def test_alpha_and_deep_modes_are_refused_clearly():
 
 def test_palette_and_bilevel_images_are_converted():
     palette = Image.fromarray(data.astronaut()[::8, ::8]).convert("P")
-    assert decode(encode(palette)).mode == "RGB"
-    assert codec.image_to_array(Image.new("1", (3, 3)))[1] == "converted mode 1 to L"
+    with pytest.warns(AbcWarning, match="converted mode P to RGB"):
+        assert decode(encode(palette)).mode == "RGB"
+    assert images.image_to_array(Image.new("1", (3, 3)))[1] == "converted mode 1 to L"
 
 
 def test_icc_profile_and_exif_survive_and_can_be_stripped():
@@ -167,7 +173,7 @@ def test_icc_profile_and_exif_survive_and_can_be_stripped():
     assert decoded.getexif()[0x0112] == 6
     stored = container.read_file(encode(source)).ancillary[container.CHUNK_EXIF]
     assert stored[:4] in (b"II*\x00", b"MM\x00*")
-    assert decode(encode(source, options=EncodeOptions(metadata=False))).info == {}
+    assert decode(encode(source, options=EncodeOptions(strip=True))).info == {}
 
 
 def test_file_made_for_other_generator_weights_needs_an_explicit_fallback(small_file):
@@ -188,9 +194,9 @@ def test_unknown_device_is_refused(small_file):
 
 def test_chroma_upsampling_keeps_a_constant_and_centres():
     constant = np.full((2, 3, 5), 77.0, np.float32)
-    assert np.allclose(codec.upsample_chroma(constant, (6, 10)), 77.0)
+    assert np.allclose(reconstruct.upsample_chroma(constant, (6, 10)), 77.0)
     ramp = np.broadcast_to(np.arange(5, dtype=np.float32), (2, 3, 5))
-    upsampled = codec.upsample_chroma(ramp, (6, 10))
+    upsampled = reconstruct.upsample_chroma(ramp, (6, 10))
     assert np.allclose(upsampled[0, 0, 1:9], (np.arange(1, 9) + 0.5) / 2 - 0.5)
 
 

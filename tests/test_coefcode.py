@@ -48,7 +48,7 @@ def test_chunks_grow_with_the_plane_but_stay_few():
     assert list(coefcode.chunk_bounds(64)) == [0, 64]
     assert list(coefcode.chunk_bounds(65)) == [0, 32, 65]
     bounds = coefcode.chunk_bounds(10**6)
-    assert len(bounds) == coefcode.MAX_CHUNKS + 1 and bounds[-1] == 10**6 and np.all(np.diff(bounds) > 0)
+    assert len(bounds) == coefcode.MAX_BAND_CHUNKS + 1 and bounds[-1] == 10**6 and np.all(np.diff(bounds) > 0)
 
 
 def test_context_class_counts_the_edges_below_the_neighbours_mean():

@@ -1,3 +1,4 @@
+import io
 import struct
 import zlib
 
@@ -18,7 +19,7 @@ def small_file(**ancillary: bytes) -> bytes:
 
 
 def test_round_trip_keeps_every_field():
-    header = small_header(scheme=2, inpainter=1, steps=300, seed=12345, params=(1.0, 0.5, 0.25, 0, 0, 0, 0, 3.0),
+    header = small_header(scheme=2, inpainter=1, steps=300, noise_seed=12345, params=(1.0, 0.5, 0.25, 0, 0, 0, 0, 3.0),
                           generator=bytes(range(32)))
     data = container.write_file(AbcFile(header, b"mask", b"pix", {b"iccp": b"profile", b"exif": b"II*\x00"}))
     parsed = container.read_file(data)
@@ -37,7 +38,29 @@ def test_file_size_is_the_sum_of_its_chunks():
 
 def test_header_alone_reads_from_the_prefix():
     data = small_file()
-    assert container.read_header(data[: container.HEADER_PREFIX_SIZE]) == small_header()
+    head_end = len(container.SIGNATURE) + container.CHUNK_OVERHEAD + container.HEAD_SIZE
+    assert container.read_header(data[:head_end]) == small_header()
+    with pytest.raises(AbcError, match="truncated"):
+        container.read_header(data[: head_end - 1])
+
+
+def test_streams_are_read_no_further_than_the_header_allows():
+    data = small_file()
+    assert container.read_stream(io.BytesIO(data)) == data
+    assert container.read_stream(io.BytesIO(data[8:]), data[:8]) == data
+    header = small_header()
+    limit = container.max_file_size(header)
+    assert limit < 64 * 1024 * 1024
+    with pytest.raises(AbcError, match=f"photo.abc: longer than any .abc file of a 5x3 image can be \\({limit}"):
+        container.read_stream(io.BytesIO(data + bytes(limit)), source="photo.abc")
+
+    class Endless(io.RawIOBase):
+        def readinto(self, buffer):
+            buffer[:] = bytes(len(buffer))
+            return len(buffer)
+
+    with pytest.raises(AbcError, match="signature"):
+        container.read_stream(Endless())
 
 
 def test_params_are_stored_as_float32():

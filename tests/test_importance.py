@@ -14,7 +14,8 @@ from skimage.metrics import structural_similarity
 
 import abcodec
 from abcodec import cli, container
-from abcodec.codec import EncodeOptions, canvas_of, decode, encode
+from abcodec.codec import BlockLayer, EncodeOptions, decode, encode
+from abcodec.reconstruct import canvas_of
 from abcodec.container import AbcError
 from abcodec.importance import (
     BACKGROUND_IMPORTANCE, as_importance, class_activation_map, parse_roi, resolve_importance,
@@ -83,7 +84,7 @@ def test_invalid_maps_are_refused_by_name(value, message):
     with pytest.raises(AbcError, match=message):
         as_importance(value)
     with pytest.raises(AbcError, match=message):
-        EncodeOptions(importance=value)
+        encode(np.zeros((4, 4), np.uint8), importance=value)
 
 
 def test_unreadable_map_files_are_refused_by_path(tmp_path):
@@ -160,7 +161,7 @@ def test_at_equal_bytes_a_roi_gets_a_finer_base_and_better_ssim_inside(astronaut
     importance = resolve_importance(astronaut, rois=[ROI])
     region = importance == 1
     plain = encode(astronaut, options=EncodeOptions(bpp=0.4))
-    mapped = encode(astronaut, options=EncodeOptions(bpp=0.4, importance=importance))
+    mapped = encode(astronaut, options=EncodeOptions(bpp=0.4), importance=importance)
     budget = int(0.4 * astronaut.shape[0] * astronaut.shape[1] / 8)
     assert len(plain) <= budget and len(mapped) <= budget and len(mapped) > 0.97 * len(plain)
     decoded = {name: np.asarray(decode(d)) for name, d in (("plain", plain), ("map", mapped))}
@@ -176,8 +177,8 @@ def test_at_equal_bytes_a_roi_gets_a_finer_base_and_better_ssim_inside(astronaut
 def test_without_a_base_a_roi_gets_more_blocks_and_better_ssim_inside(astronaut):
     importance = resolve_importance(astronaut, rois=[ROI])
     region = importance == 1
-    plain = encode(astronaut, options=EncodeOptions(bpp=0.4, base=False))
-    mapped = encode(astronaut, options=EncodeOptions(bpp=0.4, base=False, importance=importance))
+    plain = encode(astronaut, options=EncodeOptions(bpp=0.4, blocks=BlockLayer()))
+    mapped = encode(astronaut, options=EncodeOptions(bpp=0.4, blocks=BlockLayer()), importance=importance)
     budget = int(0.4 * astronaut.shape[0] * astronaut.shape[1] / 8)
     assert len(plain) <= budget and len(mapped) <= budget and len(mapped) > 0.97 * len(plain)
     kept = {name: canvas_of(container.read_file(d))[0].luma_known for name, d in (("plain", plain), ("map", mapped))}
@@ -187,14 +188,14 @@ def test_without_a_base_a_roi_gets_more_blocks_and_better_ssim_inside(astronaut)
     assert ssim_inside(astronaut, decoded["map"], region) > ssim_inside(astronaut, decoded["plain"], region) + 0.15
 
 
-def test_options_take_a_map_of_any_size(astronaut):
+def test_encode_takes_a_map_of_any_size(astronaut):
     small = np.zeros((8, 8), np.float32)
     small[2:5, 2:5] = 1
-    options = EncodeOptions(keep=0.1, importance=small)
-    assert options.importance.shape == (8, 8) and not options.importance.flags.writeable
+    options = EncodeOptions(blocks=BlockLayer(keep=0.1))
     resized = resolve_importance(astronaut, small)
-    assert encode(astronaut, options=options) == encode(astronaut, options=EncodeOptions(keep=0.1, importance=resized))
-    assert "importance" not in repr(options)
+    assert resized.shape == astronaut.shape[:2] and not resized.flags.writeable
+    assert encode(astronaut, options=options, importance=small) == encode(astronaut, options=options, importance=resized)
+    assert encode(astronaut, options=options, importance=small) != encode(astronaut, options=options)
 
 
 def test_cli_takes_importance_and_roi(astronaut_path, tmp_path, capsys):
@@ -238,7 +239,7 @@ def test_pillow_save_takes_importance_and_roi(astronaut, tmp_path):
                     {"importance": str(map_path), "roi": [(0, 0, 5, 5)]}, {"importance": np.ones((3, 3))},
                     {"importance": Image.open(map_path)}):
         out = io.BytesIO()
-        image.save(out, format="ABC", keep=0.2, **options)
+        image.save(out, format="ABC", blocks={"keep": 0.2}, **options)
         assert container.read_file(out.getvalue()).header.scheme == container.SCHEME_OTHER
         assert Image.open(out).size == image.size
     for options in ({"roi": ["1,2"]}, {"importance": "nowhere.png"}, {"importance": 3}, {"roi": ["999,0,5,5"]}):
@@ -265,7 +266,7 @@ def test_maps_without_auto_do_not_import_torch():
     script = (
         "import sys, numpy as np, abcodec; from abcodec.codec import EncodeOptions, encode; "
         "from abcodec.importance import resolve_importance; image = np.zeros((16, 16, 3), np.uint8); "
-        "encode(image, options=EncodeOptions(keep=0.5, importance=resolve_importance(image, rois=['0,0,4,4']))); "
+        "encode(image, options=EncodeOptions(blocks={'keep': 0.5}), roi=['0,0,4,4']); "
         "assert 'torch' not in sys.modules, 'torch imported'"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,

@@ -5,7 +5,7 @@ import pytest
 
 from abcodec.container import AbcError
 from abcodec import maskcode
-from abcodec.maskcode import decode_mask, encode_mask, mask_bits_per_block, max_payload_size
+from abcodec.maskcode import decode_mask, encode_mask, max_payload_size
 
 GOLDEN_8X8_HEX = "08d2862e45a751bf47640000"
 """The format's test vector (format_spec/abc.md §6): the MASK payload of _golden_mask()."""
@@ -116,12 +116,6 @@ def test_clustered_masks_cost_far_below_entropy():
     assert 8 * len(encode_mask(square)) < 1500
     rings = _rings((256, 256))
     assert 8 * len(encode_mask(rings)) < 0.25 * _entropy_bits(rings)
-
-
-def test_mask_bits_per_block():
-    mask = _random_mask((64, 96), 0.1)
-    payload = encode_mask(mask)
-    assert mask_bits_per_block(payload, mask.shape) == 8 * len(payload) / mask.size
 
 
 @pytest.mark.parametrize("cut", [1, 2, 3, 5, 7])

@@ -25,7 +25,7 @@ def networks():
 
 @pytest.fixture(autouse=True)
 def test_networks(monkeypatch, networks):
-    monkeypatch.setattr(ppgn, "_networks", lambda device, weights: networks)
+    monkeypatch.setattr(ppgn, "_networks", lambda device: networks)
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +46,10 @@ def test_descent_lowers_the_objective(problem, networks):
     h0 = net.encode(fill_t)
     h = h0.clone().requires_grad_(True)
     optimiser = torch.optim.Adam([h], lr=params.step_size)
-    values = [ppgn._step(net, generator, h, h0, fill_t, known_t, params, None, None, optimiser, torch.Generator())
-              for _ in range(8)]
+    values = []
+    for _ in range(8):
+        values.append(ppgn._objective(net, generator, h, h0, fill_t, known_t, params, None, None).item())
+        ppgn._step(net, generator, h, h0, fill_t, known_t, params, None, None, optimiser, torch.Generator())
     assert values[-1] < 0.9 * values[0]
 
 
@@ -100,7 +102,7 @@ def test_grey_images_and_full_masks():
 
 
 def test_params_round_trip_through_the_header_fields_and_refuse_negatives():
-    params = ppgn.Params(steps=5, seed=9, step_size=0.2, classification=0.5, style=3.0)
+    params = ppgn.Params(steps=5, noise_seed=9, step_size=0.2, classification=0.5, style=3.0)
     assert len(params.floats()) <= 8
     assert ppgn.Params.from_header(5, 9, params.floats() + (0.0,)) == params
     with pytest.raises(AbcError, match="edge"):

@@ -55,7 +55,7 @@ def test_grey_vector_keeps_its_pixels_exactly():
     data = (VECTORS / "grey-7x5-pixels.abc").read_bytes()
     source = load_generator().pattern(5, 7, 1)
     decoded = np.asarray(decode(data))
-    from abcodec.codec import canvas_of
+    from abcodec.reconstruct import canvas_of
 
     canvas, _ = canvas_of(container.read_file(data))
     assert np.array_equal(decoded[canvas.luma_known], source[canvas.luma_known])

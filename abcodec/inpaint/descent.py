@@ -1,18 +1,25 @@
-"""The generative decoder's descent settings (format_spec/abc.md §3, inpainter 1), without torch.
+"""The generative decoder's settings and identity (format_spec/abc.md §3, inpainter 1), without torch.
 
-They are what a file made for inpainter 1 stores in HEAD (steps, seed, the 8 float parameters),
-so the encoder writes them and the container reads them without importing the networks;
-``inpaint/ppgn.py`` runs the descent they describe.
+They are what a file made for inpainter 1 stores in HEAD (steps, noise seed, the 8 float
+parameters, the generator's hash), so the encoder writes them and the decoder checks them
+before importing the networks; ``inpaint/ppgn.py`` runs the descent they describe.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import astuple, dataclass, replace
+from importlib import resources
 
 import numpy as np
 
-from ..container import AbcError
+from .. import container
+from ..container import AbcError, Header
+
+Progress = Callable[[int, int, float], None]
+"""progress(steps done, steps in all, estimated seconds left): the generative decoder's steps."""
 
 
 @dataclass(frozen=True)
@@ -26,11 +33,11 @@ class Params:
     own fields; all floats must be ≥ 0. The defaults are the measured ones (benchmarks/RESULTS.md):
     no descent steps, because on base-layer files no step count, step size or weighting of the
     terms (with or without the assistant statistics) beat G(E(fill)), the descent's starting
-    point; ``DESCENT_STEPS`` is what ``--steps`` users start from.
+    point.
     """
 
     steps: int = 0
-    seed: int = 0
+    noise_seed: int = 0
     step_size: float = 0.02
     autoencoder: float = 10.0
     classification: float = 0.0
@@ -53,14 +60,10 @@ class Params:
         return astuple(self)[2:]
 
     @classmethod
-    def from_header(cls, steps: int, seed: int, floats: tuple[float, ...]) -> Params:
-        """Inverse of (steps, seed, :meth:`floats`); unused trailing header floats are ignored."""
-        return cls(steps, seed, *floats[: len(FLOAT_FIELDS)])
+    def from_header(cls, steps: int, noise_seed: int, floats: tuple[float, ...]) -> Params:
+        """Inverse of (steps, noise_seed, :meth:`floats`); unused trailing header floats are ignored."""
+        return cls(steps, noise_seed, *floats[: len(FLOAT_FIELDS)])
 
-
-DESCENT_STEPS = 10
-"""A step count worth trying when asking for the descent: on block-layout files 10 Adam steps of
-0.02 added 0.0004–0.001 SSIM to G(E(fill)) and more did not help (benchmarks/RESULTS.md)."""
 
 FLOAT_FIELDS = ("step_size", "autoencoder", "classification", "edge", "style", "content", "noise")
 
@@ -75,3 +78,23 @@ one measured at equal bytes on Kodak, not a tuned optimum."""
 def params_for(steps: int, assist: tuple[str, ...] = ()) -> Params:
     """The descent an encoder asks for: the defaults, with the terms of the stored statistics on."""
     return replace(Params(steps=steps), **dict(ASSIST_TERMS[kind] for kind in assist))
+
+
+@functools.cache
+def packaged_generator_hash() -> bytes:
+    """SHA-256 of the generator weights this package ships (weights/generator.sha256), without torch."""
+    text = resources.files("abcodec").joinpath("weights/generator.sha256").read_text()
+    return bytes.fromhex(text.split()[0])
+
+
+def descent_of(header: Header) -> Params:
+    """The descent a file asks for; a file made for another inpainter (the fast decode, refined
+    on request) gets the default one. A file made for other weights is refused by name."""
+    if header.inpainter != container.INPAINTER_PPGN:
+        return Params(noise_seed=header.noise_seed)
+    ours = packaged_generator_hash()
+    if header.generator != ours:
+        msg = (f"HEAD: made for generator weights {header.generator.hex()[:16]}…, this decoder has "
+               f"{ours.hex()[:16]}…; decode with inpainter 'diffusion'")
+        raise AbcError(msg)
+    return Params.from_header(header.steps, header.noise_seed, header.params)

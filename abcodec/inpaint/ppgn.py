@@ -24,8 +24,6 @@ from __future__ import annotations
 import functools
 import math
 import time
-from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -35,17 +33,13 @@ from ..assist import Statistics
 from ..container import AbcError
 from ..nets import LATENT_CHANNELS, LATENT_STRIDE, classifier_logits, load_efficientnet, load_generator
 from . import diffusion
-from .descent import FLOAT_FIELDS, Params
+from .descent import Params, Progress
 
 TILE = 1024
 """Largest tile side (pixels): a 1024² tile's descent needs about 1.5 GB; Kodak is one tile."""
 
 OVERLAP = 64
 """Pixels two neighbouring tiles share at least; the blend ramps across them."""
-
-Progress = Callable[[int, int, float], None]
-"""progress(steps done, steps in all, estimated seconds left)."""
-
 
 def inpaint(
     fill: np.ndarray,
@@ -55,15 +49,32 @@ def inpaint(
     *,
     device: str = "cpu",
     progress: Progress | None = None,
-    weights: Path | None = None,
 ) -> np.ndarray:
-    """Refine a diffusion fill (uint8 or float, (H, W, 3) or (H, W)) where ``known`` is False.
+    """Refine a fast decode (uint8 or float, (H, W, 3) or (H, W)) where ``known`` is False, with
+    the packaged networks.
 
     ``known`` is the bool (H, W) mask of exact pixels, which come back unchanged; ``stats`` are the
     file's assistant statistics (a Gram matrix of the wrong size is an AbcError). Returns uint8
-    of the fill's shape. ``device`` is a torch device name or "auto" (CUDA when there is one). ``weights`` names a generator file other than the packaged one (for
-    training runs and benchmarks; a file's header names the hash of the G it was made for).
+    of the fill's shape. ``device`` is "cpu", "cuda" or "auto" (CUDA when there is one).
     """
+    return refine(fill, known, params, stats, _networks(_device(device)), progress=progress)
+
+
+def _device(name: str) -> str:
+    """"auto" resolved; CUDA refused by name where torch sees none."""
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        msg = "device cuda requested but no CUDA device is available"
+        raise AbcError(msg)
+    return name
+
+
+def refine(
+    fill: np.ndarray, known: np.ndarray, params: Params, stats: Statistics, networks: tuple, *,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """:func:`inpaint` with the networks given: (E/C, G) on one device, as :func:`_networks` makes them."""
     fill = np.asarray(fill)
     known = np.asarray(known, dtype=bool)
     grey = fill.ndim == 2
@@ -75,9 +86,7 @@ def inpaint(
     if stats.gram is not None and stats.gram.shape != (LATENT_CHANNELS, LATENT_CHANNELS):
         msg = f"gram: Gram statistics of {stats.gram.shape[0]} channels, this generator's latent has {LATENT_CHANNELS}"
         raise AbcError(msg)
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    out = rgb if known.all() else _refine(rgb, known, params, stats, _networks(device, weights), progress)
+    out = rgb if known.all() else _refine(rgb, known, params, stats, networks, progress)
     out = np.clip(np.rint(out.mean(axis=2) if grey else out), 0, 255).astype(np.uint8)
     exact = np.clip(np.rint(fill), 0, 255).astype(np.uint8)
     out[known] = exact[known]
@@ -127,11 +136,15 @@ def _ramp(shape: tuple[int, int], top: int, left: int, image: tuple[int, int]) -
 
 
 @functools.lru_cache(maxsize=2)
-def _networks(device: str, weights: Path | None) -> tuple:
+def _networks(device: str) -> tuple:
     """(E/C, G) on a device, loaded once per process: loading costs more than a small decode."""
+    return networks_on(load_efficientnet(), load_generator(), device)
+
+
+def networks_on(net, generator, device: str) -> tuple:
+    """(E/C, G) moved to a device in the memory layout the descent runs fastest in."""
     memory = torch.channels_last
-    generator = load_generator(weights)
-    return load_efficientnet().to(device, memory_format=memory), generator.to(device, memory_format=memory)
+    return net.to(device, memory_format=memory), generator.to(device, memory_format=memory)
 
 
 def _refine_tile(
@@ -146,25 +159,36 @@ def _refine_tile(
     known_t = torch.from_numpy(known)[None, None].to(device)
     with torch.no_grad():
         h0 = net.encode(fill_t)
-    classes = torch.as_tensor(stats.classes, device=device) if stats.classes is not None and whole else None
-    gram = torch.as_tensor(stats.gram, device=device) if stats.gram is not None else None
-    noise = torch.Generator(device).manual_seed(params.seed * 1_000_003 + index)
-    h = h0.clone().requires_grad_(True)
-    optimiser = torch.optim.Adam([h], lr=params.step_size)
-    for _ in range(params.steps):
-        _step(net, generator, h, h0, fill_t, known_t, params, classes, gram, optimiser, noise)
-        clock.tick()
+    h = _descend(net, generator, h0, fill_t, known_t, params, stats, index, whole, clock) if params.steps else h0
     with torch.no_grad():
         made = generator(h, fill_t)[0].permute(1, 2, 0).cpu().numpy()
     return _composite(made, fill, known)
+
+
+def _descend(
+    net, generator, h0: torch.Tensor, fill: torch.Tensor, known: torch.Tensor, params: Params, stats: Statistics,
+    index: int, whole: bool, clock: _Clock,
+) -> torch.Tensor:
+    """h after the descent's steps from h0. Only here is an optimiser built: building one imports
+    torch._dynamo, 2 s that a decode without steps must not pay."""
+    device = h0.device
+    classes = torch.as_tensor(stats.classes, device=device) if stats.classes is not None and whole else None
+    gram = torch.as_tensor(stats.gram, device=device) if stats.gram is not None else None
+    noise = torch.Generator(device).manual_seed(params.noise_seed * 1_000_003 + index)
+    h = h0.clone().requires_grad_(True)
+    optimiser = torch.optim.Adam([h], lr=params.step_size)
+    for _ in range(params.steps):
+        _step(net, generator, h, h0, fill, known, params, classes, gram, optimiser, noise)
+        clock.tick()
+    return h.detach()
 
 
 def _step(
     net, generator, h: torch.Tensor, h0: torch.Tensor, fill: torch.Tensor, known: torch.Tensor, params: Params,
     classes: torch.Tensor | None, gram: torch.Tensor | None, optimiser: torch.optim.Optimizer,
     noise: torch.Generator,
-) -> float:
-    """One Adam step on L over h, in place, then PPGN's ε3 noise; returns L before the step.
+) -> None:
+    """One Adam step on L over h, in place, then PPGN's ε3 noise.
 
     Adam rather than PPGN's ε-update (h − ε2·∇L_cond + ε1·(E(G(h)) − h)): the raw-gradient update
     depends on the gradients' scale, which changes whenever G is retrained, and on BSDS500 val it
@@ -177,7 +201,6 @@ def _step(
     if params.noise:
         with torch.no_grad():
             h += params.noise * torch.randn(h.shape, generator=noise, device=h.device)
-    return loss.item()
 
 
 def _objective(

@@ -21,12 +21,16 @@ import numpy as np
 from PIL import Image
 
 from abcodec import assist, base, container
-from abcodec.codec import EncodeOptions, decode, encode, header_for, pixel_params
-from abcodec.inpaint.descent import DESCENT_STEPS
+from abcodec.codec import BlockLayer, EncodeOptions, decode, encode
 from abcodec.maskcode import encode_mask
+from abcodec.options import header_for
 from abcodec.pixels import pack_blocks
+from abcodec.reconstruct import pixel_params
 
 HERE = Path(__file__).resolve().parent
+
+DESCENT_STEPS = 10
+"""Descent steps the assistant-statistics vector asks for (any count > 0 switches the terms on)."""
 
 TOLERANCE = {"max_abs": 2, "mean_abs": 0.05}
 """§9. A conforming diffusion decoder's output may differ from the reference PNG by at most
@@ -58,17 +62,14 @@ def gram_matrix(channels: int = 24) -> np.ndarray:
 
 def valid_vectors() -> dict[str, tuple[bytes, str]]:
     """name -> (file bytes, what the vector exercises)."""
-    grey = encode(pattern(5, 7, 1), options=EncodeOptions(keep=0.4, block=1, chroma_shift=0, q_luma=1,
-                                                          scheme="random", inpainter="diffusion"))
-    rgb = encode(pattern(12, 16, 3), options=EncodeOptions(keep=0.5, block=4, q_luma=8, q_chroma=16,
-                                                           scheme="edge+random", inpainter="diffusion"))
+    grey = encode(pattern(5, 7, 1), options=EncodeOptions(inpainter="diffusion", blocks=BlockLayer(keep=0.4, block=1, chroma_shift=0, q_luma=1, scheme="random")))
+    rgb = encode(pattern(12, 16, 3), options=EncodeOptions(inpainter="diffusion", blocks=BlockLayer(keep=0.5, block=4, q_luma=8, q_chroma=16, scheme="edge+random")))
     with_metadata = Image.fromarray(pattern(20, 33, 3))
     with_metadata.info["icc_profile"] = b"not a real profile, carried as is"
     exif = Image.Exif()
     exif[0x0112] = 3
     with_metadata.info["exif"] = exif.tobytes()
-    centre = encode(with_metadata, options=EncodeOptions(keep=0.3, block=2, q_luma=4, q_chroma=6, scheme="centre",
-                                                         inpainter="diffusion"))
+    centre = encode(with_metadata, options=EncodeOptions(inpainter="diffusion", blocks=BlockLayer(keep=0.3, block=2, q_luma=4, q_chroma=6, scheme="centre")))
     unknown_ancillary = insert_before_mask(centre, container.pack_chunk(b"zzTx", b"an unknown ancillary chunk"))
     grey_base = encode(pattern(9, 16, 1), options=EncodeOptions(bpp=16, base_stride=2, inpainter="diffusion"))
     return {
@@ -106,7 +107,7 @@ def base_with_statistics() -> bytes:
 def base_with_blocks() -> bytes:
     """A base layer with every third 4×4 block kept on top (the encoder's API has no such layout yet)."""
     image = pattern(20, 24, 3)
-    header = header_for(EncodeOptions(q_luma=8, q_chroma=16, inpainter="diffusion"), width=24, height=20,
+    header = header_for(EncodeOptions(inpainter="diffusion", blocks=BlockLayer(q_luma=8, q_chroma=16)), width=24, height=20,
                         mode=container.MODE_RGB)
     mask = (np.arange(np.prod(header.grid_shape)) % 3 == 0).reshape(header.grid_shape)
     payload = base.encode_base(image, 200, stride=3)

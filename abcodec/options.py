@@ -1,0 +1,247 @@
+"""What the encoder may be told, validated in one place, and the header it writes from it.
+
+:class:`EncodeOptions` is the one definition of the encoder's options: ``abc-encode``'s flags
+and the Pillow plugin's save keywords are derived from its fields (and from :class:`BlockLayer`'s,
+the source paper's layout), so the three surfaces cannot drift. Each field's ``metadata`` holds
+its help text and how the command line parses it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import base as base_layer
+from . import container
+from .assist import KINDS as ASSIST_KINDS
+from .container import AbcError, Header
+from .importance import AUTO, BACKGROUND_IMPORTANCE
+from .inpaint.descent import Params, packaged_generator_hash, params_for
+
+DEFAULT_BPP = 0.25
+"""Rate when neither bpp nor keep is given: a Kodak image is then ~12 KB."""
+
+GENERATIVE_MAX_BPP = 0.875
+"""Above this ``bpp`` the encoder names the fast decoder unless told otherwise: G was trained on
+decodes of 0.08–0.5 bpp, and on Kodak it lifts SSIM up to 0.75 bpp but costs 0.002 at 1 bpp
+(benchmarks/RESULTS.md); the switch is halfway between the two measured rates."""
+
+INPAINTER_IDS = {name: code for code, name in container.INPAINTERS.items()}
+AVAILABLE_INPAINTERS = ("diffusion", "ppgn")
+DEVICES = ("auto", "cpu", "cuda")
+
+ENCODE_KEYWORDS = {
+    "importance": (f"PATH|{AUTO}", "where to keep detail at the same rate: a grey image (white = keep; any size, "
+                                   f"resized), or {AUTO}: the classifier's saliency map (loads torch)"),
+    "roi": ("X,Y,W,H", "a rectangle to keep in detail, in pixels (repeatable); painted white onto the importance "
+                       f"map, or alone: the rest gets importance {BACKGROUND_IMPORTANCE}"),
+}
+"""The keywords of :func:`codec.encode` besides its options, with the command line's metavar and help:
+what to keep in detail is a property of the image, not of the options."""
+
+NUMBER = (int, float, np.integer, np.floating)
+INTEGER = (int, np.integer)
+
+
+def _option(default, help: str, **cli) -> dataclasses.Field:
+    """A field with its help text and command-line parsing (``type``, ``choices``, ``metavar``)."""
+    return field(default=default, metadata={"help": help, **cli})
+
+
+@dataclass(frozen=True)
+class BlockLayer:
+    """The source paper's layout: kept pixel blocks and a diffusion fill instead of a base layer.
+
+    Rate is ``keep`` (the fraction of blocks kept) or the encoder's ``bpp``. The defaults (4×4
+    blocks, coarse quantisers) gave the best SSIM of the block settings tried on six Kodak images
+    (benchmarks/RESULTS.md): at a fixed rate, more kept blocks beat more precise ones.
+    """
+
+    keep: float | None = _option(None, "fraction of blocks to keep, 0..1 (instead of --bpp)", type=float)
+    scheme: str = _option("edge+random", "which blocks to keep", choices=tuple(container.SCHEMES))
+    block: int = _option(4, "block side in pixels, 1..64", type=int)
+    q_luma: int = _option(24, "luma quantiser step, 1..255", type=int)
+    q_chroma: int = _option(32, "chroma quantiser step, 1..255", type=int)
+    chroma_shift: int = _option(1, "1: chroma at half resolution inside kept blocks (needs an even block)",
+                                type=int, choices=(0, 1))
+    random_share: float = _option(0.25, "share of edge+random's blocks drawn at random, 0..1", type=float)
+    seed: int = _option(0, "seed of the random block choice", type=int, flag="--block-seed")
+
+    def __post_init__(self) -> None:
+        for name in ("block", "q_luma", "q_chroma", "chroma_shift", "seed"):
+            _require_type(name, getattr(self, name), INTEGER)
+        _require_type("random_share", self.random_share, NUMBER)
+        if self.keep is not None:
+            _require_type("keep", self.keep, NUMBER)
+        _require_type("scheme", self.scheme, (str,))
+        if self.keep is not None and not 0 <= self.keep <= 1:
+            msg = f"keep {self.keep} outside [0, 1]"
+            raise AbcError(msg)
+        if self.scheme not in container.SCHEMES:
+            msg = f"scheme {self.scheme!r} is not one of {', '.join(container.SCHEMES)}"
+            raise AbcError(msg)
+        if not 0 <= self.random_share <= 1:
+            msg = f"random_share {self.random_share} outside [0, 1]"
+            raise AbcError(msg)
+        if self.seed < 0:
+            msg = f"seed {self.seed} must be a non-negative integer"
+            raise AbcError(msg)
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    """The encoder's options; validated once, here.
+
+    Rate is set by ``bpp`` (file bytes × 8 / pixels, the whole file counted) or, for the block
+    layer, by ``blocks.keep``; with neither, ``DEFAULT_BPP`` applies. By default the rate goes
+    to the coarse base layer (at ``base_stride``, None: chosen by rate); ``blocks`` asks for the
+    source paper's layout instead (:class:`BlockLayer`; ``True`` or a dict of its fields is
+    accepted too).
+
+    ``inpainter`` is the decoder the file asks for: "ppgn", the generative decoder (steps and
+    loss weights into HEAD, inpaint/ppgn.py), or "diffusion", the fast decode it starts from;
+    None (the default) chooses by rate (:attr:`decoder`). ``assist`` names assistant statistics
+    of the original to store for the descent (keys of ``assist.KINDS``; a comma-separated string
+    is accepted), each an ancillary chunk whose bytes come out of the rate; none by default
+    (benchmarks/RESULTS.md says why). ``strip`` leaves the ICC profile and EXIF out.
+    """
+
+    bpp: float | None = _option(None, f"target bits per pixel of the whole file (default {DEFAULT_BPP})", type=float)
+    base_stride: float | None = _option(None, "base layer grid spacing in pixels, 1..16 in steps of 0.25 "
+                                              "(default: by rate)", type=float)
+    inpainter: str | None = _option(None, "the decoder the file asks for: ppgn refines the fast decode with the "
+                                          "generative decoder (torch needed), diffusion is the fast decode alone "
+                                          f"(default: ppgn up to {GENERATIVE_MAX_BPP} bpp, diffusion above)",
+                                    choices=AVAILABLE_INPAINTERS)
+    steps: int = _option(Params.steps, f"latent descent steps the generative decoder takes (default {Params.steps})",
+                         type=int)
+    assist: tuple[str, ...] = _option((), "store statistics of the original for the generative decoder: the "
+                                          "classifier's top classes (class, 19 bytes in the file) and/or E's Gram "
+                                          "matrix (style, 337 bytes); their bytes come out of the rate (needs --steps)",
+                                      metavar="class,style")
+    strip: bool = _option(False, "drop the ICC profile and EXIF")
+    blocks: BlockLayer | None = _option(None, "no coarse base layer: spend the rate on kept blocks only "
+                                              "(the source paper's layout)", flag="--no-base")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "blocks", _as_block_layer(self.blocks))
+        if self.bpp is not None:
+            _require_type("bpp", self.bpp, NUMBER)
+        if self.inpainter is not None:
+            _require_type("inpainter", self.inpainter, (str,))
+        _require_type("steps", self.steps, INTEGER)
+        if not isinstance(self.strip, bool):
+            msg = f"strip must be True or False, got {self.strip!r}"
+            raise AbcError(msg)
+        self._check_layers()
+        self._check_assist()
+        if self.steps != EncodeOptions.steps and self.decoder != "ppgn":
+            msg = "steps sets the generative decoder's descent; it needs inpainter 'ppgn'"
+            raise AbcError(msg)
+        if self.bpp is not None and not 0 < self.bpp <= 64:
+            msg = f"bpp {self.bpp} outside (0, 64]"
+            raise AbcError(msg)
+        if self.inpainter is not None and self.inpainter not in AVAILABLE_INPAINTERS:
+            msg = f"inpainter {self.inpainter!r} is not available (choose from {', '.join(AVAILABLE_INPAINTERS)})"
+            raise AbcError(msg)
+        header_for(self, width=1, height=1, mode=container.MODE_RGB)
+
+    def _check_layers(self) -> None:
+        """``base_stride`` against the block layer, and one rate control at most."""
+        if self.bpp is not None and self.blocks is not None and self.blocks.keep is not None:
+            msg = "give bpp or keep, not both"
+            raise AbcError(msg)
+        if self.base_stride is not None:
+            if self.blocks is not None:
+                msg = "base_stride sets the base layer; a file with the block layer (blocks) has none"
+                raise AbcError(msg)
+            _require_type("base_stride", self.base_stride, NUMBER)
+            base_layer.stride_quarters(self.base_stride)
+
+    def _check_assist(self) -> None:
+        """``assist`` as a sorted tuple of known names, and only for the generative decoder."""
+        names = self.assist.split(",") if isinstance(self.assist, str) else self.assist
+        if not isinstance(names, (tuple, list)) or not all(isinstance(name, str) for name in names):
+            msg = f"assist must be a list of names or a comma-separated string, got {self.assist!r}"
+            raise AbcError(msg)
+        names = tuple(sorted({name.strip() for name in names if name.strip()}))
+        unknown = [name for name in names if name not in ASSIST_KINDS]
+        if unknown:
+            msg = f"assist {', '.join(unknown)} is not one of {', '.join(ASSIST_KINDS)}"
+            raise AbcError(msg)
+        if names and (self.inpainter == "diffusion" or not self.steps):
+            msg = ("assist statistics act through the generative decoder's descent: they need inpainter 'ppgn' "
+                   "and steps > 0 (--steps N)")
+            raise AbcError(msg)
+        object.__setattr__(self, "assist", names)
+
+    @property
+    def decoder(self) -> str:
+        """The inpainter the file names: ``inpainter`` if given, else the generative decoder unless
+        the rate is above GENERATIVE_MAX_BPP and no descent was asked for."""
+        if self.inpainter is not None:
+            return self.inpainter
+        generative = self.steps or self.bpp is None or self.bpp <= GENERATIVE_MAX_BPP
+        return "ppgn" if generative else "diffusion"
+
+    def byte_budget(self, width: int, height: int) -> int:
+        """Bytes the whole file may take at ``bpp`` (or DEFAULT_BPP)."""
+        bpp = DEFAULT_BPP if self.bpp is None else self.bpp
+        return int(bpp * width * height / 8)
+
+
+def _as_block_layer(value: object) -> BlockLayer | None:
+    """``blocks`` as given from Python, Pillow's save() or the command line."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return BlockLayer()
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - {f.name for f in dataclasses.fields(BlockLayer)})
+        if unknown:
+            msg = f"blocks: unknown field{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}"
+            raise AbcError(msg)
+        return BlockLayer(**value)
+    if not isinstance(value, BlockLayer):
+        msg = f"blocks must be a BlockLayer, a dict of its fields, True or None, got {value!r}"
+        raise AbcError(msg)
+    return value
+
+
+def _require_type(name: str, value: object, types: tuple[type, ...]) -> None:
+    """Options arrive from keyword arguments and Pillow's save(); a wrong type is named, not a TypeError."""
+    if isinstance(value, bool) or not isinstance(value, types):
+        wanted = "a string" if types == (str,) else "an integer" if float not in types else "a number"
+        msg = f"{name} must be {wanted}, got {value!r}"
+        raise AbcError(msg)
+
+
+def header_for(options: EncodeOptions, *, width: int, height: int, mode: int, has_importance: bool = False) -> Header:
+    """The header an encode with these options writes; building it runs the container's checks.
+
+    A file with a base layer still carries the block fields (its MASK is empty): the defaults.
+    """
+    blocks = options.blocks or BlockLayer()
+    return Header(
+        width=width, height=height, mode=mode, block=blocks.block, q_luma=blocks.q_luma,
+        q_chroma=blocks.q_chroma, chroma_shift=blocks.chroma_shift, scheme=_scheme_id(blocks, has_importance),
+        inpainter=INPAINTER_IDS[options.decoder], **_generative_fields(options),
+    )
+
+
+def _scheme_id(blocks: BlockLayer, has_importance: bool) -> int:
+    """§3: an importance map makes the order no scheme of the table, so it is written as "other"."""
+    return container.SCHEME_OTHER if has_importance else container.SCHEMES[blocks.scheme]
+
+
+def _generative_fields(options: EncodeOptions) -> dict:
+    """Steps, decoder parameters and the generator's hash, for a file made for the generative decoder."""
+    if options.decoder != "ppgn":
+        return {}
+    params = params_for(options.steps, options.assist)
+    floats = params.floats()
+    padded = floats + (0.0,) * (container.N_DECODER_PARAMS - len(floats))
+    return {"steps": params.steps, "params": padded, "generator": packaged_generator_hash()}
+
