@@ -2,7 +2,8 @@
 
 The public API is ``abcodec.encode(image, options=abcodec.EncodeOptions(...))`` and
 ``abcodec.decode(data)``; errors are ``abcodec.AbcError``. They are loaded on first use, so that
-``import abcodec`` (which registers the Pillow plugin) stays cheap.
+``import abcodec`` (which registers the Pillow plugin) stays cheap. ``abcodec.__version__`` is
+the installed distribution's version; ``python -m abcodec`` says what the package offers.
 """
 
 # Importing the package registers the Pillow plugin, as Pillow has no plugin entry points;
@@ -10,9 +11,23 @@ The public API is ``abcodec.encode(image, options=abcodec.EncodeOptions(...))`` 
 from .container import AbcError, AbcWarning
 from .pillow import register_abc_opener
 
+_VERSION = "0.4.0"
+"""The version of this source tree, for a copy that is not installed (no distribution metadata);
+setup.cfg's version must say the same."""
+
 _FROM_CODEC = ("BlockLayer", "EncodeOptions", "decode", "encode")
 
-__all__ = ["AbcError", "AbcWarning", "register_abc_opener", *_FROM_CODEC]
+__all__ = ["AbcError", "AbcWarning", "__version__", "register_abc_opener", *_FROM_CODEC]
+
+
+def _installed_version() -> str:
+    """The version pip installed (importlib.metadata), else :data:`_VERSION`."""
+    from importlib import metadata  # deferred: it costs more than the rest of this import
+
+    try:
+        return metadata.version(__name__)
+    except metadata.PackageNotFoundError:
+        return _VERSION
 
 
 def __getattr__(name: str):
@@ -20,5 +35,8 @@ def __getattr__(name: str):
         from . import codec
 
         return getattr(codec, name)
+    if name == "__version__":
+        globals()["__version__"] = version = _installed_version()
+        return version
     msg = f"module 'abcodec' has no attribute {name!r}"
     raise AttributeError(msg)

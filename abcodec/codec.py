@@ -23,13 +23,13 @@ from . import container
 from .container import AbcError, AbcFile, AbcWarning, Header
 from .images import image_to_array
 from .importance import ImportanceSource, resolve_importance
-from .inpaint.descent import Progress, descent_of
+from .inpaint.descent import Progress, descent_of, work_units
 from .mask import block_order, mask_from_order
 from .maskcode import encode_mask
 from .metadata import chunks_from_info, info_from_chunks
 from .options import AVAILABLE_INPAINTERS, DEVICES, BlockLayer, EncodeOptions, header_for
 from .pixels import pack_blocks
-from .reconstruct import fast_decode, pixel_params
+from .reconstruct import fast_decode, pixel_params, reduced_decode
 
 __all__ = ["BlockLayer", "EncodeOptions", "decode", "encode"]
 
@@ -75,12 +75,11 @@ def _encode_base(
     array: np.ndarray, header: Header, ancillary: dict[bytes, bytes], options: EncodeOptions,
     importance: np.ndarray | None,
 ) -> AbcFile:
-    """A file whose rate all goes to the base layer; the block layer is present but empty."""
-    empty = np.zeros(header.grid_shape, bool)
-    overhead = len(container.write_file(_assemble(header, empty, array, ancillary, b"")))
+    """A file whose rate all goes to the base layer (§12), without the block layer."""
+    overhead = len(container.write_file(AbcFile(header, None, None, ancillary, b"")))
     budget = options.byte_budget(header.width, header.height)
-    payload = base_layer.encode_base(array, max(budget - overhead, 1), options.base_stride, importance)
-    return _assemble(header, empty, array, ancillary, payload)
+    payload = base_layer.encode_base(array, max(budget - overhead, 1), speed=options.speed, importance=importance)
+    return AbcFile(header, None, None, ancillary, payload)
 
 
 def _encode_blocks(
@@ -140,10 +139,18 @@ def _warn_if_refused_by_default(abc: AbcFile) -> None:
 
 def decode(
     data: bytes | AbcFile, /, *, inpainter: str | None = None, device: str = "auto",
-    max_pixels: int | None = container.DEFAULT_MAX_PIXELS, progress: Progress | None = None,
+    max_pixels: int | None = container.DEFAULT_MAX_PIXELS, progress: Progress | None = None, reduced: bool = False,
+    threads: int | None = None,
 ) -> Image.Image:
     """Decompress .abc bytes (or a file already parsed) to a PIL image, mode L or RGB, with the
     ICC profile and EXIF in ``info``; ``inpainter`` overrides the decoder the file asks for.
+
+    ``threads`` is the generative decoder's CPU thread count (ONNX Runtime's, or torch's for the
+    descent; None: their defaults); the pixels do not depend on it.
+
+    ``reduced`` returns the base layer's AV1 frame as it is, at its own size (the image's or
+    smaller), without the generator or the upsampling: what a thumbnail needs, in a fraction of
+    the time. A file without an AV1 base, or with kept blocks, gives its fast decode then.
 
     Untrusted input is safe with the default ``max_pixels``: it and the pixels-per-byte bomb
     check (``container.check_decode_limits``) are applied before any work; ``None`` trusts the
@@ -152,6 +159,9 @@ def decode(
     """
     abc = data if isinstance(data, AbcFile) else container.read_file(data)
     container.check_decode_limits(abc, max_pixels)
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        msg = f"threads must be a positive integer or None, got {threads!r}"
+        raise AbcError(msg)
     if device not in DEVICES:
         msg = f"device {device!r} is not one of {', '.join(DEVICES)}"
         raise AbcError(msg)
@@ -159,18 +169,38 @@ def decode(
     if wanted not in AVAILABLE_INPAINTERS:
         msg = f"inpainter {wanted!r} is not available in this version; decode with inpainter 'diffusion'"
         raise AbcError(msg)
-    pixels = fast_decode(abc)[0] if wanted == "diffusion" else _generative_decode(abc, device, max_pixels, progress)
+    if reduced:
+        pixels = reduced_decode(abc)
+    elif wanted == "diffusion":
+        pixels = fast_decode(abc)[0]
+    else:
+        pixels = _generative_decode(abc, device, max_pixels, progress, threads)
     image = Image.fromarray(pixels)
     image.info.update(info_from_chunks(abc.ancillary))
     return image
 
 
-def _generative_decode(abc: AbcFile, device: str, max_pixels: int | None, progress: Progress | None) -> np.ndarray:
-    """§8 step 8: the fast decode refined by the generative decoder, its work bounded first."""
-    descent = descent_of(abc.header)
-    container.check_descent_limit(abc.header, descent.steps, max_pixels)
-    stats = assist_stats.statistics_from_chunks(abc.ancillary)
-    image, exact = fast_decode(abc)
-    from .inpaint import ppgn
+def _generative_decode(
+    abc: AbcFile, device: str, max_pixels: int | None, progress: Progress | None, threads: int | None,
+) -> np.ndarray:
+    """§8 step 8: the fast decode refined by the generative decoder, its work bounded first.
 
-    return ppgn.inpaint(image, exact, descent, stats, device=device, progress=progress)
+    G alone (no descent steps, on the CPU) runs on ONNX Runtime; the descent, and CUDA, need torch.
+    """
+    descent = descent_of(abc.header)
+    stats = assist_stats.statistics_from_chunks(abc.ancillary)
+    classes = stats.classes is not None and descent.classification > 0
+    what = f"{descent.steps} descent steps" + (" with the classifier" if classes else "") if descent.steps else "G"
+    container.check_generative_work(abc, work_units(abc.header, descent.steps, classes), what, max_pixels)
+    image, exact = fast_decode(abc)
+    if not descent.steps and device != "cuda":
+        from .inpaint import refine
+
+        return refine.generate(image, exact, threads=threads)
+    try:
+        from .inpaint import ppgn
+    except ImportError as e:
+        reason = f"{descent.steps} descent steps" if descent.steps else "device cuda"
+        msg = f"this file asks for {reason}, which need torch: pip install 'abcodec[torch]'"
+        raise AbcError(msg) from e
+    return ppgn.inpaint(image, exact, descent, stats, device=device, progress=progress, threads=threads)

@@ -18,25 +18,30 @@ from dataclasses import dataclass, field
 SIGNATURE = b"\x8bABC\r\n\x1a\n"
 """§2. The high byte catches 7-bit transfers, CR LF and ^Z catch newline and DOS-EOF mangling."""
 
-VERSION = 2
-"""§3. Format version written by this encoder. Version 2 added the optional BASE chunk."""
+VERSION = 3
+"""§3. Format version written by this encoder. Version 2 added the optional BASE chunk (a DCT base
+layer, §10); version 3 codes the base layer with AV1 (§12), makes MASK and PIXL optional, moves the
+descent's settings out of HEAD into DSCT and shortens HEAD to 20 bytes."""
 
-READABLE_VERSIONS = (1, 2)
+READABLE_VERSIONS = (1, 2, 3)
 """Versions this decoder reads: a version 1 file is a version 2 file without BASE."""
 
 CHUNK_HEAD = b"HEAD"
 CHUNK_MASK = b"MASK"
 CHUNK_PIXL = b"PIXL"
 CHUNK_BASE = b"BASE"
+CHUNK_DSCT = b"DSCT"
 CHUNK_AEND = b"AEND"
 CHUNK_ICCP = b"iccp"
 CHUNK_EXIF = b"exif"
 CHUNK_CLAS = b"clas"
 CHUNK_GRAM = b"gram"
 
-REQUIRED_CHUNKS = (CHUNK_MASK, CHUNK_PIXL)
-OPTIONAL_CRITICAL = {CHUNK_BASE: 2}
-"""Critical chunks a file may leave out, with the first version that knows them."""
+CRITICAL_CHUNKS = {CHUNK_MASK: 1, CHUNK_PIXL: 1, CHUNK_BASE: 2, CHUNK_DSCT: 3}
+"""§4. The critical chunks besides HEAD and AEND, with the first version that knows them."""
+
+BLOCK_LAYER = (CHUNK_MASK, CHUNK_PIXL)
+"""§4. The block layer's chunks: required before version 3, from version 3 both or neither."""
 KNOWN_ANCILLARY = (CHUNK_ICCP, CHUNK_EXIF, CHUNK_CLAS, CHUNK_GRAM)
 """§4. ``clas`` and ``gram`` (§11) hold statistics of the original for the generative decoder."""
 
@@ -64,6 +69,10 @@ N_DECODER_PARAMS = 8
 
 GENERATOR_HASH_SIZE = 32
 """§3. SHA-256 of the generator weights; all zero when the inpainter needs none."""
+
+GENERATOR_ID_SIZE = {1: GENERATOR_HASH_SIZE, 2: GENERATOR_HASH_SIZE, 3: 8}
+"""§3. Bytes of the generator's SHA-256 that HEAD stores, by version. Version 3 keeps the first 8:
+they tell the few weights a decoder could have apart, and 24 bytes are 1 % of a 0.1 bpp file."""
 
 MAX_SIDE = 32768
 """§5. Largest width or height: keeps every per-row/column index within int32."""
@@ -115,19 +124,29 @@ SMALL_IMAGE_PIXELS = 1 << 20
 """§5, decoder limits. An image of at most this many pixels (about 2 s of decoding) is decoded
 however few bytes describe it, so that small images with near-empty masks still decode."""
 
-MAX_STEP_PIXELS = 1 << 27
-"""§5, decoder limits. Most descent steps × pixels the generative decoder runs for an untrusted
-file: a step costs about 1 µs per pixel on a 2-core CPU, so a file of a few bytes asking for
-10000 steps on a Kodak image would take an hour; 2²⁷ is about 2 minutes there, and admits
-10 steps on a 12-megapixel photo."""
+SMALL_FILE_WORK = 1 << 21
+WORK_PER_BYTE = 2 * MAX_PIXELS_PER_BYTE
+"""§5, decoder limits. The generative decoder's work (in units of one pixel of G's forward pass,
+inpaint/descent.py's ``work_units``: tile overlaps, every descent step's pixels and fixed costs,
+the classifier's resized copy) that an untrusted file may ask for: max(SMALL_FILE_WORK,
+WORK_PER_BYTE × its MASK + PIXL + BASE bytes). Twice the pixels-per-byte rate, so G alone runs on
+every image the bomb check lets through, tile overlaps included, while descent steps must be paid
+for in bytes: a file of a few bytes asking for 10000 steps would otherwise take hours. 2²¹ units
+are about 2 s on the 2-core reference CPU (benchmarks/RESULTS.md, "Hostile input")."""
 
 _CHUNK_PREFIX = struct.Struct(">I4s")
 HEADER_PREFIX_SIZE = len(SIGNATURE) + _CHUNK_PREFIX.size
 """Signature and the first chunk's length and type: what a reader needs to know how much of HEAD follows."""
 _CRC = struct.Struct(">I")
-_HEAD = struct.Struct(f">BBIIBBBBBBHI{N_DECODER_PARAMS}f{GENERATOR_HASH_SIZE}s")
-HEAD_SIZE = _HEAD.size
-"""§3. Payload size of the HEAD chunk in version 1 (86 bytes)."""
+_HEAD_V2 = struct.Struct(f">BBIIBBBBBBHI{N_DECODER_PARAMS}f{GENERATOR_HASH_SIZE}s")
+_HEAD_V3 = struct.Struct(f">BBHHBBBBBB{GENERATOR_ID_SIZE[3]}s")
+_DSCT = struct.Struct(f">HI{N_DECODER_PARAMS}f")
+HEAD_SIZES = {1: _HEAD_V2.size, 2: _HEAD_V2.size, 3: _HEAD_V3.size}
+"""§3. Payload size of the HEAD chunk by version: 86 bytes in versions 1 and 2, 20 in version 3."""
+HEAD_SIZE = HEAD_SIZES[VERSION]
+MAX_HEAD_SIZE = max(HEAD_SIZES.values())
+DSCT_SIZE = _DSCT.size
+"""§3.1. Payload size of the DSCT chunk (38 bytes): steps, noise seed, the 8 parameters."""
 
 
 class AbcError(ValueError):
@@ -159,10 +178,12 @@ class Header:
     steps: int = 0
     noise_seed: int = 0
     params: tuple[float, ...] = (0.0,) * N_DECODER_PARAMS
-    generator: bytes = bytes(GENERATOR_HASH_SIZE)
+    generator: bytes = b""
     version: int = VERSION
 
     def __post_init__(self) -> None:
+        if self.generator == b"" and self.version in GENERATOR_ID_SIZE:
+            object.__setattr__(self, "generator", bytes(GENERATOR_ID_SIZE[self.version]))
         validate_header(self)
         as_float32 = struct.unpack(f">{N_DECODER_PARAMS}f", struct.pack(f">{N_DECODER_PARAMS}f", *self.params))
         object.__setattr__(self, "params", as_float32)
@@ -182,11 +203,15 @@ class Header:
 
 @dataclass
 class AbcFile:
-    """A parsed container: the header and the payloads of the chunks a decoder needs."""
+    """A parsed container: the header and the payloads of the chunks a decoder needs.
+
+    ``mask`` and ``pixels`` are None in a version 3 file without the block layer; the descent's
+    settings (DSCT in version 3) are in the header.
+    """
 
     header: Header
-    mask: bytes
-    pixels: bytes
+    mask: bytes | None
+    pixels: bytes | None
     ancillary: dict[bytes, bytes] = field(default_factory=dict)
     base: bytes | None = None
 
@@ -240,8 +265,8 @@ def validate_header(header: Header) -> None:
         if not (math.isfinite(value) and 0.0 <= value <= MAX_PARAM):
             msg = f"HEAD: decoder parameter {i} is {value}, expected a finite value in 0..{MAX_PARAM:g}"
             raise AbcError(msg)
-    if len(header.generator) != GENERATOR_HASH_SIZE:
-        msg = f"HEAD: generator hash has {len(header.generator)} bytes, expected {GENERATOR_HASH_SIZE}"
+    if len(header.generator) != GENERATOR_ID_SIZE[header.version]:
+        msg = f"HEAD: generator hash has {len(header.generator)} bytes, expected {GENERATOR_ID_SIZE[header.version]}"
         raise AbcError(msg)
 
 
@@ -263,7 +288,7 @@ def check_decode_limits(abc: AbcFile, max_pixels: int | None = DEFAULT_MAX_PIXEL
         msg = (f"HEAD: {header.width}x{header.height} is {pixels} pixels, "
                f"over the decoder's limit (max_pixels) of {max_pixels}")
         raise AbcError(msg)
-    coded = len(abc.mask) + len(abc.pixels) + len(abc.base or b"")
+    coded = len(abc.mask or b"") + len(abc.pixels or b"") + len(abc.base or b"")
     if pixels > max(SMALL_IMAGE_PIXELS, MAX_PIXELS_PER_BYTE * coded):
         msg = (
             f"HEAD: {header.width}x{header.height} is {pixels} pixels from {coded} bytes of MASK, PIXL and BASE, "
@@ -273,53 +298,71 @@ def check_decode_limits(abc: AbcFile, max_pixels: int | None = DEFAULT_MAX_PIXEL
         raise AbcError(msg)
 
 
-def check_descent_limit(header: Header, steps: int, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
-    """The reference decoder's limit on the generative decoder's work (§5): steps × pixels.
+def check_generative_work(abc: AbcFile, units: int, what: str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
+    """The reference decoder's limit on the generative decoder's work (§5), before any is done.
 
-    ``steps`` is what the decoder will run (the header's, or its default for another inpainter);
-    ``max_pixels=None`` trusts the file, as in :func:`check_decode_limits`.
+    ``units`` is the work the decoder would do (inpaint/descent.py's ``work_units``), ``what``
+    says what it is for the message; ``max_pixels=None`` trusts the file, as in
+    :func:`check_decode_limits`.
     """
-    pixels = header.width * header.height
-    if max_pixels is not None and steps * pixels > MAX_STEP_PIXELS:
-        msg = (f"HEAD: {steps} descent steps on {header.width}x{header.height} pixels is over the decoder's limit of "
-               f"{MAX_STEP_PIXELS} step-pixels; decode with inpainter 'diffusion', or lift the limits for a file you trust")
+    if max_pixels is None:
+        return
+    coded = len(abc.mask or b"") + len(abc.pixels or b"") + len(abc.base or b"")
+    allowed = max(SMALL_FILE_WORK, WORK_PER_BYTE * coded)
+    if units > allowed:
+        header = abc.header
+        msg = (f"HEAD: {what} on {header.width}x{header.height} pixels is {units} units of work, over the decoder's "
+               f"limit of {allowed} for a file of {coded} coded bytes; decode with inpainter 'diffusion', or lift "
+               "the limits for a file you trust")
         raise AbcError(msg)
 
 
 def pack_header(header: Header) -> bytes:
-    """The HEAD payload (§3 table), big-endian."""
-    return _HEAD.pack(
-        header.version,
-        header.mode,
-        header.width,
-        header.height,
-        header.block,
-        header.scheme,
-        header.q_luma,
-        header.q_chroma,
-        header.chroma_shift,
-        header.inpainter,
-        header.steps,
-        header.noise_seed,
-        *header.params,
-        header.generator,
-    )
+    """The HEAD payload (§3 tables), big-endian; in version 3 without the descent (DSCT, §3.1)."""
+    fields = (header.version, header.mode, header.width, header.height, header.block, header.scheme,
+              header.q_luma, header.q_chroma, header.chroma_shift, header.inpainter)
+    if header.version >= 3:
+        return _HEAD_V3.pack(*fields, header.generator)
+    return _HEAD_V2.pack(*fields, header.steps, header.noise_seed, *header.params, header.generator)
 
 
-def unpack_header(payload: bytes) -> Header:
-    """Parse and validate a HEAD payload; the version byte is checked before the length."""
+def unpack_header(payload: bytes, descent: bytes | None = None) -> Header:
+    """Parse and validate a HEAD payload (the version byte is checked before the length) and, in
+    version 3, the DSCT payload that carries the descent, if the file has one."""
     if payload:
         _check_version(payload[0])
-    if len(payload) != HEAD_SIZE:
-        msg = f"HEAD: payload is {len(payload)} bytes, expected {HEAD_SIZE}"
+    version = payload[0] if payload else VERSION
+    if len(payload) != HEAD_SIZES[version]:
+        msg = f"HEAD: payload is {len(payload)} bytes, expected {HEAD_SIZES[version]} for version {version}"
         raise AbcError(msg)
-    (version, mode, width, height, block, scheme, q_luma, q_chroma, shift, inpainter, steps, noise_seed,
-     *rest) = _HEAD.unpack(payload)
+    if version < 3:
+        (version, mode, width, height, block, scheme, q_luma, q_chroma, shift, inpainter, steps, noise_seed,
+         *params, generator) = _HEAD_V2.unpack(payload)
+    else:
+        version, mode, width, height, block, scheme, q_luma, q_chroma, shift, inpainter, generator = (
+            _HEAD_V3.unpack(payload))
+        steps, noise_seed, *params = _unpack_descent(descent) if descent is not None else (0, 0) + (0.0,) * N_DECODER_PARAMS
     return Header(
         version=version, mode=mode, width=width, height=height, block=block, scheme=scheme,
         q_luma=q_luma, q_chroma=q_chroma, chroma_shift=shift, inpainter=inpainter, steps=steps,
-        noise_seed=noise_seed, params=tuple(rest[:N_DECODER_PARAMS]), generator=rest[N_DECODER_PARAMS],
+        noise_seed=noise_seed, params=tuple(params), generator=generator,
     )
+
+
+def pack_descent(header: Header) -> bytes:
+    """The DSCT payload (§3.1): steps, noise seed and the 8 decoder parameters of inpainter 1."""
+    return _DSCT.pack(header.steps, header.noise_seed, *header.params)
+
+
+def _unpack_descent(payload: bytes) -> tuple:
+    if len(payload) != DSCT_SIZE:
+        msg = f"DSCT: payload is {len(payload)} bytes, expected {DSCT_SIZE}"
+        raise AbcError(msg)
+    values = _DSCT.unpack(payload)
+    if values[0] == 0:
+        msg = "DSCT: 0 steps; a file without descent steps has no DSCT chunk"
+        raise AbcError(msg)
+    return values
 
 
 def is_critical(chunk_type: bytes) -> bool:
@@ -365,8 +408,11 @@ def iter_chunks(data: bytes):
 
 
 def write_file(abc: AbcFile) -> bytes:
-    """Serialise in the canonical order (§4): HEAD, ancillary, BASE, MASK, PIXL, AEND."""
-    parts = [SIGNATURE, pack_chunk(CHUNK_HEAD, pack_header(abc.header))]
+    """Serialise in the canonical order (§4): HEAD, DSCT, ancillary, BASE, MASK, PIXL, AEND."""
+    header = abc.header
+    parts = [SIGNATURE, pack_chunk(CHUNK_HEAD, pack_header(header))]
+    if header.version >= 3 and header.steps:
+        parts.append(pack_chunk(CHUNK_DSCT, pack_descent(header)))
     for chunk_type, payload in abc.ancillary.items():
         if is_critical(chunk_type) or len(payload) > MAX_ANCILLARY_BYTES:
             msg = f"ancillary chunk {chunk_type!r} of {len(payload)} bytes cannot be written"
@@ -374,13 +420,15 @@ def write_file(abc: AbcFile) -> bytes:
         parts.append(pack_chunk(chunk_type, payload))
     if abc.base is not None:
         parts.append(pack_chunk(CHUNK_BASE, abc.base))
-    parts += [pack_chunk(CHUNK_MASK, abc.mask), pack_chunk(CHUNK_PIXL, abc.pixels), pack_chunk(CHUNK_AEND, b"")]
+    if abc.mask is not None or header.version < 3:
+        parts += [pack_chunk(CHUNK_MASK, abc.mask), pack_chunk(CHUNK_PIXL, abc.pixels)]
+    parts.append(pack_chunk(CHUNK_AEND, b""))
     return b"".join(parts)
 
 
 def read_file(data: bytes) -> AbcFile:
     """Parse a whole file (§4 rules): HEAD first, each critical chunk once, AEND last, nothing after."""
-    header: Header | None = None
+    head: bytes | None = None
     critical: dict[bytes, bytes] = {}
     ancillary: dict[bytes, bytes] = {}
     ended = False
@@ -388,38 +436,59 @@ def read_file(data: bytes) -> AbcFile:
         if ended:
             msg = f"chunk {chunk_type.decode()} after AEND"
             raise AbcError(msg)
-        if header is None:
+        if head is None:
             if chunk_type != CHUNK_HEAD:
                 msg = f"first chunk is {chunk_type.decode()}, expected HEAD"
                 raise AbcError(msg)
-            header = unpack_header(payload)
+            unpack_header(payload)  # refuses a bad HEAD before anything after it is read
+            head = payload
         elif chunk_type == CHUNK_AEND:
             if payload:
                 msg = f"AEND chunk carries {len(payload)} bytes, expected none"
                 raise AbcError(msg)
             ended = True
-        elif chunk_type in REQUIRED_CHUNKS or header.version >= OPTIONAL_CRITICAL.get(chunk_type, VERSION + 1):
-            if chunk_type in critical:
-                msg = f"duplicate {chunk_type.decode()} chunk"
-                raise AbcError(msg)
+        elif chunk_type in CRITICAL_CHUNKS:
+            _check_known_in(chunk_type, head[0], critical)
             critical[chunk_type] = payload
-        elif chunk_type in OPTIONAL_CRITICAL:
-            msg = f"{chunk_type.decode()} chunk needs format version {OPTIONAL_CRITICAL[chunk_type]}, the file says {header.version}"
-            raise AbcError(msg)
         elif is_critical(chunk_type):
             msg = f"unknown critical chunk {chunk_type.decode()} (made by a newer encoder?)"
             raise AbcError(msg)
         elif chunk_type in KNOWN_ANCILLARY and chunk_type not in ancillary:
             ancillary[chunk_type] = payload
-    if header is None:
+    if head is None:
         msg = "truncated file: no HEAD chunk"
         raise AbcError(msg)
+    header = unpack_header(head, critical.get(CHUNK_DSCT))
+    _check_layers(header, critical, ended)
     _check_sizes(header, critical, ancillary)
-    missing = [t.decode() for t in REQUIRED_CHUNKS if t not in critical] + ([] if ended else ["AEND"])
+    return AbcFile(header, critical.get(CHUNK_MASK), critical.get(CHUNK_PIXL), ancillary, critical.get(CHUNK_BASE))
+
+
+def _check_known_in(chunk_type: bytes, version: int, seen: dict[bytes, bytes]) -> None:
+    """§4: a critical chunk at most once, and only in a version that defines it."""
+    if version < CRITICAL_CHUNKS[chunk_type]:
+        msg = f"{chunk_type.decode()} chunk needs format version {CRITICAL_CHUNKS[chunk_type]}, the file says {version}"
+        raise AbcError(msg)
+    if chunk_type in seen:
+        msg = f"duplicate {chunk_type.decode()} chunk"
+        raise AbcError(msg)
+
+
+def _check_layers(header: Header, critical: dict[bytes, bytes], ended: bool) -> None:
+    """§4: which critical chunks a file must have, by version; AEND last."""
+    blocks = [t for t in BLOCK_LAYER if t in critical]
+    if header.version < 3 or len(blocks) == 1:
+        missing = [t.decode() for t in BLOCK_LAYER if t not in critical]
+    else:
+        missing = [] if blocks or CHUNK_BASE in critical else ["BASE (or MASK and PIXL)"]
+    if not ended:
+        missing.append("AEND")
     if missing:
         msg = f"truncated or incomplete file: no {', '.join(missing)} chunk"
         raise AbcError(msg)
-    return AbcFile(header, critical[CHUNK_MASK], critical[CHUNK_PIXL], ancillary, critical.get(CHUNK_BASE))
+    if CHUNK_DSCT in critical and header.inpainter != INPAINTER_PPGN:
+        msg = f"DSCT: descent settings in a file for inpainter {header.inpainter}, which has no descent"
+        raise AbcError(msg)
 
 
 def _check_sizes(header: Header, critical: dict[bytes, bytes], ancillary: dict[bytes, bytes]) -> None:
@@ -442,7 +511,7 @@ def max_coded_bytes(header: Header) -> int:
 
 def max_file_size(header: Header) -> int:
     """§5: the longest file with this header that the format admits; readers read no more."""
-    framing = len(SIGNATURE) + MAX_CHUNKS * CHUNK_OVERHEAD + HEAD_SIZE
+    framing = len(SIGNATURE) + MAX_CHUNKS * CHUNK_OVERHEAD + MAX_HEAD_SIZE + DSCT_SIZE
     return framing + MAX_ANCILLARY_TOTAL + max_coded_bytes(header)
 
 
@@ -458,7 +527,7 @@ def read_stream(stream, start: bytes = b"", source: str = "input") -> bytes:
     data += _read_up_to(stream, HEADER_PREFIX_SIZE - len(data))
     if len(data) >= HEADER_PREFIX_SIZE and data.startswith(SIGNATURE):
         (length,) = struct.unpack_from(">I", data, len(SIGNATURE))
-        data += _read_up_to(stream, min(length, HEAD_SIZE) + _CRC.size)
+        data += _read_up_to(stream, min(length, MAX_HEAD_SIZE) + _CRC.size)
     header = read_header(bytes(data))
     limit = max_file_size(header)
     data += _read_up_to(stream, limit + 1 - len(data))

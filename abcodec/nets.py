@@ -16,6 +16,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .inpaint.descent import CLASSIFIER_SIZE
+
 STAGES = ((1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3),
           (6, 5, 2, 192, 4), (6, 3, 1, 320, 1))
 """EfficientNet-B0/Lite0 stages: (expansion, kernel, stride, output channels, repeats)."""
@@ -28,9 +30,8 @@ LATENT_BLOCKS = 3
 
 LATENT_CHANNELS = 24
 LATENT_STRIDE = 4
-
-CLASSIFIER_SIZE = 224
-"""Shorter side of the image C sees: ImageNet's training scale."""
+FILL_CHANNELS = 3 * LATENT_STRIDE**2
+"""G's view of the fill at its own resolution: each 4×4 cell's 48 samples as channels."""
 
 CORRECTION_SCALE = 64.0
 """G's tail works in units of 64 grey levels, so its weights stay near 1 in size."""
@@ -137,6 +138,10 @@ class ResidualBlock(nn.Module):
 class Generator(nn.Module):
     """G: latent h (N, 24, H/4, W/4) and the fill it came from (N, 3, H, W) -> fill + correction.
 
+    G reads h and the fill itself, its 4×4 pixel cells laid out as 48 channels beside h's 24: an
+    AV1 base keeps detail finer than E's stride-4 features describe, and a super-resolution network
+    sees its input at its own resolution for the same reason. The descent still moves h alone.
+
     Residual on the fill: the last layer starts at zero, so an untrained G returns the fill bit
     for bit, and training can only move away from the fill's quality when that lowers the loss
     (a G that had to rebuild the whole image from h ended 1.8 dB below the fill). h is a
@@ -149,7 +154,7 @@ class Generator(nn.Module):
 
     def __init__(self, width: int = 48, blocks: int = 3) -> None:
         super().__init__()
-        self.head = nn.Conv2d(LATENT_CHANNELS, width, 3, padding=1)
+        self.head = nn.Conv2d(LATENT_CHANNELS + FILL_CHANNELS, width, 3, padding=1)
         self.body = nn.Sequential(*(ResidualBlock(width) for _ in range(blocks)))
         self.up1 = nn.Sequential(nn.Conv2d(width, 16 * 4, 3, padding=1), nn.PixelShuffle(2), nn.ReLU())
         self.up2 = nn.Sequential(nn.Conv2d(16, 8 * 4, 3, padding=1), nn.PixelShuffle(2), nn.ReLU())
@@ -157,14 +162,22 @@ class Generator(nn.Module):
         nn.init.zeros_(self.tail.weight)
         nn.init.zeros_(self.tail.bias)
 
-    def correction(self, h: torch.Tensor) -> torch.Tensor:
+    def correction(self, h: torch.Tensor, fill: torch.Tensor) -> torch.Tensor:
         """The residual G adds, in grey levels, at 4x the size of h."""
-        x = self.body(F.relu(self.head(h)))
+        x = self.body(F.relu(self.head(torch.cat([h, fill_cells(fill, h.shape[2:])], dim=1))))
         return CORRECTION_SCALE * self.tail(self.up2(self.up1(x)))
 
     def forward(self, h: torch.Tensor, fill: torch.Tensor) -> torch.Tensor:
         """fill + correction, cropped to the fill's size (E rounds odd sizes up); not clamped."""
-        return fill + self.correction(h)[..., : fill.shape[2], : fill.shape[3]]
+        return fill + self.correction(h, fill)[..., : fill.shape[2], : fill.shape[3]]
+
+
+def fill_cells(fill: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """The fill (N, 3, H, W), normalised and padded by replication to 4× ``shape``, as (N, 48, *shape):
+    each channel one pixel of a 4×4 cell, aligned with h's cell."""
+    padded = F.pad(normalise(fill), (0, LATENT_STRIDE * shape[1] - fill.shape[3], 0, LATENT_STRIDE * shape[0] - fill.shape[2]),
+                   mode="replicate")
+    return F.pixel_unshuffle(padded, LATENT_STRIDE)
 
 
 def load_generator(path: Path | None = None) -> Generator:

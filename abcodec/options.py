@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import base as base_layer
 from . import container
+from .av1 import SPEED_RANGE
+from .base import DEFAULT_SPEED
 from .assist import KINDS as ASSIST_KINDS
 from .container import AbcError, Header
 from .importance import AUTO, BACKGROUND_IMPORTANCE
@@ -23,10 +24,11 @@ from .inpaint.descent import Params, packaged_generator_hash, params_for
 DEFAULT_BPP = 0.25
 """Rate when neither bpp nor keep is given: a Kodak image is then ~12 KB."""
 
-GENERATIVE_MAX_BPP = 0.875
-"""Above this ``bpp`` the encoder names the fast decoder unless told otherwise: G was trained on
-decodes of 0.08–0.5 bpp, and on Kodak it lifts SSIM up to 0.75 bpp but costs 0.002 at 1 bpp
-(benchmarks/RESULTS.md); the switch is halfway between the two measured rates."""
+GENERATIVE_MAX_BPP = 0.3
+"""Above this ``bpp`` the encoder names the fast decoder unless told otherwise: on six Kodak
+images G lifts SSIM over the AV1 base by +0.007 / +0.005 / +0.001 at 0.05 / 0.1 / 0.2 bpp and costs
+0.0005 / 0.001 SSIM (0.1 / 0.25 dB) at 0.4 / 0.8 bpp (benchmarks/RESULTS.md); the switch lies
+between the last rate that gains and the first that loses."""
 
 INPAINTER_IDS = {name: code for code, name in container.INPAINTERS.items()}
 AVAILABLE_INPAINTERS = ("diffusion", "ppgn")
@@ -59,15 +61,15 @@ class BlockLayer:
     (benchmarks/RESULTS.md): at a fixed rate, more kept blocks beat more precise ones.
     """
 
-    keep: float | None = _option(None, "fraction of blocks to keep, 0..1 (instead of --bpp)", type=float)
+    keep: float | None = _option(None, "fraction of blocks to keep, 0..1 (instead of --bpp)", type=float, metavar="F")
     scheme: str = _option("edge+random", "which blocks to keep", choices=tuple(container.SCHEMES))
-    block: int = _option(4, "block side in pixels, 1..64", type=int)
-    q_luma: int = _option(24, "luma quantiser step, 1..255", type=int)
-    q_chroma: int = _option(32, "chroma quantiser step, 1..255", type=int)
+    block: int = _option(4, "block side in pixels, 1..64", type=int, metavar="N")
+    q_luma: int = _option(24, "luma quantiser step, 1..255", type=int, metavar="Q")
+    q_chroma: int = _option(32, "chroma quantiser step, 1..255", type=int, metavar="Q")
     chroma_shift: int = _option(1, "1: chroma at half resolution inside kept blocks (needs an even block)",
                                 type=int, choices=(0, 1))
-    random_share: float = _option(0.25, "share of edge+random's blocks drawn at random, 0..1", type=float)
-    seed: int = _option(0, "seed of the random block choice", type=int, flag="--block-seed")
+    random_share: float = _option(0.25, "share of edge+random's blocks drawn at random, 0..1", type=float, metavar="R")
+    seed: int = _option(0, "seed of the random block choice", type=int, flag="--block-seed", metavar="S")
 
     def __post_init__(self) -> None:
         for name in ("block", "q_luma", "q_chroma", "chroma_shift", "seed"):
@@ -96,7 +98,7 @@ class EncodeOptions:
 
     Rate is set by ``bpp`` (file bytes × 8 / pixels, the whole file counted) or, for the block
     layer, by ``blocks.keep``; with neither, ``DEFAULT_BPP`` applies. By default the rate goes
-    to the coarse base layer (at ``base_stride``, None: chosen by rate); ``blocks`` asks for the
+    to the base layer (an AV1 frame, coded at ``speed``); ``blocks`` asks for the
     source paper's layout instead (:class:`BlockLayer`; ``True`` or a dict of its fields is
     accepted too).
 
@@ -108,15 +110,15 @@ class EncodeOptions:
     (benchmarks/RESULTS.md says why). ``strip`` leaves the ICC profile and EXIF out.
     """
 
-    bpp: float | None = _option(None, f"target bits per pixel of the whole file (default {DEFAULT_BPP})", type=float)
-    base_stride: float | None = _option(None, "base layer grid spacing in pixels, 1..16 in steps of 0.25 "
-                                              "(default: by rate)", type=float)
+    bpp: float | None = _option(None, f"target bits per pixel of the whole file (default {DEFAULT_BPP})", type=float, metavar="B")
+    speed: int = _option(DEFAULT_SPEED, f"AV1 encoder effort for the base layer, {SPEED_RANGE[0]} (slowest, "
+                                        f"smallest) .. {SPEED_RANGE[1]}", type=int, metavar="N")
     inpainter: str | None = _option(None, "the decoder the file asks for: ppgn refines the fast decode with the "
                                           "generative decoder (torch needed), diffusion is the fast decode alone "
                                           f"(default: ppgn up to {GENERATIVE_MAX_BPP} bpp, diffusion above)",
                                     choices=AVAILABLE_INPAINTERS)
     steps: int = _option(Params.steps, f"latent descent steps the generative decoder takes (default {Params.steps})",
-                         type=int)
+                         type=int, metavar="N")
     assist: tuple[str, ...] = _option((), "store statistics of the original for the generative decoder: the "
                                           "classifier's top classes (class, 19 bytes in the file) and/or E's Gram "
                                           "matrix (style, 337 bytes); their bytes come out of the rate (needs --steps)",
@@ -149,16 +151,14 @@ class EncodeOptions:
         header_for(self, width=1, height=1, mode=container.MODE_RGB)
 
     def _check_layers(self) -> None:
-        """``base_stride`` against the block layer, and one rate control at most."""
+        """One rate control at most, and the base layer's effort in range."""
         if self.bpp is not None and self.blocks is not None and self.blocks.keep is not None:
             msg = "give bpp or keep, not both"
             raise AbcError(msg)
-        if self.base_stride is not None:
-            if self.blocks is not None:
-                msg = "base_stride sets the base layer; a file with the block layer (blocks) has none"
-                raise AbcError(msg)
-            _require_type("base_stride", self.base_stride, NUMBER)
-            base_layer.stride_quarters(self.base_stride)
+        _require_type("speed", self.speed, INTEGER)
+        if not SPEED_RANGE[0] <= self.speed <= SPEED_RANGE[1]:
+            msg = f"speed {self.speed} outside {SPEED_RANGE[0]}..{SPEED_RANGE[1]}"
+            raise AbcError(msg)
 
     def _check_assist(self) -> None:
         """``assist`` as a sorted tuple of known names, and only for the generative decoder."""
@@ -240,8 +240,10 @@ def _generative_fields(options: EncodeOptions) -> dict:
     """Steps, decoder parameters and the generator's hash, for a file made for the generative decoder."""
     if options.decoder != "ppgn":
         return {}
-    params = params_for(options.steps, options.assist)
-    floats = params.floats()
+    generator = packaged_generator_hash()[: container.GENERATOR_ID_SIZE[container.VERSION]]
+    if not options.steps:
+        return {"generator": generator}
+    floats = params_for(options.steps, options.assist).floats()
     padded = floats + (0.0,) * (container.N_DECODER_PARAMS - len(floats))
-    return {"steps": params.steps, "params": padded, "generator": packaged_generator_hash()}
+    return {"steps": options.steps, "params": padded, "generator": generator}
 

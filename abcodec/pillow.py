@@ -1,7 +1,8 @@
 """Pillow plugin for .abc files: identify, open, load, save and registration (format_spec/abc.md).
 
 Importing :mod:`abcodec` registers the plugin; :func:`register_abc_opener` does the same for code
-whose linter would delete an "unused" import. Then Pillow reads and writes .abc like any format::
+whose linter would delete an "unused" import, and sets how ``load()`` decodes (below). Then Pillow
+reads and writes .abc like any format::
 
     import abcodec
     from PIL import Image
@@ -19,9 +20,21 @@ codec's own bomb check, which Pillow's cannot make: a file must spend a byte per
 coders, the inpainter) is imported only when pixels are decoded or encoded, so identifying a
 file stays cheap.
 
+Decoding options, as pillow-heif's ``register_heif_opener(**options)`` takes them:
+``register_abc_opener(inpainter=None, device=None, threads=None)`` sets the defaults every later
+``load()`` decodes with, and each call sets all three (so ``register_abc_opener()`` restores the
+defaults); a bad value is a ``ValueError``.
+
+- ``inpainter``: None (the default) decodes as the file asks, usually with the generative decoder;
+  ``"diffusion"`` is the fast decode, without torch or ONNX Runtime; ``"ppgn"`` asks for the
+  generative decoder whatever the file says;
+- ``device``: where the generative decoder runs, ``"auto"`` (None), ``"cpu"`` or ``"cuda"``;
+- ``threads``: a positive number of CPU threads for the generative decoder, or None for its
+  default; the pixels do not depend on it.
+
 Save options (``im.save(path, **options)``), all optional:
 
-- the fields of :class:`abcodec.options.EncodeOptions` (``bpp``, ``base_stride``, ``inpainter``,
+- the fields of :class:`abcodec.options.EncodeOptions` (``bpp``, ``speed``, ``inpainter``,
   ``steps``, ``assist``, ``strip``, and ``blocks`` for the source paper's layout: a
   :class:`~abcodec.options.BlockLayer`, a dict of its fields or True); their ranges are checked there;
 - ``importance`` (a path, a PIL image, an array, or ``"auto"``) and ``roi`` (``"x,y,w,h"``
@@ -31,11 +44,14 @@ Save options (``im.save(path, **options)``), all optional:
   image's ``info``; pass ``None`` or ``b""`` to leave one out.
 
 Any other keyword is refused with a ``ValueError`` that names it: Pillow hands every ``save()``
-keyword to the plugin, and silently ignoring ``quality=90`` would hide a mistake.
+keyword to the plugin, and silently ignoring ``quality=90`` would hide a mistake. As with every
+Pillow format, ``save()`` of an animation writes its current frame (``save_all=True`` refuses
+more than one); :func:`abcodec.encode` and ``abc-encode`` refuse animations instead.
 """
 
 from __future__ import annotations
 
+import numbers
 from typing import IO, Any
 
 from PIL import Image, ImageFile
@@ -48,7 +64,7 @@ MIME_TYPE = "image/x-abc"
 EXTENSION = ".abc"
 DECODER_NAME = "abc"
 
-ENCODER_OPTIONS = ("bpp", "base_stride", "inpainter", "steps", "assist", "strip", "blocks")
+ENCODER_OPTIONS = ("bpp", "speed", "inpainter", "steps", "assist", "strip", "blocks")
 """Save keywords passed on to ``options.EncodeOptions``: all its fields (tests/test_pillow.py checks)."""
 
 IMPORTANCE_OPTIONS = ("importance", "roi")
@@ -56,6 +72,16 @@ IMPORTANCE_OPTIONS = ("importance", "roi")
 
 METADATA_OPTIONS = ("icc_profile", "exif")
 """Save keywords for the ancillary chunks (§4): ``iccp`` and ``exif``."""
+
+DECODE_INPAINTERS = (None, "diffusion", "ppgn")
+"""``register_abc_opener(inpainter=...)``: None decodes as the file asks (options.AVAILABLE_INPAINTERS
+are the others; tests/test_pillow.py checks)."""
+
+DECODE_DEVICES = (None, "auto", "cpu", "cuda")
+"""``register_abc_opener(device=...)``: None is "auto" (options.DEVICES; tests/test_pillow.py checks)."""
+
+_decode_options: dict[str, Any] = {"inpainter": None, "device": "auto", "threads": None}
+"""What ``load()`` decodes with; set by :func:`register_abc_opener`."""
 
 SINGLE_FRAME_OPTIONS = ("append", "append_images")
 """Keywords that ``Image.save`` itself acts on; an .abc file holds one image, so only a false
@@ -101,7 +127,30 @@ class AbcImageFile(ImageFile.ImageFile):
         self._mode = header.mode_name
         self.info.update(info_from_chunks(abc.ancillary))
         # The parsed file travels with the tile, so load() does not read or parse it again.
-        self.tile = [ImageFile._Tile(DECODER_NAME, (0, 0, *self.size), 0, (abc,))]
+        self.tile = [ImageFile._Tile(DECODER_NAME, (0, 0, *self.size), 0, (abc, False))]
+
+    def draft(self, mode: str | None, size: tuple[int, int] | None) -> tuple[str, tuple[int, int, int, int]] | None:
+        """A reduced decode for ``thumbnail()``, as Pillow's JPEG plugin offers: the base layer's
+        AV1 frame as it is decoded, at its own size, without the generator or the upsampling.
+
+        Taken when the frame is at least ``size`` on both sides (the frame is the image's size at
+        most rates, smaller at the lowest); otherwise, or for a file without an AV1 base, None and
+        the full decode. Only ``mode`` None or the image's own is offered.
+        """
+        if len(self.tile) != 1 or size is None or mode not in (None, self.mode) or self.tile[0].args[1]:
+            return None
+        from .reconstruct import reduced_size  # deferred: see the module docstring
+
+        (abc, _) = self.tile[0].args
+        try:
+            frame = reduced_size(abc)
+        except AbcError as e:
+            raise OSError(str(e)) from e
+        if frame[0] < size[0] or frame[1] < size[1]:
+            return None
+        self._size = frame
+        self.tile = [ImageFile._Tile(DECODER_NAME, (0, 0, *frame), 0, (abc, True))]
+        return self.mode, (0, 0, *frame)
 
 
 class AbcDecoder(ImageFile.PyDecoder):
@@ -112,9 +161,9 @@ class AbcDecoder(ImageFile.PyDecoder):
     def decode(self, buffer: Image.DecoderInput) -> tuple[int, int]:
         from . import codec  # deferred: see the module docstring
 
-        (abc,) = self.args
+        abc, reduced = self.args
         try:
-            image = codec.decode(abc, max_pixels=_max_pixels())
+            image = codec.decode(abc, max_pixels=_max_pixels(), reduced=reduced, **_decode_options)
         except AbcError as e:
             raise OSError(str(e)) from e
         self.set_as_raw(image.tobytes())
@@ -139,13 +188,15 @@ def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     from . import codec  # deferred: see the module docstring
 
     _check_save_keys(im.encoderinfo)
+    # An animation's current frame, as Pillow's other formats save it (the module docstring).
+    frame = im.copy() if getattr(im, "n_frames", 1) > 1 else im
     options = codec.EncodeOptions(**{key: im.encoderinfo[key] for key in ENCODER_OPTIONS if key in im.encoderinfo})
     metadata = {**im.info, **{key: im.encoderinfo[key] for key in METADATA_OPTIONS if key in im.encoderinfo}}
     try:
-        data = codec.encode(im, options=options, importance=im.encoderinfo.get("importance"),
+        data = codec.encode(frame, options=options, importance=im.encoderinfo.get("importance"),
                             roi=im.encoderinfo.get("roi") or (), metadata=metadata)
     except AbcImageError as e:
-        msg = f"cannot write mode {im.mode} as ABC: {e}"
+        msg = f"cannot write this image as ABC: {e}"
         raise OSError(msg) from e
     fp.write(data)
 
@@ -158,8 +209,22 @@ def _save_all(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     _save(im, fp, filename)
 
 
-def register_abc_opener() -> None:
-    """Make Pillow open, save, and name .abc files; calling it again changes nothing."""
+def register_abc_opener(*, inpainter: str | None = None, device: str | None = None,
+                        threads: int | None = None) -> None:
+    """Make Pillow open, save, and name .abc files, and set how ``load()`` decodes them (the
+    module docstring): each call sets the three options, the format is registered once."""
+    if inpainter not in DECODE_INPAINTERS:
+        msg = f"inpainter {inpainter!r} is not one of {', '.join(map(repr, DECODE_INPAINTERS))}"
+        raise ValueError(msg)
+    if device not in DECODE_DEVICES:
+        msg = f"device {device!r} is not one of {', '.join(map(repr, DECODE_DEVICES))}"
+        raise ValueError(msg)
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, numbers.Integral)
+                                or threads < 1):
+        msg = f"threads must be a positive integer or None, got {threads!r}"
+        raise ValueError(msg)
+    _decode_options.update(inpainter=inpainter, device=device or "auto",
+                           threads=None if threads is None else int(threads))
     Image.register_open(AbcImageFile.format, AbcImageFile, _accept)
     Image.register_decoder(DECODER_NAME, AbcDecoder)
     Image.register_save(AbcImageFile.format, _save)

@@ -209,6 +209,13 @@ def _canvas(indices: list[np.ndarray], mask: np.ndarray, size: tuple[int, int], 
     return Canvas(luma, luma_known, chroma, chroma_known)
 
 
+def empty_canvas(channels: int, size: tuple[int, int], params: PixelParams) -> Canvas:
+    """The canvas of a file without the block layer (version 3): nothing kept."""
+    grid = grid_shape(size[0], size[1], params.block)
+    sides = _plane_blocks(channels, params)
+    return _canvas([np.zeros((0, b, b), np.int64) for b in sides], np.zeros(grid, bool), size, params)
+
+
 def _compressor() -> zstandard.ZstdCompressor:
     """One per thread: zstandard's compressors are not thread-safe."""
     if not hasattr(_local, "compressor"):

@@ -1,5 +1,6 @@
 """The fast decode, format_spec/abc.md §8 steps 2–7: the canvas of kept pixels, then the diffusion
-fill, or the upsampled base with the kept blocks blended in.
+fill, or the upsampled base (an AV1 frame in version 3, §12; a DCT grid in version 2, §10) with
+the kept blocks blended in.
 
 This is what every file decodes to before the generative decoder (inpainter 1) refines it, and
 what a file asking for inpainter 0 is. The kept pixels it returns beside the image are those the
@@ -11,12 +12,14 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from . import av1
 from . import base as base_layer
-from .colour import ycbcr_to_rgb
+from . import dctbase
+from .colour import rgb_to_ycbcr, ycbcr_to_rgb
 from .container import AbcFile, Header
 from .inpaint import diffusion
 from .maskcode import decode_mask
-from .pixels import Canvas, PixelParams, unpack_blocks
+from .pixels import Canvas, PixelParams, empty_canvas, unpack_blocks
 
 
 def pixel_params(header: Header) -> PixelParams:
@@ -28,19 +31,47 @@ def fast_decode(abc: AbcFile) -> tuple[np.ndarray, np.ndarray]:
     """§8 steps 2–7 of a parsed file: uint8 (H, W) or (H, W, 3), and the bool (H, W) map of the
     pixels the file holds exactly (kept luma whose chroma sample was kept too)."""
     canvas, mask = canvas_of(abc)
+    header = abc.header
+    size = (header.height, header.width)
     if abc.base is None:
-        image = _fill_canvas(canvas, abc.header)
+        image = _fill_canvas(canvas, header)
+    elif header.version >= 3:
+        rgb = base_layer.decode_base(abc.base, header.channels, size)
+        if mask.any():
+            planes = [rgb] if rgb.ndim == 2 else list(rgb_to_ycbcr(rgb))
+            image = dctbase.planes_to_image(_blend_blocks(planes, canvas, header))
+        else:
+            image = np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
     else:
-        planes = base_layer.unpack_base(abc.base, abc.header.channels, (abc.header.height, abc.header.width))
-        image = base_layer.planes_to_image(_blend_blocks(planes, canvas, abc.header) if mask.any() else planes)
+        planes = dctbase.unpack_base(abc.base, header.channels, size)
+        image = dctbase.planes_to_image(_blend_blocks(planes, canvas, header) if mask.any() else planes)
     return image, exact_pixels(canvas)
 
 
+def reduced_size(abc: AbcFile) -> tuple[int, int]:
+    """(width, height) of :func:`reduced_decode`'s image, from the AV1 sequence header alone."""
+    if abc.base is None or abc.header.version < 3 or abc.mask is not None:
+        return abc.header.width, abc.header.height
+    header = av1.parse_sequence_header(bytes(abc.base))
+    return header.width, header.height
+
+
+def reduced_decode(abc: AbcFile) -> np.ndarray:
+    """The AV1 frame of a version 3 base-only file as decoded, at its own size (§12 steps 1–2);
+    any other file's fast decode."""
+    if abc.base is None or abc.header.version < 3 or abc.mask is not None:
+        return fast_decode(abc)[0]
+    return base_layer.decode_frame(abc.base, abc.header.channels, (abc.header.height, abc.header.width))
+
+
 def canvas_of(abc: AbcFile) -> tuple[Canvas, np.ndarray]:
-    """§8 steps 2–3: the kept pixels a file holds, and its block mask."""
+    """§8 steps 2–3: the kept pixels a file holds, and its block mask (empty without MASK)."""
     header = abc.header
+    size = (header.height, header.width)
+    if abc.mask is None:
+        return empty_canvas(header.channels, size, pixel_params(header)), np.zeros(header.grid_shape, bool)
     mask = decode_mask(abc.mask, header.grid_shape)
-    canvas = unpack_blocks(abc.pixels, mask, header.channels, (header.height, header.width), pixel_params(header))
+    canvas = unpack_blocks(abc.pixels, mask, header.channels, size, pixel_params(header))
     return canvas, mask
 
 

@@ -1,4 +1,4 @@
-"""Train the generator G: python -m abcodec.train --data ../shared/data/bsds500 --out abcodec/weights/generator.pt
+"""Train the generator G: python -m abcodec.train --train ../shared/data/bsds500/train ../shared/data/urban100 --val ../shared/data/bsds500/val --out abcodec/weights/generator.pt
 
 G learns a correction of the codec's own diffusion decode: x̂ = fill + G(E(fill)), so that G(h0)
 is already an inpainting better than the fill the decoder starts from: a G trained only to
@@ -6,8 +6,9 @@ invert E on clean images would give the fill back, and the descent would have no
 codec API at a random rate), made once and cached under ``--cache``, keyed by the data, the
 rates and a fingerprint of the codec's output, so a changed codec (a new base layer) makes new
 pairs by the same command. Loss: L1 on pixels + L1 on E's features + (1 − SSIM), the
-benchmarks' metric. Trains on bsds500/train, validates on bsds500/val (PSNR and SSIM of the
-fill and of G's output on the whole photos), never touches Kodak. Seeded; logs JSON lines to
+benchmarks' metric. Trains on the --train folders (BSDS500 train and Urban100), validates on
+--val (BSDS500 val: PSNR and SSIM of the fill and of G's output on the whole photos), never
+touches Kodak. Seeded; logs JSON lines to
 stderr; stops at --steps or after --minutes, whichever comes first, and writes fp16 weights
 plus their SHA-256.
 """
@@ -28,21 +29,24 @@ from torch.nn import functional as F
 
 from . import losses
 from .codec import BlockLayer, EncodeOptions, decode, encode
-from .nets import Generator, load_efficientnet
+from .nets import Generator, load_efficientnet, load_generator
 
-BPP_RANGE = (0.08, 0.5)
-"""Rates the training decodes are drawn from: the codec's working range."""
+BPP_RANGE = (0.04, 0.8)
+"""Rates the training decodes are drawn from, log-uniformly: the codec's working range."""
+
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 FINGERPRINT_BPP = 0.2
 """Rate of the probe encode whose bytes and pixels identify the codec in the cache key."""
 
-PAIRS_FORMAT = 1
+PAIRS_FORMAT = 2
 """Version of the cache file's layout; part of its key."""
 
 
 def photos(folder: Path) -> list[tuple[str, np.ndarray]]:
-    """(file name, uint8 RGB) of every JPEG in a folder, in name order."""
-    return [(path.name, np.asarray(Image.open(path).convert("RGB"))) for path in sorted(folder.glob("*.jpg"))]
+    """(file name, uint8 RGB) of every JPEG or PNG in a folder, in name order."""
+    paths = sorted(path for path in folder.iterdir() if path.suffix.lower() in PHOTO_SUFFIXES)
+    return [(path.name, np.asarray(Image.open(path).convert("RGB"))) for path in paths]
 
 
 def degrade(photo: np.ndarray, bpp: float, seed: int, base: bool) -> np.ndarray:
@@ -69,7 +73,7 @@ def degraded_pairs(
     """
     named = photos(folder)
     rng = np.random.default_rng([seed, rates])
-    bpps = rng.uniform(*BPP_RANGE, size=(len(named), rates))
+    bpps = np.exp(rng.uniform(*np.log(BPP_RANGE), size=(len(named), rates)))
     seeds = rng.integers(0, 2**31, size=(len(named), rates))
     key = json.dumps({"format": PAIRS_FORMAT, "files": [name for name, _ in named], "bpp": bpps.round(6).tolist(),
                       "seeds": seeds.tolist(), "codec": codec_fingerprint(named[0][1], base)})
@@ -156,12 +160,46 @@ def validate(net, generator: Generator, originals: list[np.ndarray], fills: list
 
 
 def save(generator: Generator, path: Path) -> str:
-    """fp16 state dict; returns the SHA-256 of the file, which every .abc file made for it carries."""
+    """fp16 state dict, its SHA-256 (which every .abc file made for it carries) and the ONNX model
+    the default decoder runs (:func:`export_onnx`); returns the SHA-256."""
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({k: v.half() for k, v in generator.state_dict().items()}, path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     path.with_suffix(".sha256").write_text(f"{digest}  {path.name}\n")
+    export_onnx(path)
     return digest
+
+
+class _Decoder(torch.nn.Module):
+    """fill -> G(E(fill), fill): the default decoder's one forward pass, as ONNX exports it."""
+
+    def __init__(self, generator: Generator) -> None:
+        super().__init__()
+        self.net, self.generator = load_efficientnet(), generator
+
+    def forward(self, fill: torch.Tensor) -> torch.Tensor:
+        return self.generator(self.net.encode(fill), fill)
+
+
+def export_onnx(weights: Path) -> Path:
+    """``weights`` (a .pt written by :func:`save`) as the ONNX model beside it, with its SHA-256 in
+    the model's metadata (refine.ONNX_HASH_KEY): opset 17, dynamic height and width, exported
+    from the float32 network the torch decoder runs (the fp16 weights, widened)."""
+    import onnx
+
+    from .inpaint.refine import ONNX_HASH_KEY
+
+    model = _Decoder(load_generator(weights)).eval()
+    target = weights.with_suffix(".onnx")
+    sample = torch.zeros(1, 3, 64, 64)
+    axes = {2: "height", 3: "width"}
+    torch.onnx.export(model, (sample,), target, dynamo=False, opset_version=17, input_names=["fill"],
+                      output_names=["image"], dynamic_axes={"fill": axes, "image": axes})
+    graph = onnx.load(target)
+    entry = graph.metadata_props.add()
+    entry.key, entry.value = ONNX_HASH_KEY, hashlib.sha256(weights.read_bytes()).hexdigest()
+    onnx.save(graph, target)
+    return target
 
 
 def log(**fields) -> None:
@@ -170,8 +208,11 @@ def log(**fields) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m abcodec.train", description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="folder with train/ and val/ of JPEG photos")
-    parser.add_argument("--out", type=Path, required=True, help="where to write the fp16 weights")
+    parser.add_argument("--train", type=Path, nargs="+", help="folders of training photos (JPEG, PNG)")
+    parser.add_argument("--val", type=Path, help="folder of validation photos")
+    parser.add_argument("--export", type=Path, metavar="WEIGHTS.pt",
+                        help="only write the ONNX model of existing weights beside them, and stop")
+    parser.add_argument("--out", type=Path, help="where to write the fp16 weights (and the .sha256 and .onnx beside them)")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "abcodec",
                         help="folder for the degraded pairs (made once per codec version)")
     parser.add_argument("--steps", type=int, default=7000, help="length of the learning-rate schedule")
@@ -189,12 +230,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-base", dest="base", action="store_false",
                         help="train on the block layout's diffusion fills instead of base-layer decodes")
     args = parser.parse_args(argv)
+    if args.export:
+        log(event="exported", onnx=str(export_onnx(args.export)))
+        return 0
+    if not (args.train and args.val and args.out):
+        parser.error("--train, --val and --out are needed to train")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
-    train_x, train_fill, train_bpp = degraded_pairs(args.data / "train", args.rates, args.seed, args.cache, args.base)
-    val_x, val_fill, _ = degraded_pairs(args.data / "val", 1, args.seed + 1, args.cache, args.base)
+    train_x, train_fill, train_bpp = [], [], []
+    for index, folder in enumerate(args.train):
+        originals, fills, bpps = degraded_pairs(folder, args.rates, args.seed + 2 * index, args.cache, args.base)
+        train_x, train_fill, train_bpp = train_x + originals, train_fill + fills, [*train_bpp, *bpps]
+    train_bpp = np.array(train_bpp)
+    val_x, val_fill, _ = degraded_pairs(args.val, 1, args.seed + 1, args.cache, args.base)
     val_x, val_fill = val_x[: args.val_limit], val_fill[: args.val_limit]
     log(event="data", train=len(train_x), val=len(val_x), mean_bpp=round(float(train_bpp.mean()), 3),
         seconds=round(time.perf_counter() - started, 1))

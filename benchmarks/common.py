@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+import PIL
+from PIL import Image, features
 
 from abcodec.codec import EncodeOptions, decode, encode
+from abcodec.demo import AVIF_SPEED, avif_at_most
 
 from .metrics import quality
 
@@ -106,38 +108,36 @@ def abc_roundtrip(original: np.ndarray, options: EncodeOptions, importance: np.n
     return Roundtrip(data, decoded, encoded - started, time.perf_counter() - encoded)
 
 
-def pillow_roundtrip(original: np.ndarray, format: str, quality: int) -> Roundtrip:
-    """JPEG, WebP or AVIF through Pillow at its default settings apart from quality."""
+def pillow_roundtrip(original: np.ndarray, format: str, quality: int, **settings) -> Roundtrip:
+    """JPEG, WebP or AVIF through Pillow at its default settings apart from quality and any
+    ``settings`` given (AVIF's ``speed``)."""
     buffer = io.BytesIO()
     started = time.perf_counter()
-    Image.fromarray(original).save(buffer, format=format, quality=quality)
+    Image.fromarray(original).save(buffer, format=format, quality=quality, **settings)
     encoded = time.perf_counter()
     decoded = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
     return Roundtrip(buffer.getvalue(), decoded, encoded - started, time.perf_counter() - encoded)
 
 
+PILLOW_AVIF_SPEED = AVIF_SPEED
+"""The speed Pillow's AVIF encoder uses when not told (``speed`` in PIL/AvifImagePlugin.py's
+``_save``): the AVIF anchor of the BD-rates and of the equal-bytes comparisons."""
 def avif_encoder() -> str | None:
-    """Which AVIF encoder Pillow will use, or None: AVIF is optional (the ``bench`` extra)."""
-    try:
-        import pillow_avif
-    except ImportError:
-        pillow_avif = None
-    Image.init()
-    if "AVIF" not in Image.SAVE:
+    """Pillow's own AVIF support (libavif and its AV1 encoder), or None where Pillow was built without it."""
+    if not features.check("avif"):
         return None
-    if pillow_avif is not None:
-        return f"pillow-avif-plugin {pillow_avif.__version__}"
-    from PIL import features
+    from PIL import AvifImagePlugin
 
-    return f"Pillow's AVIF (libavif {features.version('avif')})"
+    return (f"Pillow {PIL.__version__}'s AVIF (libavif {features.version('avif')}, "
+            f"aom {AvifImagePlugin.get_codec_version('aom') or 'absent'})")
 
 
-def measurement(original: np.ndarray, roundtrip: Roundtrip) -> dict[str, float]:
-    """Bytes, bpp (file bytes × 8 / pixels), every quality metric and both times."""
+def measurement(original: np.ndarray, roundtrip: Roundtrip, *, with_ssimulacra2: bool = False) -> dict[str, float]:
+    """Bytes, bpp (file bytes × 8 / pixels), every quality metric (SSIMULACRA 2 where asked) and both times."""
     pixels = original.shape[0] * original.shape[1]
     return {
         "bytes": len(roundtrip.data), "bpp": 8 * len(roundtrip.data) / pixels,
-        **quality(original, roundtrip.decoded),
+        **quality(original, roundtrip.decoded, with_ssimulacra2=with_ssimulacra2),
         "encode_s": roundtrip.encode_s, "decode_s": roundtrip.decode_s,
     }
 

@@ -1,4 +1,4 @@
-"""Regions of interest at equal bytes: SSIM inside and outside a region, abc with and without an importance map, and JPEG.
+"""Regions of interest at equal bytes: SSIM inside and outside a region, abc with and without an importance map, JPEG and AVIF.
 
     python -m benchmarks.roi [FOLDER] [--bpp 0.15 0.3 0.5] [--regions centre auto] [--background 0.25 …]
         [--no-base] [--limit N] [--json out.json] [--markdown out.md] [--figure fig.png] [--figure-image NAME] [--figure-bpp 0.3]
@@ -17,14 +17,22 @@ regions, each reproducible from the image alone:
 
 For every image, region and target rate: abc without a map (the same file for both regions),
 abc with the map at the same target rate (rate control keeps both at or under the same byte
-budget), and JPEG at the highest quality whose file is no larger than the abc file with the map
-(or quality 1, then larger: counted in "JPEG fits"). SSIM is scikit-image's on RGB: its
-per-pixel map (7×7 window, channel mean) averaged over the region and over the rest, both
-without the 3-pixel border its overall SSIM leaves out, so the two are the overall SSIM's parts.
-By default abc is the default codec (base layer: the map sets how coarsely each region is
-quantised); ``--no-base`` measures the block layout instead (the map sets which blocks are
-kept), and then "kept" is the share of the pixels in kept blocks, inside and outside. Times: the auto map per
+budget), JPEG at the highest quality whose file is no larger than the abc file with the map (or
+quality 1, then larger: counted in "fits"), and AVIF likewise (Pillow's own, at its default
+speed; or quality 0, then larger; skipped with a note where Pillow has no AVIF). SSIM is
+scikit-image's on RGB: its per-pixel map (7×7 window, channel mean) averaged over the region and
+over the rest, both without the 3-pixel border its overall SSIM leaves out, so the two are the
+overall SSIM's parts, and "SSIM all" is the paper's SSIM. A second table sets abc with the map
+beside AVIF: SSIM inside the region and over the whole image, and abc's lead in each (Δ).
+By default abc is the default codec (the AV1 base layer: the map blurs what matters less before
+coding, so AV1 spends its bytes inside the region); ``--no-base`` measures the block layout
+instead (``EncodeOptions(blocks=BlockLayer())``: the map sets which blocks are kept), and then
+"kept" is the share of the pixels in kept blocks, inside and outside. Times: the auto map per
 image, C loaded once before.
+
+The goal set for ROI coding (on the centred quarter at 0.15 bpp, SSIM inside at least AVIF's +
+0.05 and over the whole image at least AVIF's − 0.06, AVIF at no more bytes) reads off the
+second table of ``python -m benchmarks.roi --regions centre --bpp 0.15``: Δ inside and Δ all.
 """
 
 from __future__ import annotations
@@ -47,8 +55,8 @@ from abcodec.demo import jpeg_at_most
 from abcodec.importance import BACKGROUND_IMPORTANCE, class_activation_map, classifier, resolve_importance, with_floor
 
 from .common import (
-    Roundtrip, abc_roundtrip, image_source, load_average, images_or_none, machine, pillow_roundtrip, progress, publish,
-    pyplot, save_figure,
+    PILLOW_AVIF_SPEED, Roundtrip, abc_roundtrip, avif_at_most, avif_encoder, image_source, load_average,
+    images_or_none, machine, pillow_roundtrip, progress, publish, pyplot, save_figure,
 )
 
 DEFAULT_RATES = (0.15, 0.3, 0.5)
@@ -57,9 +65,12 @@ SALIENT_LEVEL = 0.5
 """The auto region: pixels where the class-activation map is at least this share of its maximum."""
 SSIM_BORDER = 3
 """Half of scikit-image's 7×7 SSIM window: the border its mean SSIM leaves out."""
-VARIANTS = ("abc", "abc + map", "JPEG")
+VARIANTS = ("abc", "abc + map", "JPEG", "AVIF")
+"""What is compared, in the tables' order; AVIF only where Pillow has it."""
+ANCHORS = ("JPEG", "AVIF")
+"""The variants made to fit the bytes of abc with the map: the highest quality that fits."""
 FIGURE_SCALE = 0.5
-"""Panels at half size: five Kodak images side by side stay a committable PNG (~0.4 MB, not 1.5)."""
+"""Panels at half size: six Kodak images side by side stay a committable PNG (~0.7 MB for kodim23)."""
 
 
 def centre_rectangle(shape: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -122,15 +133,21 @@ def scores(original: np.ndarray, roundtrip: Roundtrip, region: np.ndarray) -> di
 
 
 def roundtrips(
-    original: np.ndarray, bpp: float, importance: np.ndarray, plain: Roundtrip, base: bool,
-) -> tuple[dict[str, Roundtrip], int]:
-    """The three files compared at one rate (abc without the map, given; with it; JPEG), and JPEG's quality."""
+    original: np.ndarray, bpp: float, importance: np.ndarray, plain: Roundtrip, base: bool, avif: bool,
+) -> tuple[dict[str, Roundtrip], dict[str, int]]:
+    """The files compared at one rate (abc without the map, given; with it; JPEG; AVIF where asked),
+    and the quality of each anchor, which gets no more bytes than abc with the map."""
     mapped = abc_roundtrip(original, layer_options(bpp, base), importance)
     jpeg_quality, _ = jpeg_at_most(original, len(mapped.data))
-    return {"abc": plain, "abc + map": mapped, "JPEG": pillow_roundtrip(original, "JPEG", jpeg_quality)}, jpeg_quality
+    made = {"abc": plain, "abc + map": mapped, "JPEG": pillow_roundtrip(original, "JPEG", jpeg_quality)}
+    qualities = {"JPEG": jpeg_quality}
+    if avif:
+        qualities["AVIF"], _ = avif_at_most(original, len(mapped.data), PILLOW_AVIF_SPEED)
+        made["AVIF"] = pillow_roundtrip(original, "AVIF", qualities["AVIF"], speed=PILLOW_AVIF_SPEED)
+    return made, qualities
 
 
-def measure_image(name: str, original: np.ndarray, args: argparse.Namespace) -> list[dict]:
+def measure_image(name: str, original: np.ndarray, args: argparse.Namespace, avif: bool) -> list[dict]:
     """One row per region, background and rate: every variant's bytes, SSIM parts and (abc without a base) kept shares."""
     plain = {bpp: abc_roundtrip(original, layer_options(bpp, args.base)) for bpp in args.bpp}
     rows = []
@@ -138,11 +155,11 @@ def measure_image(name: str, original: np.ndarray, args: argparse.Namespace) -> 
         for background in args.background:
             importance = region.map_for(background)
             for bpp in args.bpp:
-                made, jpeg_quality = roundtrips(original, bpp, importance, plain[bpp], args.base)
+                made, qualities = roundtrips(original, bpp, importance, plain[bpp], args.base, avif)
                 variants = {}
                 for variant, roundtrip in made.items():
-                    extra = {"quality": jpeg_quality} if variant == "JPEG" else {}
-                    if variant != "JPEG" and not args.base:
+                    extra = {"quality": qualities[variant]} if variant in ANCHORS else {}
+                    if variant not in ANCHORS and not args.base:
                         extra = kept_parts(roundtrip.data, region.pixels)
                     variants[variant] = {**scores(original, roundtrip, region.pixels), **extra}
                 rows.append({"image": name, "region": region.name, "background": background, "target_bpp": bpp,
@@ -151,11 +168,12 @@ def measure_image(name: str, original: np.ndarray, args: argparse.Namespace) -> 
 
 
 def summarise(rows: list[dict]) -> list[dict]:
-    """Means per region, background, rate and variant, and on how many images each beat plain abc inside."""
+    """Means per region, background, rate and variant, on how many images each beat plain abc inside,
+    and for JPEG and AVIF on how many their file fitted the bytes of abc with the map."""
     summary = []
     for setting in dict.fromkeys((row["region"], row["background"], row["target_bpp"]) for row in rows):
         group = [row for row in rows if (row["region"], row["background"], row["target_bpp"]) == setting]
-        for variant in VARIANTS:
+        for variant in (v for v in VARIANTS if v in group[0]["variants"]):
             measured = [row["variants"][variant] for row in group]
             summary.append({
                 "region": setting[0], "background": setting[1], "target_bpp": setting[2], "variant": variant,
@@ -163,16 +181,64 @@ def summarise(rows: list[dict]) -> list[dict]:
                 **{key: float(np.mean([m[key] for m in measured])) for key in measured[0] if key != "quality"},
                 "wins_inside": sum(row["variants"][variant]["ssim_inside"] > row["variants"]["abc"]["ssim_inside"]
                                    for row in group),
-                "jpeg_fits": sum(row["variants"]["JPEG"]["bytes"] <= row["variants"]["abc + map"]["bytes"]
-                                 for row in group),
+                **({"fits": sum(row["variants"][variant]["bytes"] <= row["variants"]["abc + map"]["bytes"]
+                                for row in group)} if variant in ANCHORS else {}),
             })
     return summary
+
+
+def against_avif(rows: list[dict]) -> list[dict]:
+    """Per region, background and rate: abc with the map beside AVIF at no more bytes, SSIM inside
+    the region and over the whole image, abc's mean lead (Δ) in each and on how many images it led."""
+    comparison = []
+    for setting in dict.fromkeys((row["region"], row["background"], row["target_bpp"]) for row in rows):
+        group = [row for row in rows if (row["region"], row["background"], row["target_bpp"]) == setting]
+        if "AVIF" not in group[0]["variants"]:
+            continue
+        pairs = [(row["variants"]["abc + map"], row["variants"]["AVIF"]) for row in group]
+        entry = {"region": setting[0], "background": setting[1], "target_bpp": setting[2], "images": len(group),
+                 "region_share": float(np.mean([row["region_share"] for row in group])),
+                 "avif_fits": sum(avif["bytes"] <= abc["bytes"] for abc, avif in pairs)}
+        for key in ("bpp", "ssim_inside", "ssim"):
+            entry[f"abc_{key}"] = float(np.mean([abc[key] for abc, _ in pairs]))
+            entry[f"avif_{key}"] = float(np.mean([avif[key] for _, avif in pairs]))
+        for key in ("ssim_inside", "ssim"):
+            entry[f"delta_{key}"] = entry[f"abc_{key}"] - entry[f"avif_{key}"]
+            entry[f"abc_wins_{key}"] = sum(abc[key] > avif[key] for abc, avif in pairs)
+        comparison.append(entry)
+    return comparison
+
+
+def region_cell(row: dict) -> str:
+    return f"{row['region']} ({100 * row['region_share']:.0f} % of pixels)"
+
+
+def against_avif_markdown(comparison: list[dict]) -> list[str]:
+    lines = [
+        f"abc with the map against AVIF (Pillow, speed {PILLOW_AVIF_SPEED}) at no more bytes; Δ: abc + map minus AVIF, "
+        "mean over images; wins: images where abc + map is higher:",
+        "",
+        "| region | background | target bpp | abc + map bpp | AVIF bpp | AVIF fits | SSIM inside: abc + map | AVIF | "
+        "Δ inside | wins inside | SSIM all: abc + map | AVIF | Δ all | wins all |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in comparison:
+        of = f"/{row['images']}"
+        lines.append(
+            f"| {region_cell(row)} | {row['background']} | {row['target_bpp']} | {row['abc_bpp']:.3f} | "
+            f"{row['avif_bpp']:.3f} | {row['avif_fits']}{of} | {row['abc_ssim_inside']:.3f} | "
+            f"{row['avif_ssim_inside']:.3f} | {row['delta_ssim_inside']:+.3f} | {row['abc_wins_ssim_inside']}{of} | "
+            f"{row['abc_ssim']:.3f} | {row['avif_ssim']:.3f} | {row['delta_ssim']:+.3f} | {row['abc_wins_ssim']}{of} |"
+        )
+    return lines
 
 
 def markdown(result: dict) -> str:
     lines = [
         f"Images: {result['images']}. Layout: {result['layout']}. Machine: {result['machine']}. Date: {result['date']}. "
         f"Load average (1/5/15 min) at start {result['load_start']}, at end {result['load_end']}.",
+        "",
+        f"AVIF: {result['avif']}.",
         "",
         "| region | background | target bpp | codec | bpp | SSIM inside | SSIM outside | SSIM all | kept inside | "
         "kept outside | beats abc inside |",
@@ -182,13 +248,15 @@ def markdown(result: dict) -> str:
         kept = (f"{100 * row['kept_inside']:.1f} % | {100 * row['kept_outside']:.1f} %" if "kept_inside" in row
                 else "– | –")
         wins = "–" if row["variant"] == "abc" else f"{row['wins_inside']}/{row['images']}"
-        codec = f"JPEG (fits {row['jpeg_fits']}/{row['images']})" if row["variant"] == "JPEG" else row["variant"]
+        codec = f"{row['variant']} (fits {row['fits']}/{row['images']})" if "fits" in row else row["variant"]
         lines.append(
-            f"| {row['region']} ({100 * row['region_share']:.0f} % of pixels) | {row['background']} | "
+            f"| {region_cell(row)} | {row['background']} | "
             f"{row['target_bpp']} | {codec} | "
             f"{row['bpp']:.3f} | {row['ssim_inside']:.3f} | {row['ssim_outside']:.3f} | {row['ssim']:.3f} | "
             f"{kept} | {wins} |"
         )
+    if result["against_avif"]:
+        lines += ["", *against_avif_markdown(result["against_avif"])]
     if result["map_s_median"] is not None:
         lines += ["", f"Auto map: median {result['map_s_median']:.3f} s per image, slowest {result['map_s_max']:.3f} s "
                       f"(torch threads: {result['torch_threads']}); loading C once (torch import included) "
@@ -196,12 +264,15 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_figure(name: str, original: np.ndarray, bpp: float, background: float, base: bool, path: Path) -> None:
-    """Original, the auto map, abc without and with it, and JPEG, at one rate, at ``FIGURE_SCALE``;
-    the auto region outlined in yellow."""
+def write_figure(
+    name: str, original: np.ndarray, bpp: float, background: float, base: bool, avif: bool, path: Path,
+) -> None:
+    """Original, the auto map, abc without and with it, JPEG and (where Pillow has it) AVIF, at one
+    rate, at ``FIGURE_SCALE``; the auto region outlined in yellow."""
     auto = region_of(original, "auto")
     importance, region = auto.map_for(background), auto.pixels
-    made, _ = roundtrips(original, bpp, importance, abc_roundtrip(original, layer_options(bpp, base)), base)
+    plain = abc_roundtrip(original, layer_options(bpp, base))
+    made, _ = roundtrips(original, bpp, importance, plain, base, avif)
     panels = [(f"{name}: original", original), (f"importance auto, background {background} (white: keep)", importance)]
     for variant, roundtrip in made.items():
         measured = scores(original, roundtrip, region)
@@ -246,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.figure and figure_name not in dict(images):
         print(f"--figure-image {figure_name} is not among the images", file=sys.stderr)
         return 1
+    avif = avif_encoder()
+    if not avif:
+        progress("AVIF skipped, this Pillow was built without AVIF support")
     load_start, started = load_average(), time.perf_counter()
     classifier_load_s = None
     if "auto" in args.regions or args.figure:
@@ -253,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         classifier_load_s = time.perf_counter() - started
     rows = []
     for index, (name, original) in enumerate(images, 1):
-        rows += measure_image(name, original, args)
+        rows += measure_image(name, original, args, avif is not None)
         progress(f"[{index}/{len(images)}] {name}: {time.perf_counter() - started:.0f} s")
     map_times = [row["map_s"] for row in rows if row["region"] == "auto" and row["target_bpp"] == args.bpp[0]
                  and row["background"] == args.background[0]]
@@ -261,14 +335,17 @@ def main(argv: list[str] | None = None) -> int:
         "images": f"{image_source(args.folder)} ({len(images)} images)", "machine": machine(),
         "layout": "base layer" if args.base else "blocks only (--no-base)",
         "date": date.today().isoformat(), "load_start": load_start, "load_end": load_average(),
+        "avif": f"{avif}, speed {PILLOW_AVIF_SPEED}, at no more bytes than abc + map" if avif
+        else "skipped, this Pillow was built without AVIF support",
         "classifier_load_s": classifier_load_s, "torch_threads": torch_threads(),
         "map_s_median": float(np.median(map_times)) if map_times else None,
         "map_s_max": max(map_times) if map_times else None,
-        "summary": summarise(rows), "rows": rows,
+        "summary": summarise(rows), "against_avif": against_avif(rows), "rows": rows,
     }
     publish(result, markdown(result), args.json, args.markdown)
     if args.figure:
-        write_figure(figure_name, dict(images)[figure_name], args.figure_bpp, args.background[0], args.base, args.figure)
+        write_figure(figure_name, dict(images)[figure_name], args.figure_bpp, args.background[0], args.base,
+                     avif is not None, args.figure)
     return 0
 
 

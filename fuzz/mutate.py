@@ -38,13 +38,19 @@ INTERESTING_INTS = (0, 1, 2, 3, 4, 7, 8, 16, 63, 64, 65, 127, 128, 255, 256, 0x7
                     0x10000, 32767, 32768, 32769, 1 << 26, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF)
 """Boundary values written into length and HEAD fields (the §5 limits and type edges)."""
 
-HEAD_FIELDS = (
-    (0, ">B"), (1, ">B"), (2, ">I"), (6, ">I"), (10, ">B"), (11, ">B"), (12, ">B"), (13, ">B"),
-    (14, ">B"), (15, ">B"), (16, ">H"), (18, ">I"),
-)
-"""(offset, struct format) of the HEAD integer fields (§3): version … seed."""
+HEAD_FIELDS = {
+    container.HEAD_SIZES[2]: ((0, ">B"), (1, ">B"), (2, ">I"), (6, ">I"), (10, ">B"), (11, ">B"), (12, ">B"),
+                              (13, ">B"), (14, ">B"), (15, ">B"), (16, ">H"), (18, ">I")),
+    container.HEAD_SIZES[3]: ((0, ">B"), (1, ">B"), (2, ">H"), (4, ">H"), (6, ">B"), (7, ">B"), (8, ">B"),
+                              (9, ">B"), (10, ">B"), (11, ">B")),
+}
+"""(offset, struct format) of the HEAD integer fields (§3) by HEAD size: versions 1–2 (version …
+noise seed) and 3 (version … inpainter)."""
 
-CHUNK_TYPES = (b"HEAD", b"MASK", b"PIXL", b"AEND", b"iccp", b"exif", b"zzTx", b"ZZTX")
+PARAMS_OFFSET = {container.CHUNK_HEAD: 22, container.CHUNK_DSCT: 6}
+"""Where the 8 float32 decoder parameters start: HEAD before version 3, DSCT (§3.1) from it."""
+
+CHUNK_TYPES = (b"HEAD", b"MASK", b"PIXL", b"BASE", b"DSCT", b"AEND", b"iccp", b"exif", b"zzTx", b"ZZTX")
 
 
 def parse(data: bytes) -> tuple[Chunks, bytes] | None:
@@ -137,19 +143,22 @@ def head_field(data: bytes, rng: random.Random, mutate_bytes: ByteMutator, donor
     """A HEAD field set to a boundary value (or a param to a strange float), CRC re-sealed."""
     parsed = parse(data)
     index = _pick(parsed[0], rng, container.CHUNK_HEAD) if parsed else None
-    if index is None or len(parsed[0][index][1]) != container.HEAD_SIZE:
+    if index is None or len(parsed[0][index][1]) not in HEAD_FIELDS:
         return payload(data, rng, mutate_bytes, donors)
     chunks, tail = parsed
-    head = bytearray(chunks[index][1])
-    if rng.random() < 0.2:
-        slot = 22 + 4 * rng.randrange(container.N_DECODER_PARAMS)
-        head[slot : slot + 4] = struct.pack(">f", rng.choice((float("nan"), float("inf"), -1.0, 1e7, 0.5)))
+    params_in = container.CHUNK_HEAD if len(chunks[index][1]) == container.HEAD_SIZES[2] else container.CHUNK_DSCT
+    if rng.random() < 0.2 and (target := _pick(chunks, rng, params_in)) is not None:
+        field = bytearray(chunks[target][1])
+        slot = PARAMS_OFFSET[params_in] + 4 * rng.randrange(container.N_DECODER_PARAMS)
+        field[slot : slot + 4] = struct.pack(">f", rng.choice((float("nan"), float("inf"), -1.0, 1e7, 0.5)))
+        chunks[target] = (params_in, bytes(field))
     else:
-        offset, fmt = rng.choice(HEAD_FIELDS)
+        head = bytearray(chunks[index][1])
+        offset, fmt = rng.choice(HEAD_FIELDS[len(head)])
         top = (1 << (8 * struct.calcsize(fmt))) - 1
         value = rng.choice(INTERESTING_INTS + (rng.randrange(top + 1),)) & top
         struct.pack_into(fmt, head, offset, value)
-    chunks[index] = (container.CHUNK_HEAD, bytes(head))
+        chunks[index] = (container.CHUNK_HEAD, bytes(head))
     return seal(chunks, tail)
 
 

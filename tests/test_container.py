@@ -18,14 +18,49 @@ def small_file(**ancillary: bytes) -> bytes:
     return container.write_file(AbcFile(small_header(), b"\x01\x02\x03\x04", b"pixels", chunks))
 
 
-def test_round_trip_keeps_every_field():
+@pytest.mark.parametrize("version", [2, 3])
+def test_round_trip_keeps_every_field(version):
     header = small_header(scheme=2, inpainter=1, steps=300, noise_seed=12345, params=(1.0, 0.5, 0.25, 0, 0, 0, 0, 3.0),
-                          generator=bytes(range(32)))
+                          generator=bytes(range(container.GENERATOR_ID_SIZE[version])), version=version)
     data = container.write_file(AbcFile(header, b"mask", b"pix", {b"iccp": b"profile", b"exif": b"II*\x00"}))
     parsed = container.read_file(data)
     assert parsed.header == header
     assert (parsed.mask, parsed.pixels) == (b"mask", b"pix")
     assert parsed.ancillary == {b"iccp": b"profile", b"exif": b"II*\x00"}
+    names = [name for name, _ in container.chunk_sizes(data)]
+    assert ("DSCT" in names) == (version == 3)
+
+
+def test_version_3_head_is_20_bytes_and_the_descent_has_its_own_chunk():
+    assert container.HEAD_SIZES == {1: 86, 2: 86, 3: 20} and container.DSCT_SIZE == 38
+    plain = small_header(inpainter=1, generator=bytes(range(8)))
+    data = container.write_file(AbcFile(plain, None, None, {}, b"av1"))
+    assert [name for name, _ in container.chunk_sizes(data)] == ["signature", "HEAD", "BASE", "AEND"]
+    assert len(data) == 8 + 32 + 15 + 12
+    parsed = container.read_file(data)
+    assert parsed.header == plain and parsed.mask is None and parsed.pixels is None and parsed.base == b"av1"
+
+
+def test_version_3_rules_for_the_layers_and_the_descent():
+    head = container.SIGNATURE + container.pack_chunk(b"HEAD", container.pack_header(small_header()))
+    end = container.pack_chunk(b"AEND", b"")
+    with pytest.raises(AbcError, match="no BASE \\(or MASK and PIXL\\) chunk"):
+        container.read_file(head + end)
+    with pytest.raises(AbcError, match="no PIXL chunk"):
+        container.read_file(head + container.pack_chunk(b"MASK", b"") + end)
+    descent = container.pack_chunk(b"DSCT", container.pack_descent(small_header(steps=3, inpainter=1)))
+    with pytest.raises(AbcError, match="DSCT: descent settings in a file for inpainter 0"):
+        container.read_file(head + descent + container.pack_chunk(b"BASE", b"x") + end)
+    ppgn = container.SIGNATURE + container.pack_chunk(b"HEAD", container.pack_header(small_header(inpainter=1)))
+    for payload, message in ((b"short", "DSCT: payload is 5 bytes, expected 38"),
+                             (bytes(38), "DSCT: 0 steps"),
+                             (struct.pack(">HI8f", 10001, 0, *[0.0] * 8), "steps 10001"),
+                             (struct.pack(">HI8f", 1, 0, float("nan"), *[0.0] * 7), "decoder parameter 0 is nan")):
+        with pytest.raises(AbcError, match=message):
+            container.read_file(ppgn + container.pack_chunk(b"DSCT", payload) + container.pack_chunk(b"BASE", b"x") + end)
+    version_2 = container.SIGNATURE + container.pack_chunk(b"HEAD", container.pack_header(small_header(version=2)))
+    with pytest.raises(AbcError, match="DSCT chunk needs format version 3, the file says 2"):
+        container.read_file(version_2 + descent + end)
 
 
 def test_file_size_is_the_sum_of_its_chunks():
@@ -64,7 +99,7 @@ def test_streams_are_read_no_further_than_the_header_allows():
 
 
 def test_params_are_stored_as_float32():
-    header = small_header(params=(0.1,) * container.N_DECODER_PARAMS)
+    header = small_header(params=(0.1,) * container.N_DECODER_PARAMS, version=2)
     assert container.unpack_header(container.pack_header(header)) == header
     assert header.params[0] == struct.unpack(">f", struct.pack(">f", 0.1))[0]
 
@@ -143,19 +178,16 @@ def resealed_head(payload: bytes) -> bytes:
 @pytest.mark.parametrize(
     ("offset", "value", "message"),
     [
-        (0, b"\x03", "format version 3"),
+        (0, b"\x04", "format version 4"),
         (0, b"\x00", "format version 0"),
         (1, b"\x04", "mode 4"),
-        (2, struct.pack(">I", 0), "width 0"),
-        (6, struct.pack(">I", container.MAX_SIDE + 1), "height 32769"),
-        (10, b"\x00", "block size 0"),
-        (10, b"\x41", "block size 65"),
-        (12, b"\x00", "luma quantiser 0"),
-        (14, b"\x02", "chroma shift 2"),
-        (15, b"\x07", "inpainter id 7"),
-        (16, struct.pack(">H", container.MAX_STEPS + 1), "steps 10001"),
-        (22, struct.pack(">f", float("nan")), "decoder parameter 0 is nan"),
-        (26, struct.pack(">f", -1.0), "decoder parameter 1 is -1.0"),
+        (2, struct.pack(">H", 0), "width 0"),
+        (4, struct.pack(">H", container.MAX_SIDE + 1), "height 32769"),
+        (6, b"\x00", "block size 0"),
+        (6, b"\x41", "block size 65"),
+        (8, b"\x00", "luma quantiser 0"),
+        (10, b"\x02", "chroma shift 2"),
+        (11, b"\x07", "inpainter id 7"),
     ],
 )
 def test_header_fields_are_validated(offset, value, message):
@@ -176,9 +208,25 @@ def test_odd_block_with_chroma_shift_is_refused():
         small_header(block=3)
 
 
+@pytest.mark.parametrize(
+    ("offset", "value", "message"),
+    [
+        (2, struct.pack(">I", 0), "width 0"),
+        (16, struct.pack(">H", container.MAX_STEPS + 1), "steps 10001"),
+        (22, struct.pack(">f", float("nan")), "decoder parameter 0 is nan"),
+        (26, struct.pack(">f", -1.0), "decoder parameter 1 is -1.0"),
+    ],
+)
+def test_version_2_header_fields_are_validated(offset, value, message):
+    payload = bytearray(container.pack_header(small_header(version=2)))
+    payload[offset : offset + len(value)] = value
+    with pytest.raises(AbcError, match=message):
+        container.read_header(resealed_head(bytes(payload)))
+
+
 def test_newer_version_is_named_not_called_truncated():
-    payload = b"\x03" + bytes(container.HEAD_SIZE + 10)
-    with pytest.raises(AbcError, match="format version 3 is not supported"):
+    payload = b"\x04" + bytes(container.HEAD_SIZE + 10)
+    with pytest.raises(AbcError, match="format version 4 is not supported"):
         container.read_header(resealed_head(payload))
 
 

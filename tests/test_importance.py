@@ -157,13 +157,13 @@ def ssim_inside(original: np.ndarray, decoded: np.ndarray, region: np.ndarray) -
     return float(per_pixel.mean(axis=2)[region].mean())
 
 
-def test_at_equal_bytes_a_roi_gets_a_finer_base_and_better_ssim_inside(astronaut):
+def test_at_equal_bytes_a_roi_gets_more_of_the_base_and_better_ssim_inside(astronaut):
     importance = resolve_importance(astronaut, rois=[ROI])
     region = importance == 1
     plain = encode(astronaut, options=EncodeOptions(bpp=0.4))
     mapped = encode(astronaut, options=EncodeOptions(bpp=0.4), importance=importance)
     budget = int(0.4 * astronaut.shape[0] * astronaut.shape[1] / 8)
-    assert len(plain) <= budget and len(mapped) <= budget and len(mapped) > 0.97 * len(plain)
+    assert len(plain) <= budget and len(mapped) <= budget and len(mapped) > 0.9 * len(plain)
     decoded = {name: np.asarray(decode(d)) for name, d in (("plain", plain), ("map", mapped))}
     assert ssim_inside(astronaut, decoded["map"], region) > ssim_inside(astronaut, decoded["plain"], region) + 0.02
     assert ssim_inside(astronaut, decoded["map"], ~region) < ssim_inside(astronaut, decoded["plain"], ~region)

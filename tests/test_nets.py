@@ -64,8 +64,8 @@ def test_training_script_runs_and_writes_hashed_fp16_weights(tmp_path):
         for i in range(count):
             Image.fromarray(data.astronaut()[i * 40 : i * 40 + 48, :64]).save(tmp_path / "data" / split / f"{i}.jpg")
     out = tmp_path / "g.pt"
-    arguments = ["--data", str(tmp_path / "data"), "--out", str(out), "--cache", str(tmp_path / "cache"),
-                 "--steps", "3", "--crop", "32", "--rates", "1", "--batch", "2"]
+    arguments = ["--train", str(tmp_path / "data" / "train"), "--val", str(tmp_path / "data" / "val"), "--out", str(out),
+                 "--cache", str(tmp_path / "cache"), "--steps", "3", "--crop", "32", "--rates", "1", "--batch", "2"]
     assert train.main(arguments) == 0
     assert len(list((tmp_path / "cache").glob("pairs-*.npz"))) == 2
     assert train.main(arguments) == 0  # from the cache
@@ -73,6 +73,12 @@ def test_training_script_runs_and_writes_hashed_fp16_weights(tmp_path):
     assert all(v.dtype == torch.float16 for v in state.values() if v.is_floating_point())
     assert (tmp_path / "g.sha256").read_text().split()[0] == hashlib.sha256(out.read_bytes()).hexdigest()
     assert nets.load_generator(out).tail.weight.abs().sum() > 0
+    import onnx
+
+    exported = onnx.load(tmp_path / "g.onnx")
+    assert {p.key: p.value for p in exported.metadata_props}["generator_sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+    (tmp_path / "g.onnx").unlink()
+    assert train.main(["--export", str(out)]) == 0 and (tmp_path / "g.onnx").exists()
 
 
 def test_packaged_generator_matches_its_recorded_hash_and_loads():

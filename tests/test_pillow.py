@@ -9,7 +9,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from skimage import data as samples
 
 import abcodec
-from abcodec import codec, container, pillow
+from abcodec import base, codec, container, pillow
 from abcodec.pillow import AbcImageFile, register_abc_opener
 
 ORIENTATION = 0x0112
@@ -28,7 +28,7 @@ def gray_image() -> Image.Image:
 @pytest.fixture(scope="module")
 def rgb_bytes(rgb_image) -> bytes:
     out = io.BytesIO()
-    rgb_image.save(out, format="ABC", blocks={"keep": 0.3})
+    rgb_image.save(out, format="ABC", blocks={"keep": 0.3}, inpainter="diffusion")
     return out.getvalue()
 
 
@@ -60,7 +60,7 @@ def test_open_reads_the_header_and_decodes_nothing(rgb_path, monkeypatch):
 def test_load_decodes_once_and_matches_codec_decode(tmp_path, rgb_image, gray_image, monkeypatch, mode):
     source = rgb_image if mode == "RGB" else gray_image
     path = tmp_path / f"{mode}.abc"
-    source.save(path, blocks={"keep": 0.25})
+    source.save(path, blocks={"keep": 0.25}, inpainter="diffusion")
     expected = np.asarray(codec.decode(path.read_bytes()))
     calls = []
     real_decode = codec.decode
@@ -88,6 +88,31 @@ def test_thumbnail_and_seek(rgb_path):
         assert max(im.size) == 32
 
 
+def test_draft_gives_the_av1_frame_without_the_generator(tmp_path, rgb_image, monkeypatch):
+    path = tmp_path / "base.abc"
+    rgb_image.save(path, bpp=0.5)
+    with Image.open(path) as im:
+        assert im.draft("L", (32, 32)) is None  # another mode: not offered
+        assert im.draft(None, (4000, 4000)) is None  # larger than the frame: the full decode
+        assert im.draft(None, (32, 32)) == ("RGB", (0, 0, *rgb_image.size))
+        monkeypatch.setattr(codec, "_generative_decode", fail_decode)
+        im.load()
+        frame = container.read_file(path.read_bytes()).base
+        expected = base.decode_frame(frame, 3, rgb_image.size[::-1])
+        np.testing.assert_array_equal(np.asarray(im), expected)
+    shrunk = tmp_path / "shrunk.abc"
+    rgb_image.save(shrunk, bpp=0.01)
+    with Image.open(shrunk) as im:
+        drafted = im.draft(None, (4, 4))
+        assert drafted is not None and drafted[1][2] < rgb_image.size[0] and im.size == drafted[1][2:]
+        im.thumbnail((4, 4))
+        assert max(im.size) == 4
+    rgb_image.save(tmp_path / "blocks.abc", blocks=True)
+    with Image.open(tmp_path / "blocks.abc") as im:  # no AV1 base: the fast decode at full size
+        assert im.draft(None, (16, 16)) == ("RGB", (0, 0, *rgb_image.size))
+        assert im.load() is not None
+
+
 def test_save_meets_the_bpp_budget(tmp_path, rgb_image):
     path = tmp_path / "rate.abc"
     rgb_image.save(path, bpp=0.3)
@@ -107,7 +132,7 @@ def test_keep_sets_how_much_is_stored(rgb_image):
 
 def test_save_to_a_stream_and_reopen(rgb_image, rgb_bytes):
     out = io.BytesIO()
-    rgb_image.save(out, format="abc", blocks={"keep": 0.3})
+    rgb_image.save(out, format="abc", blocks={"keep": 0.3}, inpainter="diffusion")
     assert out.getvalue() == rgb_bytes
     with Image.open(io.BytesIO(rgb_bytes)) as im:
         assert (im.format, im.size) == ("ABC", rgb_image.size)
@@ -143,7 +168,7 @@ def test_bad_option_values_raise_value_error(rgb_image, options):
 
 def test_unknown_option_is_named(rgb_image, tmp_path):
     path = tmp_path / "x.abc"
-    with pytest.raises(ValueError, match=r"unknown ABC save option quality;.*valid: bpp, base_stride"):
+    with pytest.raises(ValueError, match=r"unknown ABC save option quality;.*valid: bpp, speed"):
         rgb_image.save(path, quality=90)
     assert not path.exists()
 
@@ -156,7 +181,7 @@ def test_tolerates_pillow_keywords_when_empty(rgb_image):
 
 def test_save_all_is_one_frame_only(rgb_image, rgb_bytes, tmp_path):
     out = io.BytesIO()
-    rgb_image.save(out, format="ABC", save_all=True, blocks={"keep": 0.3})
+    rgb_image.save(out, format="ABC", save_all=True, blocks={"keep": 0.3}, inpainter="diffusion")
     assert out.getvalue() == rgb_bytes
     frames = [Image.new("L", (8, 8), shade) for shade in (0, 255)]
     frames[0].save(tmp_path / "two.gif", save_all=True, append_images=frames[1:])
@@ -237,7 +262,7 @@ def test_icc_profile_and_exif_survive(tmp_path, rgb_image):
     exif = Image.Exif()
     exif[ORIENTATION] = 6
     path = tmp_path / "meta.abc"
-    rgb_image.save(path, blocks={"keep": 0.1}, icc_profile=b"fake icc profile", exif=exif)
+    rgb_image.save(path, blocks={"keep": 0.1}, inpainter="diffusion", icc_profile=b"fake icc profile", exif=exif)
 
     stored = container.read_file(path.read_bytes()).ancillary
     assert stored[container.CHUNK_EXIF].startswith((b"II*\x00", b"MM\x00*"))  # §4: raw TIFF
@@ -272,14 +297,14 @@ def test_metadata_defaults_to_info_and_can_be_dropped(rgb_image):
 @pytest.mark.parametrize("mode", ["RGBA", "LA", "I;16", "F"])
 def test_unsupported_mode_names_the_mode(rgb_image, mode):
     im = rgb_image.convert("RGBA").convert(mode) if mode != "I;16" else Image.new("I;16", (16, 16))
-    with pytest.raises(OSError, match=f"cannot write mode {mode} as ABC"):
+    with pytest.raises(OSError, match=f"cannot write this image as ABC: mode {mode} "):
         im.save(io.BytesIO(), format="ABC")
 
 
 def test_palette_image_is_saved_as_rgb(rgb_image):
     out = io.BytesIO()
     with pytest.warns(abcodec.AbcWarning, match="converted mode P to RGB"):
-        rgb_image.quantize(16).save(out, format="ABC", blocks={"keep": 0.2})
+        rgb_image.quantize(16).save(out, format="ABC", blocks={"keep": 0.2}, inpainter="diffusion")
     with Image.open(out) as im:
         assert (im.mode, im.size) == ("RGB", rgb_image.size)
         im.load()
@@ -334,3 +359,87 @@ def test_import_and_open_do_not_import_torch(rgb_path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
                             cwd=Path(abcodec.__file__).parent.parent)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture
+def opener_defaults():
+    """register_abc_opener() changes module-level defaults: put them back after the test."""
+    yield
+    register_abc_opener()
+
+
+def record_decode(monkeypatch):
+    """codec.decode replaced by one that records its keywords and returns a blank image."""
+    calls = []
+
+    def decode(abc, *, max_pixels=None, inpainter=None, device="auto", threads=None, reduced=False):
+        calls.append({"inpainter": inpainter, "device": device, "threads": threads})
+        return Image.new(abc.header.mode_name, (abc.header.width, abc.header.height))
+
+    monkeypatch.setattr(codec, "decode", decode)
+    return calls
+
+
+def test_opener_options_set_how_load_decodes(rgb_path, monkeypatch, opener_defaults):
+    calls = record_decode(monkeypatch)
+    with Image.open(rgb_path) as im:
+        im.load()
+    register_abc_opener(inpainter="diffusion", device="cpu", threads=2)
+    with Image.open(rgb_path) as im:
+        im.load()
+    register_abc_opener(inpainter="ppgn")  # each call sets all three
+    with Image.open(rgb_path) as im:
+        im.load()
+    assert calls == [{"inpainter": None, "device": "auto", "threads": None},
+                     {"inpainter": "diffusion", "device": "cpu", "threads": 2},
+                     {"inpainter": "ppgn", "device": "auto", "threads": None}]
+    assert Image.ID.count("ABC") == 1
+
+
+def test_opener_threads_reach_the_decoder(rgb_path, monkeypatch, opener_defaults):
+    calls = record_decode(monkeypatch)
+    register_abc_opener(threads=3)
+    with Image.open(rgb_path) as im:
+        im.load()
+    register_abc_opener()
+    with Image.open(rgb_path) as im:
+        im.load()
+    assert [call["threads"] for call in calls] == [3, None]
+
+
+def test_opener_inpainter_overrides_what_the_file_asks(rgb_image, opener_defaults):
+    out = io.BytesIO()
+    rgb_image.save(out, format="ABC", blocks={"keep": 0.3}, inpainter="ppgn")
+    data = out.getvalue()
+    assert container.read_file(data).header.inpainter == container.INPAINTER_PPGN
+    register_abc_opener(inpainter="diffusion")
+    with Image.open(io.BytesIO(data)) as im:
+        np.testing.assert_array_equal(np.asarray(im), np.asarray(codec.decode(data, inpainter="diffusion")))
+
+
+@pytest.mark.parametrize("options", [{"inpainter": "magic"}, {"inpainter": "auto"}, {"device": "gpu"},
+                                     {"threads": 0}, {"threads": -2}, {"threads": 1.5}, {"threads": True},
+                                     {"threads": "4"}])
+def test_opener_options_are_validated(options, opener_defaults):
+    register_abc_opener(inpainter="diffusion")
+    with pytest.raises(ValueError, match=next(iter(options))):
+        register_abc_opener(**options)
+    assert pillow._decode_options["inpainter"] == "diffusion"  # a refused call changes nothing
+
+
+def test_opener_choices_are_the_codecs():
+    from abcodec import options
+
+    assert pillow.DECODE_INPAINTERS == (None, *options.AVAILABLE_INPAINTERS)
+    assert pillow.DECODE_DEVICES == (None, *options.DEVICES)
+
+
+def test_save_of_an_animation_writes_its_current_frame(tmp_path):
+    frames = [Image.new("RGB", (16, 16), (shade, 40, 200 - shade)) for shade in (0, 100, 200)]
+    frames[0].save(tmp_path / "anim.png", save_all=True, append_images=frames[1:])
+    with Image.open(tmp_path / "anim.png") as anim:
+        anim.seek(2)
+        anim.save(tmp_path / "frame.abc", blocks={"keep": 1.0, "q_luma": 1, "q_chroma": 1, "chroma_shift": 0},
+                  inpainter="diffusion")
+    decoded = codec.decode((tmp_path / "frame.abc").read_bytes())
+    assert np.abs(np.asarray(decoded, dtype=int) - np.asarray(frames[2], dtype=int)).max() <= 2

@@ -7,7 +7,7 @@ from skimage import data
 
 from abcodec import losses, nets
 from abcodec.container import AbcError
-from abcodec.inpaint import diffusion, ppgn
+from abcodec.inpaint import diffusion, ppgn, refine
 
 HEIGHT, WIDTH = 32, 48
 
@@ -68,7 +68,7 @@ def test_composite_has_no_seam_at_the_kept_blocks(problem):
     it had to cancel there, instead of jumping from 0 to the raw correction."""
     _, known, fill = problem
     made = fill.astype(np.float32) + 20.0
-    out = ppgn._composite(made, fill.astype(np.float32), known)
+    out = refine.composite(made, fill.astype(np.float32), known)
     assert np.allclose(out[known], fill[known])
     assert np.allclose(out, fill, atol=1e-3)
 
@@ -83,9 +83,9 @@ def test_untrained_generator_returns_the_fill(problem):
 
 def test_tiles_cover_the_image_and_keep_its_size(problem, monkeypatch):
     _, known, fill = problem
-    monkeypatch.setattr(ppgn, "TILE", 24)
-    monkeypatch.setattr(ppgn, "OVERLAP", 8)
-    assert ppgn._starts(HEIGHT) == [0, 8] and ppgn._starts(WIDTH) == [0, 16, 24]
+    monkeypatch.setattr(refine, "TILE", 24)
+    monkeypatch.setattr(refine, "OVERLAP", 8)
+    assert refine.tile_starts(HEIGHT) == [0, 12] and refine.tile_starts(WIDTH) == [0, 13, 26]
     seen = []
     out = ppgn.inpaint(fill, known, ppgn.Params(steps=1), progress=lambda done, total, eta: seen.append((done, total)))
     assert out.shape == fill.shape

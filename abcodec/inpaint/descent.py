@@ -80,6 +80,35 @@ def params_for(steps: int, assist: tuple[str, ...] = ()) -> Params:
     return replace(Params(steps=steps), **dict(ASSIST_TERMS[kind] for kind in assist))
 
 
+STEP_UNITS_PER_PIXEL = 3
+STEP_UNITS_PER_TILE = 50_000
+CLASSIFIER_UNITS_PER_PIXEL = 10
+CLASSIFIER_SIZE = 224
+"""The generative decoder's cost model, in units of one pixel of G's forward pass on the CPU
+(format_spec/abc.md §5; measured on the 2-core reference CPU, benchmarks/RESULTS.md "Hostile
+input"): a descent step costs STEP_UNITS_PER_PIXEL per pixel of its tile (G and E forward and
+back) plus STEP_UNITS_PER_TILE whatever the tile's size (the optimiser, the fixed cost of every
+layer call), and with a class code the classifier's forward and backward pass over the image
+resized so that its shorter side is CLASSIFIER_SIZE (a thin strip becomes a huge copy)."""
+
+
+def work_units(header: Header, steps: int, has_classes: bool) -> int:
+    """The work of the generative decoder on a file with this header (§5): G's pass over every tile
+    (overlaps counted), and ``steps`` descent steps on each, with the classifier when it applies."""
+    from .refine import tile_size, tiles
+
+    windows = tiles((header.height, header.width))
+    covered = len(windows) * tile_size(header.height) * tile_size(header.width)
+    units = covered
+    if steps:
+        per_step = STEP_UNITS_PER_PIXEL * covered + STEP_UNITS_PER_TILE * len(windows)
+        if has_classes and len(windows) == 1:
+            shorter, longer = sorted((header.width, header.height))
+            per_step += CLASSIFIER_UNITS_PER_PIXEL * CLASSIFIER_SIZE * math.ceil(CLASSIFIER_SIZE * longer / shorter)
+        units += steps * per_step
+    return units
+
+
 @functools.cache
 def packaged_generator_hash() -> bytes:
     """SHA-256 of the generator weights this package ships (weights/generator.sha256), without torch."""
@@ -93,7 +122,7 @@ def descent_of(header: Header) -> Params:
     if header.inpainter != container.INPAINTER_PPGN:
         return Params(noise_seed=header.noise_seed)
     ours = packaged_generator_hash()
-    if header.generator != ours:
+    if header.generator != ours[: len(header.generator)]:
         msg = (f"HEAD: made for generator weights {header.generator.hex()[:16]}…, this decoder has "
                f"{ours.hex()[:16]}…; decode with inpainter 'diffusion'")
         raise AbcError(msg)

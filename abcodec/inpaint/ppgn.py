@@ -1,28 +1,25 @@
-"""The generative decoder: PPGN latent optimisation (Nguyen et al. 2016) from the diffusion fill.
+"""The generative decoder's descent: PPGN latent optimisation (Nguyen et al. 2016) from the fast decode, on torch.
 
 Start from h0 = E(fill) and descend, over the latent h alone, by Adam (:func:`_step` says why
 not PPGN's ε-update), with PPGN's ε3 noise after each step,
 
     L = L_A + w_E·L_E + w_C·L_C + w_edge·L_edge + w_style·L_style + w_content·L_content
 
-where x = G(h, fill) = fill + correction (abcodec/nets.py, abcodec/losses.py). Then composite:
-the correction is made to vanish on the kept pixels by subtracting the harmonic (diffusion)
-interpolant of its values there, out = x − D(x − fill on kept pixels). Kept pixels are then the
-fill's bit for bit, and the subtracted term is smooth and agrees with the correction at every
-kept pixel, so nothing jumps at the borders of kept blocks.
+where x = G(h, fill) = fill + correction (abcodec/nets.py, abcodec/losses.py), then composite
+onto the kept pixels (refine.py). A file without descent steps needs none of this: refine.py runs
+G(E(fill)) on ONNX Runtime, without torch; this module runs when a file asks for steps, or on CUDA.
 
-Large images are processed in overlapping tiles blended with linear ramps, so memory is bounded
-by the tile size, not the image. L_C needs the whole picture (a corner of a cat photo is not a
+Large images are processed in refine.py's overlapping tiles, so memory is bounded by the tile
+size, not the image. L_C needs the whole picture (a corner of a cat photo is not a
 cat), so it applies only when one tile covers the image. Decoding is a function of its inputs:
 the descent has no randomness unless ``noise`` > 0, and then it draws from a generator seeded by
-``seed`` and the tile's position; the same inputs on the same machine and thread count give the
+``noise_seed`` and the tile's position; the same inputs on the same machine and thread count give the
 same bytes.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 import time
 
 import numpy as np
@@ -32,14 +29,8 @@ from .. import losses
 from ..assist import Statistics
 from ..container import AbcError
 from ..nets import LATENT_CHANNELS, LATENT_STRIDE, classifier_logits, load_efficientnet, load_generator
-from . import diffusion
 from .descent import Params, Progress
-
-TILE = 1024
-"""Largest tile side (pixels): a 1024² tile's descent needs about 1.5 GB; Kodak is one tile."""
-
-OVERLAP = 64
-"""Pixels two neighbouring tiles share at least; the blend ramps across them."""
+from .refine import as_rgb, blend_tiles, composite, tiles, to_output
 
 def inpaint(
     fill: np.ndarray,
@@ -49,14 +40,18 @@ def inpaint(
     *,
     device: str = "cpu",
     progress: Progress | None = None,
+    threads: int | None = None,
 ) -> np.ndarray:
     """Refine a fast decode (uint8 or float, (H, W, 3) or (H, W)) where ``known`` is False, with
     the packaged networks.
 
     ``known`` is the bool (H, W) mask of exact pixels, which come back unchanged; ``stats`` are the
     file's assistant statistics (a Gram matrix of the wrong size is an AbcError). Returns uint8
-    of the fill's shape. ``device`` is "cpu", "cuda" or "auto" (CUDA when there is one).
+    of the fill's shape. ``device`` is "cpu", "cuda" or "auto" (CUDA when there is one);
+    ``threads`` sets torch's CPU threads for the process (None: leaves them as they are).
     """
+    if threads is not None:
+        torch.set_num_threads(threads)
     return refine(fill, known, params, stats, _networks(_device(device)), progress=progress)
 
 
@@ -75,64 +70,20 @@ def refine(
     progress: Progress | None = None,
 ) -> np.ndarray:
     """:func:`inpaint` with the networks given: (E/C, G) on one device, as :func:`_networks` makes them."""
-    fill = np.asarray(fill)
     known = np.asarray(known, dtype=bool)
-    grey = fill.ndim == 2
-    rgb = np.repeat(fill[..., None], 3, axis=2) if grey else fill
-    if rgb.ndim != 3 or rgb.shape[2] != 3 or known.shape != rgb.shape[:2]:
-        msg = f"fill {fill.shape} and known {known.shape} must be (H, W, 3) or (H, W), and (H, W)"
-        raise ValueError(msg)
-    rgb = rgb.astype(np.float32)
+    rgb = as_rgb(fill, known)
     if stats.gram is not None and stats.gram.shape != (LATENT_CHANNELS, LATENT_CHANNELS):
         msg = f"gram: Gram statistics of {stats.gram.shape[0]} channels, this generator's latent has {LATENT_CHANNELS}"
         raise AbcError(msg)
-    out = rgb if known.all() else _refine(rgb, known, params, stats, networks, progress)
-    out = np.clip(np.rint(out.mean(axis=2) if grey else out), 0, 255).astype(np.uint8)
-    exact = np.clip(np.rint(fill), 0, 255).astype(np.uint8)
-    out[known] = exact[known]
-    return out
+    if known.all():
+        return to_output(rgb, fill, known)
+    clock = _Clock(params.steps * len(tiles(known.shape)), progress)
 
+    def run(tile: np.ndarray, index: int, whole: bool) -> np.ndarray:
+        window = tiles(known.shape)[index]
+        return _refine_tile(tile, known[window], params, stats, networks, index, whole, clock)
 
-def _refine(
-    fill: np.ndarray, known: np.ndarray, params: Params, stats: Statistics, networks: tuple, progress: Progress | None
-) -> np.ndarray:
-    """Tile by tile descent and composite, blended over the overlaps (float32 (H, W, 3))."""
-    height, width = known.shape
-    tiles = [(top, left) for top in _starts(height) for left in _starts(width)]
-    whole = len(tiles) == 1
-    total = params.steps * len(tiles)
-    clock = _Clock(total, progress)
-    out = np.zeros_like(fill)
-    weight_sum = np.zeros((height, width, 1), np.float32)
-    for index, (top, left) in enumerate(tiles):
-        window = np.s_[top : top + TILE, left : left + TILE]
-        tile = _refine_tile(fill[window], known[window], params, stats, networks, index, whole, clock)
-        ramp = _ramp(tile.shape[:2], top, left, (height, width))
-        out[window] += tile * ramp
-        weight_sum[window] += ramp
-    return out / weight_sum
-
-
-def _starts(length: int) -> list[int]:
-    """Tile origins along one axis: TILE apart less the overlap, the last one flush with the end."""
-    if length <= TILE:
-        return [0]
-    stride = TILE - OVERLAP
-    count = math.ceil((length - OVERLAP) / stride)
-    last = length - TILE
-    return [i * stride for i in range(count - 1)] + [last]
-
-
-def _ramp(shape: tuple[int, int], top: int, left: int, image: tuple[int, int]) -> np.ndarray:
-    """(h, w, 1) blend weights: rising linearly across each overlap edge that is not the image's."""
-
-    def axis(length: int, start: int, extent: int) -> np.ndarray:
-        position = np.arange(length, dtype=np.float32) + 0.5
-        rise = np.minimum(position / OVERLAP, 1) if start > 0 else np.ones(length, np.float32)
-        fall = np.minimum((length - position) / OVERLAP, 1) if start + length < extent else np.ones(length, np.float32)
-        return rise * fall
-
-    return (axis(shape[0], top, image[0])[:, None] * axis(shape[1], left, image[1])[None, :])[..., None]
+    return to_output(blend_tiles(rgb, run), fill, known)
 
 
 @functools.lru_cache(maxsize=2)
@@ -162,7 +113,7 @@ def _refine_tile(
     h = _descend(net, generator, h0, fill_t, known_t, params, stats, index, whole, clock) if params.steps else h0
     with torch.no_grad():
         made = generator(h, fill_t)[0].permute(1, 2, 0).cpu().numpy()
-    return _composite(made, fill, known)
+    return composite(made, fill, known)
 
 
 def _descend(
@@ -223,14 +174,6 @@ def _objective(
     if params.edge:
         loss = loss + params.edge * losses.edge(made, fill, known)
     return loss
-
-
-def _composite(made: np.ndarray, fill: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """made − D(made − fill on kept pixels): kept pixels become the fill's, smoothly (module docstring)."""
-    if not known.any():
-        return made
-    mismatch = np.where(known[..., None], made - fill, 0).transpose(2, 0, 1)
-    return made - diffusion.fill(mismatch, known).transpose(1, 2, 0)
 
 
 class _Clock:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from abcodec import assist, base, container
+from abcodec import assist, av1, base, container
 from abcodec.codec import BlockLayer, EncodeOptions, decode, encode
 from abcodec.maskcode import encode_mask
 from abcodec.options import header_for
@@ -61,17 +61,20 @@ def gram_matrix(channels: int = 24) -> np.ndarray:
 
 
 def valid_vectors() -> dict[str, tuple[bytes, str]]:
-    """name -> (file bytes, what the vector exercises)."""
-    grey = encode(pattern(5, 7, 1), options=EncodeOptions(inpainter="diffusion", blocks=BlockLayer(keep=0.4, block=1, chroma_shift=0, q_luma=1, scheme="random")))
-    rgb = encode(pattern(12, 16, 3), options=EncodeOptions(inpainter="diffusion", blocks=BlockLayer(keep=0.5, block=4, q_luma=8, q_chroma=16, scheme="edge+random")))
+    """name -> (file bytes, what the vector exercises); the legacy vectors are listed in LEGACY."""
+    diffusion = dict(inpainter="diffusion")
+    grey = encode(pattern(5, 7, 1), options=EncodeOptions(
+        **diffusion, blocks=BlockLayer(keep=0.4, block=1, chroma_shift=0, q_luma=1, scheme="random")))
+    rgb = encode(pattern(12, 16, 3), options=EncodeOptions(
+        **diffusion, blocks=BlockLayer(keep=0.5, block=4, q_luma=8, q_chroma=16, scheme="edge+random")))
     with_metadata = Image.fromarray(pattern(20, 33, 3))
     with_metadata.info["icc_profile"] = b"not a real profile, carried as is"
     exif = Image.Exif()
     exif[0x0112] = 3
     with_metadata.info["exif"] = exif.tobytes()
-    centre = encode(with_metadata, options=EncodeOptions(inpainter="diffusion", blocks=BlockLayer(keep=0.3, block=2, q_luma=4, q_chroma=6, scheme="centre")))
+    centre = encode(with_metadata, options=EncodeOptions(
+        **diffusion, blocks=BlockLayer(keep=0.3, block=2, q_luma=4, q_chroma=6, scheme="centre")))
     unknown_ancillary = insert_before_mask(centre, container.pack_chunk(b"zzTx", b"an unknown ancillary chunk"))
-    grey_base = encode(pattern(9, 16, 1), options=EncodeOptions(bpp=16, base_stride=2, inpainter="diffusion"))
     return {
         "grey-7x5-pixels": (grey, "mode L, B = 1 (random pixels), q = 1: kept pixels exact"),
         "rgb-16x12-blocks": (rgb, "RGB, B = 4, chroma shift 1, edge+random blocks"),
@@ -79,45 +82,70 @@ def valid_vectors() -> dict[str, tuple[bytes, str]]:
             unknown_ancillary,
             "RGB, odd size (overhanging blocks), B = 2, centre square, iccp + exif + an unknown ancillary chunk to skip",
         ),
-        "grey-16x9-base": (grey_base, "mode L, BASE only (stride 2), no kept block"),
-        "rgb-24x20-base-blocks": (
-            base_with_blocks(), "RGB, BASE (stride 3, chroma stride 6) plus kept 4x4 blocks blended into it",
-        ),
+        "grey-16x9-av1": (av1_file(pattern(9, 16, 1), AV1_FULL), "mode L, BASE only: a 4:0:0 AV1 frame of the image's size"),
+        "rgb-33x20-av1-shrunk": (av1_file(pattern(20, 33, 3), AV1_SHRUNK),
+                                 "RGB, BASE only: a 4:2:0 AV1 frame of 16x10, upsampled to 33x20 (§12 step 3)"),
+        "rgb-24x20-av1-blocks": (av1_with_blocks(), "RGB, an AV1 BASE plus kept 4x4 blocks blended into it (§8 step 7)"),
         "v1-grey-7x5-pixels": (as_version_1(grey), "grey-7x5-pixels written as version 1: older files still decode"),
-        "rgb-24x20-base-assist": (
-            base_with_statistics(), "inpainter 1 with clas and gram (§11), which steps 1-7 skip",
+        "rgb-24x20-av1-assist": (
+            av1_with_statistics(), "inpainter 1 with DSCT (§3.1), clas and gram (§11), which steps 1-7 skip",
         ),
     }
 
 
-def base_with_statistics() -> bytes:
-    """A base-layer file for the generative decoder with both assistant chunks, their values fixed
-    here rather than measured, so that the vector does not depend on the networks' arithmetic."""
+LEGACY = {
+    "grey-16x9-base": "version 2, mode L, a DCT BASE only (§10, stride 2), no kept block",
+    "rgb-24x20-base-blocks": "version 2, RGB, a DCT BASE (stride 3, chroma stride 6) plus kept 4x4 blocks blended into it",
+    "rgb-24x20-base-assist": "version 2, inpainter 1 with clas and gram in a version 2 HEAD",
+}
+"""Vectors of format 2 that abcodec 0.3 made and this generator no longer can (its encoder writes
+version 3): kept as they are, so that every decoder keeps reading the files in the wild."""
+
+AV1_FULL = (1.0, 40)
+AV1_SHRUNK = (2.0, 40)
+"""(shrink factor of the frame, quantizer): the AV1 frames of the base-layer vectors, made by the
+reference encoder's AV1 coder directly rather than by its rate search."""
+
+
+def av1_file(image: np.ndarray, frame: tuple[int, int], blocks: np.ndarray | None = None,
+             options: EncodeOptions | None = None, chunks: dict[bytes, bytes] | None = None) -> bytes:
+    """A version 3 file whose BASE is ``image`` coded by AV1 at (shrink, quantizer), optionally with
+    the kept blocks of ``blocks`` (a mask) on top; written through the container, not the rate search."""
+    options = options or EncodeOptions(inpainter="diffusion", blocks=BlockLayer(q_luma=8, q_chroma=16) if blocks is not None else None)
+    height, width = image.shape[:2]
+    mode = container.MODE_RGB if image.ndim == 3 else container.MODE_L
+    header = header_for(options, width=width, height=height, mode=mode)
+    shrink, quantizer = frame
+    size = base.frame_size((width, height), shrink)
+    coarse = image if size == (width, height) else np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
+    payload = av1.encode(coarse, quantizer, base.DEFAULT_SPEED, base.ENCODER_THREADS)
+    mask = None if blocks is None else encode_mask(blocks)
+    pixels = None if blocks is None else pack_blocks(image, blocks, pixel_params(header))
+    return container.write_file(container.AbcFile(header, mask, pixels, chunks or {}, payload))
+
+
+def av1_with_blocks() -> bytes:
+    """An AV1 base with every third 4×4 block kept on top (the encoder's API has no such layout)."""
     image = pattern(20, 24, 3)
+    grid = container.grid_shape(20, 24, 4)
+    mask = (np.arange(grid[0] * grid[1]) % 3 == 0).reshape(grid)
+    return av1_file(image, AV1_FULL, blocks=mask)
+
+
+def av1_with_statistics() -> bytes:
+    """An AV1-base file for the generative decoder with DSCT and both assistant chunks, their values
+    fixed here rather than measured, so that the vector does not depend on the networks' arithmetic."""
     options = EncodeOptions(steps=DESCENT_STEPS, assist=tuple(assist.KINDS))
-    header = header_for(options, width=24, height=20, mode=container.MODE_RGB)
-    mask = np.zeros(header.grid_shape, bool)
     chunks = {container.CHUNK_CLAS: assist.pack_class_code(np.array(CLASS_CODE)),
               container.CHUNK_GRAM: assist.pack_gram(gram_matrix())}
-    pixels = pack_blocks(image, mask, pixel_params(header))
-    payload = base.encode_base(image, 200, stride=3)
-    return container.write_file(container.AbcFile(header, encode_mask(mask), pixels, chunks, payload))
-
-
-def base_with_blocks() -> bytes:
-    """A base layer with every third 4×4 block kept on top (the encoder's API has no such layout yet)."""
-    image = pattern(20, 24, 3)
-    header = header_for(EncodeOptions(inpainter="diffusion", blocks=BlockLayer(q_luma=8, q_chroma=16)), width=24, height=20,
-                        mode=container.MODE_RGB)
-    mask = (np.arange(np.prod(header.grid_shape)) % 3 == 0).reshape(header.grid_shape)
-    payload = base.encode_base(image, 200, stride=3)
-    pixels = pack_blocks(image, mask, pixel_params(header))
-    return container.write_file(container.AbcFile(header, encode_mask(mask), pixels, {}, payload))
+    return av1_file(pattern(20, 24, 3), AV1_FULL, options=options, chunks=chunks)
 
 
 def as_version_1(data: bytes) -> bytes:
+    """The same file with a version 1 HEAD (86 bytes, the whole generator hash, zero here)."""
     abc = container.read_file(data)
-    return container.write_file(dataclasses.replace(abc, header=dataclasses.replace(abc.header, version=1)))
+    header = dataclasses.replace(abc.header, version=1, generator=bytes(container.GENERATOR_HASH_SIZE))
+    return container.write_file(dataclasses.replace(abc, header=header))
 
 
 def insert_before_mask(data: bytes, chunk: bytes) -> bytes:
@@ -132,20 +160,31 @@ def invalid_vectors(valid: dict[str, tuple[bytes, str]]) -> dict[str, tuple[byte
     flipped = bytearray(good)
     flipped[len(good) // 2] ^= 0x01
     unknown_critical = insert_before_mask(good, container.pack_chunk(b"ZZTX", b""))
+    blocks = container.read_file(good)
+    av1_rgb = container.read_file(valid["rgb-33x20-av1-shrunk"][0])
+    small_head = dataclasses.replace(av1_rgb.header, width=16, height=9)
     return {
         "bad-crc": (bytes(flipped), "one bit flipped in the middle: a CRC-32 mismatch"),
         "bad-truncated": (good[:-12], "AEND missing"),
         "bad-unknown-critical": (unknown_critical, "critical chunk ZZTX that no version defines"),
-        "bad-base-in-version-1": (as_version_1_unchecked(valid["grey-16x9-base"][0]), "BASE in a version 1 file"),
+        "bad-base-in-version-1": (as_version_1_unchecked((HERE / "grey-16x9-base.abc").read_bytes()),
+                                  "BASE in a version 1 file"),
+        "bad-pixl-without-mask": (container.write_file(dataclasses.replace(blocks, base=b"")).replace(
+            container.pack_chunk(container.CHUNK_MASK, blocks.mask), b""), "version 3: PIXL without MASK"),
+        "bad-av1-larger-than-head": (container.write_file(dataclasses.replace(av1_rgb, header=small_head)),
+                                     "a 16x10 AV1 frame in the BASE of a 16x9 image"),
+        "bad-av1-grey-for-rgb": (container.write_file(dataclasses.replace(
+            av1_rgb, base=container.read_file(valid["grey-16x9-av1"][0]).base)), "a 4:0:0 AV1 frame for an RGB image"),
     }
 
 
 def as_version_1_unchecked(data: bytes) -> bytes:
     """Set the version byte to 1 and re-seal HEAD's CRC; the reader must then refuse BASE."""
     abc_head = len(container.SIGNATURE) + 8
-    payload = b"\x01" + data[abc_head + 1 : abc_head + container.HEAD_SIZE]
+    size = container.HEAD_SIZES[2]
+    payload = b"\x01" + data[abc_head + 1 : abc_head + size]
     return data[: len(container.SIGNATURE)] + container.pack_chunk(container.CHUNK_HEAD, payload) + data[
-        abc_head + container.HEAD_SIZE + 4 :]
+        abc_head + size + 4 :]
 
 
 def reference_png(data: bytes) -> bytes:
@@ -157,10 +196,21 @@ def reference_png(data: bytes) -> bytes:
 def manifest(valid: dict[str, tuple[bytes, str]], invalid: dict[str, tuple[bytes, str]]) -> dict:
     return {
         "tolerance": TOLERANCE,
+        "made_with": made_with(),
         "valid": {name: {"file": f"{name}.abc", "expected": f"{name}.png", "about": about}
                   for name, (_, about) in valid.items()},
+        "legacy": {name: {"file": f"{name}.abc", "expected": f"{name}.png", "about": about}
+                   for name, about in LEGACY.items()},
         "invalid": {name: {"file": f"{name}.abc", "about": about} for name, (_, about) in invalid.items()},
     }
+
+
+def made_with() -> str:
+    """The AV1 encoder behind the base-layer vectors: its bytes are the encoder's choice, not the
+    format's, so only the same libavif and libaom remake them bit for bit."""
+    from PIL import _avif
+
+    return f"libavif {_avif.libavif_version}, {_avif.codec_versions()}"
 
 
 def write(folder: Path) -> None:

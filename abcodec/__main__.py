@@ -1,0 +1,57 @@
+"""``python -m abcodec``: what the package offers, and where to read more.
+
+It imports no more than ``import abcodec`` does, so it answers at once.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+OVERVIEW = """\
+abcodec {version}: Ablative Image Compression, .abc format {format}.
+Keeps a few pixels (or a coarse AV1 base layer) and inpaints the rest.
+
+Commands (each has --help with examples, and --version):
+  abc-encode IN OUT.abc         compress anything Pillow reads (IN... -o DIR for several)
+  abc-decode IN.abc OUT.png     decompress to anything Pillow writes (IN.abc... -o DIR)
+
+Python:
+  import abcodec
+  data = abcodec.encode(image, options=abcodec.EncodeOptions(bpp=0.25))  # PIL image or uint8 array
+  image = abcodec.decode(data)                                           # a PIL image, L or RGB
+  errors are abcodec.AbcError (a ValueError); help(abcodec.EncodeOptions) lists the options
+
+Pillow (the plugin is registered by import abcodec):
+  Image.open("photo.abc"); im.save("photo.abc", bpp=0.25)
+  abcodec.register_abc_opener(inpainter="diffusion")  # decode fast, without the generative decoder
+
+Documentation: {docs}
+"""
+
+SOURCE_DOCS = "README.md (the distribution's description: pip show -v abcodec) and, in the source tree, format_spec/abc.md"
+"""Where the documentation is when the distribution names no URL for it."""
+
+
+def documentation() -> str:
+    """The project's URLs from the installed metadata (Home-page, Project-URL), else :data:`SOURCE_DOCS`."""
+    from importlib import metadata
+
+    try:
+        meta = metadata.metadata("abcodec")
+    except metadata.PackageNotFoundError:
+        return SOURCE_DOCS
+    urls = [url for url in (meta.get("Home-page"), *(meta.get_all("Project-URL") or ())) if url and url != "UNKNOWN"]
+    return "; ".join(urls) if urls else SOURCE_DOCS
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print the overview; there are no options."""
+    from . import __version__, container
+
+    print(OVERVIEW.format(version=__version__, format=container.VERSION, docs=documentation()), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""The default generative decode without torch (abcodec/inpaint/refine.py): ONNX Runtime's G(E(x))
+against the torch networks it was exported from, its tiles, and what it needs installed."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from skimage import data
+
+import abcodec
+from abcodec.inpaint import descent, ppgn, refine
+
+ONNX_TOLERANCE = 1
+"""Grey levels by which ONNX Runtime's output may differ from torch's, after rounding: both run the
+same float32 graph, which agree to ~1e-4 grey levels before it (a value on a rounding edge moves)."""
+
+
+@pytest.mark.parametrize("length", [1, 37, 1024, 1025, 1500, 2048, 4000, 32768])
+def test_tiles_cover_each_axis_with_few_equal_overlapping_tiles(length):
+    starts, size = refine.tile_starts(length), refine.tile_size(length)
+    assert starts[0] == 0 and starts[-1] + size == length and size <= refine.TILE
+    assert all(b - a <= size - refine.OVERLAP for a, b in zip(starts, starts[1:]))
+    assert len(starts) == max(1, -(-(length - refine.OVERLAP) // (refine.TILE - refine.OVERLAP)))
+    if length > refine.TILE:
+        assert len(starts) * size < 1.15 * length + refine.OVERLAP * len(starts)
+
+
+def test_blend_of_identical_tiles_is_the_image(monkeypatch):
+    monkeypatch.setattr(refine, "TILE", 40)
+    monkeypatch.setattr(refine, "OVERLAP", 8)
+    image = np.random.default_rng(0).uniform(0, 255, (70, 130, 3)).astype(np.float32)
+    assert len(refine.tiles(image.shape[:2])) == 2 * 4
+    assert np.allclose(refine.blend_tiles(image, lambda tile, index, whole: tile), image, atol=1e-3)
+
+
+def astronaut_fill(size=(96, 128)) -> np.ndarray:
+    return np.asarray(Image.fromarray(data.astronaut()).resize(size[::-1]).filter(
+        __import__("PIL.ImageFilter", fromlist=["GaussianBlur"]).GaussianBlur(2)))
+
+
+def test_onnx_model_matches_the_torch_networks_it_was_made_from():
+    fill = astronaut_fill()
+    known = np.zeros(fill.shape[:2], bool)
+    onnx_out = refine.generate(fill, known).astype(int)
+    torch_out = ppgn.inpaint(fill, known, descent.Params(), device="cpu").astype(int)
+    assert np.abs(onnx_out - torch_out).max() <= ONNX_TOLERANCE
+    assert np.abs(onnx_out - fill.astype(int)).mean() > 0.1  # G does something
+
+
+def test_onnx_model_names_the_packaged_weights():
+    meta = refine._session(None).get_modelmeta().custom_metadata_map
+    assert meta[refine.ONNX_HASH_KEY] == descent.packaged_generator_hash().hex()
+
+
+def test_thread_count_does_not_change_the_pixels():
+    fill = astronaut_fill((64, 80))
+    known = np.zeros(fill.shape[:2], bool)
+    known[10:20, 10:30] = True
+    one, two = (refine.generate(fill, known, threads=n) for n in (1, 2))
+    assert np.array_equal(one, two) and np.array_equal(one[known], fill[known])
+
+
+def test_default_decode_does_not_import_torch():
+    code = ("import sys, numpy as np, abcodec; from skimage import data; "
+            "image = abcodec.decode(abcodec.encode(data.astronaut()[::4, ::4])); "
+            "assert image.size == (128, 128); assert 'torch' not in sys.modules, 'torch imported'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(abcodec.__file__).parent.parent)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_file_with_descent_steps_without_torch_names_what_to_install(monkeypatch):
+    data_ = abcodec.encode(data.astronaut()[::8, ::8], options=abcodec.EncodeOptions(steps=1))
+    from abcodec import inpaint as package
+
+    monkeypatch.delattr(package, "ppgn", raising=False)
+    monkeypatch.setitem(sys.modules, "abcodec.inpaint.ppgn", None)
+    with pytest.raises(abcodec.AbcError, match=r"1 descent steps, which need torch: pip install 'abcodec\[torch\]'"):
+        abcodec.decode(data_)
+    assert abcodec.decode(data_, inpainter="diffusion").size == (64, 64)
