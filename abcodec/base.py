@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
-
 from . import av1
 from .container import AbcError
 from .resample import upsample_plane
@@ -92,7 +90,12 @@ def decode_base(payload: bytes, channels: int, size: tuple[int, int]) -> np.ndar
 
 def prefilter(image: np.ndarray, importance: np.ndarray) -> np.ndarray:
     """The image blurred where it matters less: mix = w' · image + (1 − w') · blur(image), with
-    w' = 1 − (1 − w)² of the feathered map scaled to a maximum of 1 (a uniform map changes nothing)."""
+    w' = 1 − (1 − w)² of the feathered map scaled to a maximum of 1 (a uniform map changes nothing).
+
+    scipy.ndimage is imported here, not with the module: it takes 0.25 s, which a decode must not pay.
+    """
+    from scipy import ndimage
+
     weights = ndimage.gaussian_filter(importance.astype(np.float32), MAP_FEATHER, mode="nearest")
     weights = weights / max(float(weights.max()), np.finfo(np.float32).tiny)
     keep = 1.0 - (1.0 - np.clip(weights, 0.0, 1.0)) ** 2
@@ -102,6 +105,19 @@ def prefilter(image: np.ndarray, importance: np.ndarray) -> np.ndarray:
     if image.ndim == 3:
         keep = keep[..., None]
     return np.clip(np.rint(keep * samples + (1 - keep) * blurred), 0, 255).astype(np.uint8)
+
+
+QUANTIZER_FOR_QUALITY = tuple(round(63 - 63 * q / 100) for q in range(101))
+"""The AV1 quantizer of each quality 0..100 (``EncodeOptions.quality``): the coarsest whose mean
+SSIM on BSDS500 val reaches the quality's share of the way from the coarsest quantizer's to the
+finest's, as ``python -m benchmarks.quality`` measures and prints it (benchmarks/RESULTS.md)."""
+
+
+def encode_at_quality(image: np.ndarray, quality: int, *, speed: int = DEFAULT_SPEED,
+                      importance: np.ndarray | None = None) -> bytes:
+    """The BASE payload of a uint8 image at one quantizer, the quality's: no rate search, one encode."""
+    source = image if importance is None else prefilter(image, importance)
+    return av1.encode(source, QUANTIZER_FOR_QUALITY[quality], speed, ENCODER_THREADS)
 
 
 def scale_for(bpp: float) -> float:

@@ -222,7 +222,13 @@ def non_negative(text: str) -> int:
 
 
 def flag_of(option: dataclasses.Field) -> str:
+    """The field's long flag (its name with dashes unless its metadata says another)."""
     return option.metadata.get("flag", "--" + option.name.replace("_", "-"))
+
+
+def flags_of(option: dataclasses.Field) -> tuple[str, ...]:
+    """Every flag of a field: its metadata's ``flags`` (a short one too), else :func:`flag_of`."""
+    return option.metadata.get("flags", (flag_of(option),))
 
 
 def add_options(parser, cls: type, *, defaults_to_none: bool = False) -> None:
@@ -232,12 +238,12 @@ def add_options(parser, cls: type, *, defaults_to_none: bool = False) -> None:
     """
     for option in dataclasses.fields(cls):
         meta = option.metadata
-        shown = "" if option.default in (None, (), False) else f" (default {option.default})"
+        shown = "" if option.default in (None, (), False) or isinstance(option.default, tuple) else f" (default {option.default})"
         if option.type == "bool" or option.name == "blocks":
             parser.add_argument(flag_of(option), dest=option.name, action="store_true", help=meta["help"])
         else:
             metavar = None if meta.get("choices") else meta.get("metavar")
-            parser.add_argument(flag_of(option), dest=option.name, type=meta.get("type"), choices=meta.get("choices"),
+            parser.add_argument(*flags_of(option), dest=option.name, type=meta.get("type"), choices=meta.get("choices"),
                                 metavar=metavar, default=None if defaults_to_none else option.default,
                                 help=meta["help"] + shown)
 
@@ -253,14 +259,22 @@ def _common_arguments(parser: argparse.ArgumentParser, prog: str, what: str) -> 
 
 
 def encode_parser() -> argparse.ArgumentParser:
-    from .options import ENCODE_KEYWORDS, BlockLayer, EncodeOptions
-
     parser = argparse.ArgumentParser(
         prog=ENCODE, description="Compress images to .abc. IN is anything Pillow reads; - is stdin (as OUT, stdout).",
         usage=f"{ENCODE} [options] IN OUT.abc\n       {ENCODE} [options] IN... -o DIR",
         epilog=ENCODE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     _common_arguments(parser, ENCODE, "images")
+    add_encode_arguments(parser)
+    return parser
+
+
+def add_encode_arguments(parser: argparse.ArgumentParser) -> None:
+    """The encoder's flags (:func:`options_from` reads them), for abc-encode and abc-batch encode."""
+    from .options import ENCODE_KEYWORDS, BlockLayer, EncodeOptions
+
     add_options(parser, EncodeOptions)
+    parser.add_argument("--strip", dest="metadata", action="store_const", const="none",
+                        help="drop the ICC profile, EXIF, XMP and dpi (--metadata none)")
     for name, (metavar, help_text) in ENCODE_KEYWORDS.items():
         repeat = name == "roi"
         parser.add_argument(f"--{name}", action="append" if repeat else "store", default=[] if repeat else None,
@@ -273,17 +287,22 @@ def encode_parser() -> argparse.ArgumentParser:
                              "are fixed, so that a file does not depend on the machine")
     add_options(parser.add_argument_group("block layer (with --no-base; --keep implies it)"), BlockLayer,
                 defaults_to_none=True)
-    return parser
 
 
 def decode_parser() -> argparse.ArgumentParser:
-    from .options import AVAILABLE_INPAINTERS, DEVICES
-
     parser = argparse.ArgumentParser(
         prog=DECODE, description="Decompress .abc files to images. - is stdin (as OUT, stdout: PNG unless --format).",
         usage=f"{DECODE} [options] IN.abc OUT\n       {DECODE} [options] IN.abc... -o DIR",
         epilog=DECODE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     _common_arguments(parser, DECODE, ".abc files")
+    add_decode_arguments(parser)
+    return parser
+
+
+def add_decode_arguments(parser: argparse.ArgumentParser) -> None:
+    """The decoder's flags, for abc-decode and abc-batch decode."""
+    from .options import AVAILABLE_INPAINTERS, DEVICES
+
     parser.add_argument("--format", metavar="NAME",
                         help="the Pillow format to write (PNG, JPEG, WEBP, ...); default: from OUT's "
                              "extension, PNG for stdout and for -o")
@@ -297,7 +316,6 @@ def decode_parser() -> argparse.ArgumentParser:
                         help=f"refuse larger images, and files of more than {container.MAX_PIXELS_PER_BYTE} pixels "
                              f"per byte (default %(default)s); 0: trust the file, only the format's limits")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar (there is none when stderr is not a terminal)")
-    return parser
 
 
 def options_from(args: argparse.Namespace):
@@ -685,12 +703,19 @@ def read_bounded(stream: IO[bytes], limit: int, name: str) -> bytes:
 def read_image(source: str, frame: int | None = None) -> Image.Image:
     """Open anything Pillow reads, checked (``images.check_image``) before a pixel is decoded, then
     fully loaded, so that its errors surface here; ``frame`` picks one of an animation."""
-    from .images import check_image
-
     name = display(source, "<stdin>")
-    with open_input(source) as (stream, regular), warnings.catch_warnings():
+    with open_input(source) as (stream, regular):
         if not regular:
             stream = io.BytesIO(read_bounded(stream, MAX_PIPE_BYTES, name))
+        return open_image(stream, name, frame)
+
+
+def open_image(stream: IO[bytes], name: str, frame: int | None = None) -> Image.Image:
+    """:func:`read_image`'s work on a seekable binary stream (abc-batch's bytes from Ray Data);
+    ``name`` names the input in errors."""
+    from .images import check_image
+
+    with warnings.catch_warnings():
         if not stream.read(1):
             msg = f"{name}: empty"
             raise CliError(msg)

@@ -21,6 +21,7 @@ from . import assist as assist_stats
 from . import base as base_layer
 from . import container
 from .container import AbcError, AbcFile, AbcWarning, Header
+from .alpha import fill_hidden, pack_alpha, unpack_alpha
 from .images import image_to_array
 from .importance import ImportanceSource, resolve_importance
 from .inpaint.descent import Progress, descent_of, work_units
@@ -43,48 +44,59 @@ def encode(
 
     ``importance`` (a picture, a path, an array or ``"auto"``) and ``roi`` (``"x,y,w,h"``
     strings or (x, y, w, h) tuples) say where to keep detail at the same rate
-    (:func:`abcodec.importance.resolve_importance`). ``metadata`` holds ``icc_profile`` and
-    ``exif`` for the ancillary chunks (default: the PIL image's ``info``). A conversion of the
+    (:func:`abcodec.importance.resolve_importance`). ``metadata`` holds ``icc_profile``, ``exif``,
+    ``xmp`` and ``dpi`` for the ancillary chunks (default: the PIL image's ``info``), of which
+    ``options.metadata`` names those to carry. A conversion of the
     input, and a file that default decoders would refuse, are reported as :class:`AbcWarning`.
     """
     options = options or EncodeOptions()
-    array, note = image_to_array(image)
+    array, alpha, note = image_to_array(image)
     if note:
         warnings.warn(note, AbcWarning, stacklevel=2)
+    if alpha is not None:
+        array = fill_hidden(array, alpha)
     info = metadata if metadata is not None else getattr(image, "info", {})
-    ancillary = {} if options.strip else chunks_from_info(info)
+    ancillary = chunks_from_info(info, options.metadata)
     ancillary |= assist_stats.measure_chunks(array, options.assist)
+    packed_alpha = None if alpha is None else pack_alpha(alpha)
     weights = resolve_importance(array, importance, roi)
     height, width = array.shape[:2]
     mode = container.MODE_RGB if array.ndim == 3 else container.MODE_L
     header = header_for(options, width=width, height=height, mode=mode, has_importance=weights is not None)
     if options.blocks is None:
-        abc = _encode_base(array, header, ancillary, options, weights)
+        abc = _encode_base(array, header, ancillary, options, weights, packed_alpha)
     else:
-        abc = _encode_blocks(array, header, ancillary, options, weights)
+        abc = _encode_blocks(array, header, ancillary, options, weights, packed_alpha)
     _warn_if_refused_by_default(abc)
     return container.write_file(abc)
 
 
 def _assemble(header: Header, mask: np.ndarray, image: np.ndarray, ancillary: dict[bytes, bytes],
-              base: bytes | None = None) -> AbcFile:
-    return AbcFile(header, encode_mask(mask), pack_blocks(image, mask, pixel_params(header)), ancillary, base)
+              base: bytes | None = None, alpha: bytes | None = None) -> AbcFile:
+    return AbcFile(header, encode_mask(mask), pack_blocks(image, mask, pixel_params(header)), ancillary, base, alpha)
 
 
 def _encode_base(
     array: np.ndarray, header: Header, ancillary: dict[bytes, bytes], options: EncodeOptions,
-    importance: np.ndarray | None,
+    importance: np.ndarray | None, alpha: bytes | None,
 ) -> AbcFile:
-    """A file whose rate all goes to the base layer (§12), without the block layer."""
-    overhead = len(container.write_file(AbcFile(header, None, None, ancillary, b"")))
+    """A file whose rate all goes to the base layer (§12), without the block layer; with ``quality``
+    its header is made again once the rate, which picks the decoder it names, is known."""
+    overhead = len(container.write_file(AbcFile(header, None, None, ancillary, b"", alpha)))
+    if options.quality is not None:
+        payload = base_layer.encode_at_quality(array, options.quality, speed=options.speed, importance=importance)
+        bpp = 8 * (overhead + len(payload)) / (header.width * header.height)
+        header = header_for(options, width=header.width, height=header.height, mode=header.mode,
+                            has_importance=importance is not None, bpp=bpp)
+        return AbcFile(header, None, None, ancillary, payload, alpha)
     budget = options.byte_budget(header.width, header.height)
     payload = base_layer.encode_base(array, max(budget - overhead, 1), speed=options.speed, importance=importance)
-    return AbcFile(header, None, None, ancillary, payload)
+    return AbcFile(header, None, None, ancillary, payload, alpha)
 
 
 def _encode_blocks(
     array: np.ndarray, header: Header, ancillary: dict[bytes, bytes], options: EncodeOptions,
-    importance: np.ndarray | None,
+    importance: np.ndarray | None, alpha: bytes | None,
 ) -> AbcFile:
     """The source paper's layout: the largest nested mask whose file fits the rate, or ``keep``."""
     blocks = options.blocks
@@ -94,7 +106,7 @@ def _encode_blocks(
     n_blocks = grid[0] * grid[1]
 
     def file_for(count: int) -> AbcFile:
-        return _assemble(header, mask_from_order(order, grid, count / n_blocks), array, ancillary)
+        return _assemble(header, mask_from_order(order, grid, count / n_blocks), array, ancillary, alpha=alpha)
 
     if blocks.keep is not None:
         return file_for(round(blocks.keep * n_blocks))
@@ -176,7 +188,19 @@ def decode(
     else:
         pixels = _generative_decode(abc, device, max_pixels, progress, threads)
     image = Image.fromarray(pixels)
+    if abc.alpha is not None:
+        image = with_alpha(image, unpack_alpha(abc.alpha, (abc.header.height, abc.header.width)))
     image.info.update(info_from_chunks(abc.ancillary))
+    return image
+
+
+def with_alpha(image: Image.Image, alpha: np.ndarray) -> Image.Image:
+    """``image`` (L or RGB) with its alpha plane (§13): LA or RGBA; a reduced decode's smaller
+    frame gets the plane resized to it."""
+    plane = Image.fromarray(alpha)
+    if plane.size != image.size:
+        plane = plane.resize(image.size, Image.Resampling.BOX)
+    image.putalpha(plane)
     return image
 
 

@@ -31,19 +31,23 @@ CHUNK_MASK = b"MASK"
 CHUNK_PIXL = b"PIXL"
 CHUNK_BASE = b"BASE"
 CHUNK_DSCT = b"DSCT"
+CHUNK_ALPH = b"ALPH"
 CHUNK_AEND = b"AEND"
 CHUNK_ICCP = b"iccp"
 CHUNK_EXIF = b"exif"
+CHUNK_XMPD = b"xmpd"
+CHUNK_PHYS = b"phys"
 CHUNK_CLAS = b"clas"
 CHUNK_GRAM = b"gram"
 
-CRITICAL_CHUNKS = {CHUNK_MASK: 1, CHUNK_PIXL: 1, CHUNK_BASE: 2, CHUNK_DSCT: 3}
+CRITICAL_CHUNKS = {CHUNK_MASK: 1, CHUNK_PIXL: 1, CHUNK_BASE: 2, CHUNK_DSCT: 3, CHUNK_ALPH: 3}
 """§4. The critical chunks besides HEAD and AEND, with the first version that knows them."""
 
 BLOCK_LAYER = (CHUNK_MASK, CHUNK_PIXL)
 """§4. The block layer's chunks: required before version 3, from version 3 both or neither."""
-KNOWN_ANCILLARY = (CHUNK_ICCP, CHUNK_EXIF, CHUNK_CLAS, CHUNK_GRAM)
-"""§4. ``clas`` and ``gram`` (§11) hold statistics of the original for the generative decoder."""
+KNOWN_ANCILLARY = (CHUNK_ICCP, CHUNK_EXIF, CHUNK_XMPD, CHUNK_PHYS, CHUNK_CLAS, CHUNK_GRAM)
+"""§4. Metadata (ICC, EXIF, XMP, dpi), and in ``clas`` and ``gram`` (§11) statistics of the original
+for the generative decoder."""
 
 CHUNK_OVERHEAD = 12
 """§2. Length (4) + type (4) + CRC-32 (4) around every payload."""
@@ -206,7 +210,7 @@ class AbcFile:
     """A parsed container: the header and the payloads of the chunks a decoder needs.
 
     ``mask`` and ``pixels`` are None in a version 3 file without the block layer; the descent's
-    settings (DSCT in version 3) are in the header.
+    settings (DSCT in version 3) are in the header; ``alpha`` is the ALPH payload, if any.
     """
 
     header: Header
@@ -214,6 +218,12 @@ class AbcFile:
     pixels: bytes | None
     ancillary: dict[bytes, bytes] = field(default_factory=dict)
     base: bytes | None = None
+    alpha: bytes | None = None
+
+    @property
+    def coded_bytes(self) -> int:
+        """Bytes of the payloads the decoder's work grows with: MASK, PIXL, BASE and ALPH (§5)."""
+        return sum(len(part or b"") for part in (self.mask, self.pixels, self.base, self.alpha))
 
 
 def grid_shape(height: int, width: int, block: int) -> tuple[int, int]:
@@ -288,10 +298,10 @@ def check_decode_limits(abc: AbcFile, max_pixels: int | None = DEFAULT_MAX_PIXEL
         msg = (f"HEAD: {header.width}x{header.height} is {pixels} pixels, "
                f"over the decoder's limit (max_pixels) of {max_pixels}")
         raise AbcError(msg)
-    coded = len(abc.mask or b"") + len(abc.pixels or b"") + len(abc.base or b"")
+    coded = abc.coded_bytes
     if pixels > max(SMALL_IMAGE_PIXELS, MAX_PIXELS_PER_BYTE * coded):
         msg = (
-            f"HEAD: {header.width}x{header.height} is {pixels} pixels from {coded} bytes of MASK, PIXL and BASE, "
+            f"HEAD: {header.width}x{header.height} is {pixels} pixels from {coded} bytes of MASK, PIXL, BASE and ALPH, "
             f"over the decoder's limit of {MAX_PIXELS_PER_BYTE} pixels per byte (a likely decompression bomb; "
             "lift the limits only for a file you trust)"
         )
@@ -307,7 +317,7 @@ def check_generative_work(abc: AbcFile, units: int, what: str, max_pixels: int |
     """
     if max_pixels is None:
         return
-    coded = len(abc.mask or b"") + len(abc.pixels or b"") + len(abc.base or b"")
+    coded = abc.coded_bytes
     allowed = max(SMALL_FILE_WORK, WORK_PER_BYTE * coded)
     if units > allowed:
         header = abc.header
@@ -408,7 +418,7 @@ def iter_chunks(data: bytes):
 
 
 def write_file(abc: AbcFile) -> bytes:
-    """Serialise in the canonical order (§4): HEAD, DSCT, ancillary, BASE, MASK, PIXL, AEND."""
+    """Serialise in the canonical order (§4): HEAD, DSCT, ancillary, BASE, ALPH, MASK, PIXL, AEND."""
     header = abc.header
     parts = [SIGNATURE, pack_chunk(CHUNK_HEAD, pack_header(header))]
     if header.version >= 3 and header.steps:
@@ -420,6 +430,8 @@ def write_file(abc: AbcFile) -> bytes:
         parts.append(pack_chunk(chunk_type, payload))
     if abc.base is not None:
         parts.append(pack_chunk(CHUNK_BASE, abc.base))
+    if abc.alpha is not None:
+        parts.append(pack_chunk(CHUNK_ALPH, abc.alpha))
     if abc.mask is not None or header.version < 3:
         parts += [pack_chunk(CHUNK_MASK, abc.mask), pack_chunk(CHUNK_PIXL, abc.pixels)]
     parts.append(pack_chunk(CHUNK_AEND, b""))
@@ -461,7 +473,8 @@ def read_file(data: bytes) -> AbcFile:
     header = unpack_header(head, critical.get(CHUNK_DSCT))
     _check_layers(header, critical, ended)
     _check_sizes(header, critical, ancillary)
-    return AbcFile(header, critical.get(CHUNK_MASK), critical.get(CHUNK_PIXL), ancillary, critical.get(CHUNK_BASE))
+    return AbcFile(header, critical.get(CHUNK_MASK), critical.get(CHUNK_PIXL), ancillary, critical.get(CHUNK_BASE),
+                   critical.get(CHUNK_ALPH))
 
 
 def _check_known_in(chunk_type: bytes, version: int, seen: dict[bytes, bytes]) -> None:
@@ -497,9 +510,9 @@ def _check_sizes(header: Header, critical: dict[bytes, bytes], ancillary: dict[b
     if total > MAX_ANCILLARY_TOTAL:
         msg = f"ancillary chunks hold {total} bytes, over the limit of {MAX_ANCILLARY_TOTAL}"
         raise AbcError(msg)
-    coded = sum(len(critical.get(t, b"")) for t in (CHUNK_MASK, CHUNK_PIXL, CHUNK_BASE))
+    coded = sum(len(critical.get(t, b"")) for t in (CHUNK_MASK, CHUNK_PIXL, CHUNK_BASE, CHUNK_ALPH))
     if coded > max_coded_bytes(header):
-        msg = (f"MASK, PIXL and BASE hold {coded} bytes, more than a {header.width}x{header.height} image may "
+        msg = (f"MASK, PIXL, BASE and ALPH hold {coded} bytes, more than a {header.width}x{header.height} image may "
                f"({max_coded_bytes(header)})")
         raise AbcError(msg)
 

@@ -16,7 +16,6 @@ import struct
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import fft
 
 from . import coefcode
 from .colour import rgb_to_ycbcr, ycbcr_to_rgb
@@ -162,6 +161,8 @@ def _pad(plane: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 def transform(coarse: np.ndarray) -> np.ndarray:
     """DCT coefficients (gh, gw, 8, 8) of a coarse plane, padded by edge replication."""
     padded = _pad(coarse, (-(-coarse.shape[0] // 8) * 8, -(-coarse.shape[1] // 8) * 8))
+    from scipy import fft  # 0.2 s to import: only version 2 files and their writer pay it
+
     return fft.dctn(_blocks(padded - 128.0), axes=(2, 3), norm="ortho")
 
 
@@ -181,6 +182,8 @@ def quantise(coefficients: np.ndarray, step: float, slope: float, deadzone: floa
 
 def reconstruct(indices: np.ndarray, step: float, slope: float, coarse: tuple[int, int]) -> np.ndarray:
     """§10 step 2: the coarse plane a decoder sees, cropped to its unpadded size."""
+    from scipy import fft  # 0.2 s to import: only version 2 files pay it
+
     samples = fft.idctn(indices * _quantiser(step, slope), axes=(2, 3), norm="ortho")
     return _unblocks(samples)[: coarse[0], : coarse[1]] + 128.0
 

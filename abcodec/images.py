@@ -1,8 +1,9 @@
-"""What the encoder takes as an image: a PIL image or a uint8 array, as the L or RGB samples .abc stores.
+"""What the encoder takes as an image: a PIL image or a uint8 array, as the L or RGB samples .abc
+stores, and an alpha plane beside them where there is one.
 
 Conversions that lose nothing .abc could have stored are made and named (the caller reports
-them). Nothing is silently reduced: alpha, more than 8 bits per sample, more than one frame and
-a size over the format's limits (§5) are refused with a message that says which, and
+them). Nothing is silently reduced: more than 8 bits per sample, more than one frame and a size
+over the format's limits (§5) are refused with a message that says which, and
 :func:`check_image` says so before any pixel is decoded.
 
 Pillow itself narrows some inputs while decoding them: a 16-bit RGB or RGBA PNG or TIFF opens
@@ -21,8 +22,13 @@ from PIL import Image
 
 from .container import MAX_PIXELS, MAX_SIDE, AbcImageError
 
-CONVERTIBLE_MODES = {"1": "L", "P": "RGB", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB"}
-"""Modes that convert to L or RGB without losing anything .abc could have stored."""
+CONVERTIBLE_MODES = {"1": "L", "P": "RGB", "PA": "RGBA", "La": "LA", "RGBa": "RGBA", "CMYK": "RGB", "YCbCr": "RGB",
+                     "LAB": "RGB", "HSV": "RGB"}
+"""Modes that convert to L or RGB (with alpha: LA or RGBA) without losing anything .abc could have
+stored; a palette with transparency counts as PA, premultiplied alpha is unpremultiplied."""
+
+STORED_MODES = ("L", "RGB", "LA", "RGBA")
+"""Modes the samples are stored as: the colour layers, and the ALPH chunk for the alpha (§13)."""
 
 WIDE_RAWMODE = re.compile(r";16[BLN]$")
 """Pillow raw modes of 16 bits per sample (``RGB;16B``, ``RGBA;16L``, ``LA;16B``, ``I;16N``, ...).
@@ -39,7 +45,7 @@ of many cameras and phones) adds previews, a gain map or a second view to the pr
 def check_image(image: Image.Image, *, one_frame: bool = False) -> None:
     """Refuse, from the header alone, what .abc cannot store as it is: an empty image or one
     over the format's size limits, an animation (unless ``one_frame``: the caller has chosen
-    the current frame), more than 8 bits per sample, an alpha channel or an unknown mode.
+    the current frame), more than 8 bits per sample or an unknown mode.
 
     Nothing is decoded; call it before ``load()``, while the depth is still visible."""
     width, height = image.size
@@ -78,36 +84,41 @@ def sample_bits(image: Image.Image) -> int | None:
 
 
 def target_mode(image: Image.Image) -> tuple[str, str | None]:
-    """The mode the samples are stored as (L or RGB), and a note when converting to it."""
+    """The mode the samples are stored as (one of STORED_MODES), and a note when converting to it."""
     mode = image.mode
     if mode == "P" and "transparency" in image.info:
         mode = "PA"
-    if mode in ("L", "RGB"):
+    if mode in STORED_MODES:
         return mode, None
     if mode in CONVERTIBLE_MODES:
         target = CONVERTIBLE_MODES[mode]
         return target, f"converted mode {mode} to {target}"
-    if "A" in mode or mode in ("PA", "La", "RGBa"):
-        msg = f"mode {mode} has an alpha channel, which .abc cannot store; convert to RGB first"
-        raise AbcImageError(msg)
-    msg = f"mode {mode} has more than 8 bits per sample or an unsupported layout; .abc stores L or RGB"
+    msg = f"mode {mode} has more than 8 bits per sample or an unsupported layout; .abc stores L, RGB, LA or RGBA"
     raise AbcImageError(msg)
 
 
-def image_to_array(image: Image.Image | np.ndarray) -> tuple[np.ndarray, str | None]:
-    """uint8 (H, W) or (H, W, 3), plus a note when the input had to be converted.
+def image_to_array(image: Image.Image | np.ndarray) -> tuple[np.ndarray, np.ndarray | None, str | None]:
+    """uint8 colour samples (H, W) or (H, W, 3), the uint8 (H, W) alpha plane or None, and a note
+    when the input had to be converted. Arrays may be (H, W, 2) for LA and (H, W, 4) for RGBA.
 
     A PIL image is checked (:func:`check_image`) before it is decoded."""
     if isinstance(image, np.ndarray):
-        if image.dtype != np.uint8 or not (image.ndim == 2 or image.ndim == 3 and image.shape[2] == 3):
-            msg = f"array input must be uint8 (H, W) or (H, W, 3), got {image.dtype} {image.shape}"
+        if image.dtype != np.uint8 or not (image.ndim == 2 or image.ndim == 3 and image.shape[2] in (2, 3, 4)):
+            msg = f"array input must be uint8 (H, W), (H, W, 2), (H, W, 3) or (H, W, 4), got {image.dtype} {image.shape}"
             raise AbcImageError(msg)
-        return np.ascontiguousarray(image), None
+        return (*_split(np.ascontiguousarray(image)), None)
     if not isinstance(image, Image.Image):
         msg = f"image must be a PIL image or a numpy array, got {type(image).__name__}"
         raise AbcImageError(msg)
     check_image(image)
     target, note = target_mode(image)
-    if note is None:
-        return np.asarray(image), None
-    return np.asarray(image.convert(target)), note
+    samples = np.asarray(image if note is None else image.convert(target))
+    return (*_split(samples), note)
+
+
+def _split(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(colour, alpha) of L, LA, RGB or RGBA samples."""
+    if samples.ndim == 3 and samples.shape[2] in (2, 4):
+        colour = samples[..., 0] if samples.shape[2] == 2 else samples[..., :3]
+        return np.ascontiguousarray(colour), np.ascontiguousarray(samples[..., -1])
+    return samples, None

@@ -17,7 +17,6 @@ saliency) reorders any of them towards the blocks that matter to the viewer (:fu
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from .colour import luma
 from .container import MAX_BLOCK, SCHEMES, AbcError, grid_shape
@@ -107,6 +106,8 @@ def edge_strength(image: np.ndarray, block: int) -> np.ndarray:
     """
     gh, gw = block_grid_shape(image.shape[0], image.shape[1], block)
     padded = np.pad(luma(image), ((0, gh * block - image.shape[0]), (0, gw * block - image.shape[1])), mode="edge")
+    from scipy import ndimage  # 0.25 s to import: the encoder of the block layer pays it, no decoder does
+
     response = ndimage.gaussian_laplace(padded, sigma=max(1.0, block / 4), mode="nearest")
     return np.abs(response, out=response)
 

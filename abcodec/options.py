@@ -19,6 +19,8 @@ from .base import DEFAULT_SPEED
 from .assist import KINDS as ASSIST_KINDS
 from .container import AbcError, Header
 from .importance import AUTO, BACKGROUND_IMPORTANCE
+from .metadata import KINDS as METADATA_KINDS
+from .metadata import selected as selected_metadata
 from .inpaint.descent import Params, packaged_generator_hash, params_for
 
 DEFAULT_BPP = 0.25
@@ -107,14 +109,18 @@ class EncodeOptions:
     None (the default) chooses by rate (:attr:`decoder`). ``assist`` names assistant statistics
     of the original to store for the descent (keys of ``assist.KINDS``; a comma-separated string
     is accepted), each an ancillary chunk whose bytes come out of the rate; none by default
-    (benchmarks/RESULTS.md says why). ``strip`` leaves the ICC profile and EXIF out.
+    (benchmarks/RESULTS.md says why). ``metadata`` names what of the input's ICC profile, EXIF, XMP
+and dpi the file carries (all by default; "none" or () strips them).
     """
 
     bpp: float | None = _option(None, f"target bits per pixel of the whole file (default {DEFAULT_BPP})", type=float, metavar="B")
+    quality: int | None = _option(None, "0 (smallest) .. 100: a fixed quality instead of a rate, one AV1 quantizer "
+                                        "calibrated so that equal quality means about equal SSIM", type=int,
+                                  metavar="Q", flags=("-q", "--quality"))
     speed: int = _option(DEFAULT_SPEED, f"AV1 encoder effort for the base layer, {SPEED_RANGE[0]} (slowest, "
                                         f"smallest) .. {SPEED_RANGE[1]}", type=int, metavar="N")
     inpainter: str | None = _option(None, "the decoder the file asks for: ppgn refines the fast decode with the "
-                                          "generative decoder (torch needed), diffusion is the fast decode alone "
+                                          "generative decoder, diffusion is the fast decode alone "
                                           f"(default: ppgn up to {GENERATIVE_MAX_BPP} bpp, diffusion above)",
                                     choices=AVAILABLE_INPAINTERS)
     steps: int = _option(Params.steps, f"latent descent steps the generative decoder takes (default {Params.steps})",
@@ -123,7 +129,8 @@ class EncodeOptions:
                                           "classifier's top classes (class, 19 bytes in the file) and/or E's Gram "
                                           "matrix (style, 337 bytes); their bytes come out of the rate (needs --steps)",
                                       metavar="class,style")
-    strip: bool = _option(False, "drop the ICC profile and EXIF")
+    metadata: tuple[str, ...] = _option(tuple(METADATA_KINDS), "which of the input's metadata to carry: "
+                                        f"{','.join(METADATA_KINDS)}, all or none (default all)", metavar="LIST")
     blocks: BlockLayer | None = _option(None, "no coarse base layer: spend the rate on kept blocks only "
                                               "(the source paper's layout)", flag="--no-base")
 
@@ -134,9 +141,7 @@ class EncodeOptions:
         if self.inpainter is not None:
             _require_type("inpainter", self.inpainter, (str,))
         _require_type("steps", self.steps, INTEGER)
-        if not isinstance(self.strip, bool):
-            msg = f"strip must be True or False, got {self.strip!r}"
-            raise AbcError(msg)
+        object.__setattr__(self, "metadata", selected_metadata(self.metadata))
         self._check_layers()
         self._check_assist()
         if self.steps != EncodeOptions.steps and self.decoder != "ppgn":
@@ -155,6 +160,14 @@ class EncodeOptions:
         if self.bpp is not None and self.blocks is not None and self.blocks.keep is not None:
             msg = "give bpp or keep, not both"
             raise AbcError(msg)
+        if self.quality is not None:
+            _require_type("quality", self.quality, INTEGER)
+            if not 0 <= self.quality <= 100:
+                msg = f"quality {self.quality} outside 0..100"
+                raise AbcError(msg)
+            if self.bpp is not None or self.blocks is not None:
+                msg = "quality sets the base layer's AV1 quantizer: give quality or bpp, and no block layer"
+                raise AbcError(msg)
         _require_type("speed", self.speed, INTEGER)
         if not SPEED_RANGE[0] <= self.speed <= SPEED_RANGE[1]:
             msg = f"speed {self.speed} outside {SPEED_RANGE[0]}..{SPEED_RANGE[1]}"
@@ -179,11 +192,15 @@ class EncodeOptions:
 
     @property
     def decoder(self) -> str:
-        """The inpainter the file names: ``inpainter`` if given, else the generative decoder unless
-        the rate is above GENERATIVE_MAX_BPP and no descent was asked for."""
+        """The inpainter the file names, before the rate is known (:meth:`decoder_at`)."""
+        return self.decoder_at(self.bpp)
+
+    def decoder_at(self, bpp: float | None) -> str:
+        """The inpainter a file of ``bpp`` names: ``inpainter`` if given, else the generative decoder
+        unless the rate is above GENERATIVE_MAX_BPP and no descent was asked for."""
         if self.inpainter is not None:
             return self.inpainter
-        generative = self.steps or self.bpp is None or self.bpp <= GENERATIVE_MAX_BPP
+        generative = self.steps or bpp is None or bpp <= GENERATIVE_MAX_BPP
         return "ppgn" if generative else "diffusion"
 
     def byte_budget(self, width: int, height: int) -> int:
@@ -218,16 +235,19 @@ def _require_type(name: str, value: object, types: tuple[type, ...]) -> None:
         raise AbcError(msg)
 
 
-def header_for(options: EncodeOptions, *, width: int, height: int, mode: int, has_importance: bool = False) -> Header:
+def header_for(options: EncodeOptions, *, width: int, height: int, mode: int, has_importance: bool = False,
+               bpp: float | None = None) -> Header:
     """The header an encode with these options writes; building it runs the container's checks.
 
-    A file with a base layer still carries the block fields (its MASK is empty): the defaults.
+    ``bpp`` is the file's rate where it is known only after coding (``quality``), else the
+    options' own. A file without the block layer still carries its fields: the defaults.
     """
     blocks = options.blocks or BlockLayer()
+    decoder = options.decoder_at(options.bpp if bpp is None else bpp)
     return Header(
         width=width, height=height, mode=mode, block=blocks.block, q_luma=blocks.q_luma,
         q_chroma=blocks.q_chroma, chroma_shift=blocks.chroma_shift, scheme=_scheme_id(blocks, has_importance),
-        inpainter=INPAINTER_IDS[options.decoder], **_generative_fields(options),
+        inpainter=INPAINTER_IDS[decoder], **_generative_fields(options, decoder),
     )
 
 
@@ -236,9 +256,9 @@ def _scheme_id(blocks: BlockLayer, has_importance: bool) -> int:
     return container.SCHEME_OTHER if has_importance else container.SCHEMES[blocks.scheme]
 
 
-def _generative_fields(options: EncodeOptions) -> dict:
+def _generative_fields(options: EncodeOptions, decoder: str) -> dict:
     """Steps, decoder parameters and the generator's hash, for a file made for the generative decoder."""
-    if options.decoder != "ppgn":
+    if decoder != "ppgn":
         return {}
     generator = packaged_generator_hash()[: container.GENERATOR_ID_SIZE[container.VERSION]]
     if not options.steps:

@@ -34,17 +34,23 @@ defaults); a bad value is a ``ValueError``.
 
 Save options (``im.save(path, **options)``), all optional:
 
-- the fields of :class:`abcodec.options.EncodeOptions` (``bpp``, ``speed``, ``inpainter``,
-  ``steps``, ``assist``, ``strip``, and ``blocks`` for the source paper's layout: a
-  :class:`~abcodec.options.BlockLayer`, a dict of its fields or True); their ranges are checked there;
+- the fields of :class:`abcodec.options.EncodeOptions`: ``quality`` (0..100, as every Pillow
+  plugin takes it: one AV1 quantizer, calibrated so that equal quality means about equal SSIM)
+  or ``bpp`` (the rate, the exact control), ``speed``, ``inpainter``, ``steps``, ``assist``,
+  ``metadata`` (which of icc, exif, xmp, dpi to carry), and ``blocks`` for the source paper's
+  layout (a :class:`~abcodec.options.BlockLayer`, a dict of its fields or True); their ranges are
+  checked there;
 - ``importance`` (a path, a PIL image, an array, or ``"auto"``) and ``roi`` (``"x,y,w,h"``
   strings or (x, y, w, h) tuples): where to keep detail at the same rate, as
   ``abc-encode --importance`` and ``--roi``;
-- ``icc_profile`` (bytes) and ``exif`` (bytes or :class:`PIL.Image.Exif`), which default to the
-  image's ``info``; pass ``None`` or ``b""`` to leave one out.
+- ``icc_profile`` (bytes), ``exif`` (bytes or :class:`PIL.Image.Exif`), ``xmp`` (bytes or str)
+  and ``dpi`` (a pair of numbers), which default to the image's ``info``; pass ``None`` or ``b""``
+  to leave one out;
+- ``optimize``, which generic code passes to every format: accepted and ignored, as every .abc
+  file is already as small as its settings make it.
 
 Any other keyword is refused with a ``ValueError`` that names it: Pillow hands every ``save()``
-keyword to the plugin, and silently ignoring ``quality=90`` would hide a mistake. As with every
+keyword to the plugin, and silently ignoring a misspelt ``qualty=90`` would hide a mistake. As with every
 Pillow format, ``save()`` of an animation writes its current frame (``save_all=True`` refuses
 more than one); :func:`abcodec.encode` and ``abc-encode`` refuse animations instead.
 """
@@ -64,14 +70,17 @@ MIME_TYPE = "image/x-abc"
 EXTENSION = ".abc"
 DECODER_NAME = "abc"
 
-ENCODER_OPTIONS = ("bpp", "speed", "inpainter", "steps", "assist", "strip", "blocks")
+ENCODER_OPTIONS = ("bpp", "quality", "speed", "inpainter", "steps", "assist", "metadata", "blocks")
 """Save keywords passed on to ``options.EncodeOptions``: all its fields (tests/test_pillow.py checks)."""
 
 IMPORTANCE_OPTIONS = ("importance", "roi")
 """Save keywords passed on to ``codec.encode``: an importance map's source and regions of interest."""
 
-METADATA_OPTIONS = ("icc_profile", "exif")
-"""Save keywords for the ancillary chunks (§4): ``iccp`` and ``exif``."""
+METADATA_OPTIONS = ("icc_profile", "exif", "xmp", "dpi")
+"""Save keywords for the ancillary chunks (§4): ``iccp``, ``exif``, ``xmpd`` and ``phys``."""
+
+IGNORED_OPTIONS = ("optimize",)
+"""Save keywords generic code passes to any format, accepted and ignored (module docstring)."""
 
 DECODE_INPAINTERS = (None, "diffusion", "ppgn")
 """``register_abc_opener(inpainter=...)``: None decodes as the file asks (options.AVAILABLE_INPAINTERS
@@ -124,7 +133,7 @@ class AbcImageFile(ImageFile.ImageFile):
 
         header = abc.header
         self._size = header.width, header.height
-        self._mode = header.mode_name
+        self._mode = header.mode_name + ("A" if abc.alpha is not None else "")
         self.info.update(info_from_chunks(abc.ancillary))
         # The parsed file travels with the tile, so load() does not read or parse it again.
         self.tile = [ImageFile._Tile(DECODER_NAME, (0, 0, *self.size), 0, (abc, False))]
@@ -175,7 +184,7 @@ def _check_save_keys(encoderinfo: dict[str, Any]) -> None:
         if encoderinfo.get(key):
             msg = f"ABC holds a single image; cannot save with {key}"
             raise ValueError(msg)
-    known = {*ENCODER_OPTIONS, *IMPORTANCE_OPTIONS, *METADATA_OPTIONS, *SINGLE_FRAME_OPTIONS}
+    known = {*ENCODER_OPTIONS, *IMPORTANCE_OPTIONS, *METADATA_OPTIONS, *IGNORED_OPTIONS, *SINGLE_FRAME_OPTIONS}
     if unknown := sorted(key for key in encoderinfo if key not in known):
         msg = (
             f"unknown ABC save option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "

@@ -51,6 +51,8 @@ from .common import (
 from .metrics import BD_DEGREE, bd_rate, ssimulacra2_version
 
 DEFAULT_RATES = (0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8)
+DEFAULT_ABC_QUALITIES = (0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 55)
+"""abc's quality sweep: about 0.06–0.8 bpp on Kodak, the range of its bpp sweep."""
 BD_WINDOW = (0.04, 0.65)
 """Mean bpp of the curve points the BD-rates are computed from: the 0.05–0.6 bpp the codec is
 compared over, with the points just outside it that bound the fits."""
@@ -100,9 +102,16 @@ def quantiser_pair(text: str) -> tuple[int, int]:
     return luma, chroma
 
 
+ABC_QUALITY_CURVE = "abc (quality)"
+"""The default codec swept by ``quality`` (one AV1 quantizer per setting, as AVIF, JPEG and WebP
+are swept), so that its curve averages the images the same way theirs do: at a fixed target bpp
+every image spends the same rate, at a fixed quality each its own, and the mean of the latter
+lies higher whatever the codec."""
+
+
 def is_abc(curve: str) -> bool:
-    """abc curves are swept by target bpp and get the equal-bytes comparisons."""
-    return curve == "abc" or curve.startswith("abc ")
+    """abc curves swept by target bpp; they get the equal-bytes comparisons."""
+    return curve == "abc" or (curve.startswith("abc ") and curve != ABC_QUALITY_CURVE)
 
 
 def base_curve(speed: int) -> str:
@@ -121,6 +130,8 @@ def abc_settings(args: argparse.Namespace) -> list[Setting]:
         Setting(base_curve(speed), bpp, partial(abc_roundtrip, options=EncodeOptions(bpp=bpp, speed=speed)))
         for speed in args.speed for bpp in args.bpp
     ]
+    chosen += [Setting(ABC_QUALITY_CURVE, quality, partial(abc_roundtrip, options=EncodeOptions(quality=quality)))
+               for quality in args.abc_quality]
     if args.blocks:
         chosen += [
             Setting(abc_curve(scheme, block, (q_luma, q_chroma)), bpp, partial(abc_roundtrip, options=EncodeOptions(
@@ -209,6 +220,30 @@ def bd_rates(curves: list[dict], window: tuple[float, float] = BD_WINDOW) -> dic
     }
 
 
+def per_image_bd_rates(points: list[dict], window: tuple[float, float] = BD_WINDOW) -> dict:
+    """Against AVIF at Pillow's default speed: the median and mean over images of each image's own
+    BD-rate (its curves alone, points of bpp in ``window``), per abc curve and metric; a check on
+    the averaged curves that does not depend on how images are averaged."""
+    anchor = avif_curve(PILLOW_AVIF_SPEED)
+    metrics = measured_metrics(points)
+    names = [name for name in dict.fromkeys(p["curve"] for p in points) if name.startswith("abc")]
+    result = {}
+    for name in names:
+        by_metric = {}
+        for metric in metrics:
+            rates = []
+            for image in dict.fromkeys(p["image"] for p in points):
+                curves = [[p for p in points if p["image"] == image and p["curve"] == c and window[0] <= p["bpp"] <= window[1]]
+                          for c in (anchor, name)]
+                if min(map(len, curves)) > BD_DEGREE:
+                    rate = bd_rate(*[([p["bpp"] for p in c], [p[metric] for p in c]) for c in curves])
+                    if rate is not None:
+                        rates.append(rate)
+            by_metric[metric] = {"median": float(np.median(rates)), "mean": float(np.mean(rates)), "images": len(rates)} if rates else None
+        result[name] = by_metric
+    return result
+
+
 def summarise_equal_bytes(comparisons: list[dict]) -> list[dict]:
     """Per abc curve and target rate: means of bpp and quality, medians of times, and how often
     each anchor fitted abc's bytes and abc won on SSIM."""
@@ -268,6 +303,20 @@ def bd_markdown(bd: dict[str, dict[str, dict[str, float | None]]]) -> list[str]:
     return lines
 
 
+def per_image_bd_markdown(per_image: dict) -> list[str]:
+    """abc's BD-rates against AVIF image by image: median (mean) over images, per metric."""
+    if not per_image:
+        return []
+    metrics = [m for m in METRICS if any(by_metric.get(m) for by_metric in per_image.values())]
+    lines = ["Each image's own BD-rate against AVIF (speed 6), median (mean) over the images:", "",
+             f"| codec | {' | '.join(METRIC_NAMES[m] for m in metrics)} |", "|---|" + "---|" * len(metrics)]
+    for name, by_metric in per_image.items():
+        cells = ["–" if not by_metric.get(m) else f"{by_metric[m]['median']:+.1f} % ({by_metric[m]['mean']:+.1f} %)"
+                 for m in metrics]
+        lines.append(f"| {name} | {' | '.join(cells)} |")
+    return [*lines, ""]
+
+
 def equal_bytes_markdown(summary: list[dict]) -> list[str]:
     if not summary:
         return []
@@ -312,6 +361,7 @@ def markdown(result: dict) -> str:
         f"BD-rates from the points of mean bpp {result['bd_window'][0]}–{result['bd_window'][1]}:",
         "",
         *bd_markdown(result["bd_rate"]),
+        *per_image_bd_markdown(result.get("bd_rate_per_image", {})),
         "",
         *equal_bytes_markdown(result["equal_bytes"]),
     ]
@@ -325,7 +375,7 @@ def plot(curves: list[dict], path: Path, title: str) -> None:
     for axis, metric in zip(axes, metrics):
         for name in dict.fromkeys(row["curve"] for row in curves):
             rows = [row for row in curves if row["curve"] == name]
-            style = "-o" if is_abc(name) else "--."
+            style = "-o" if name.startswith("abc") else "--."
             axis.plot([r["bpp"] for r in rows], [r[metric] for r in rows], style, label=name, markersize=4)
         axis.set_xlabel("bits per pixel (file bytes × 8 / pixels)")
         axis.set_ylabel(METRIC_NAMES[metric])
@@ -346,6 +396,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.rd", description=__doc__.splitlines()[0])
     parser.add_argument("folder", nargs="?", help="images to measure (default: Kodak if present, else skimage.data)")
     parser.add_argument("--bpp", type=float, nargs="+", default=list(DEFAULT_RATES), help="abc target rates")
+    parser.add_argument("--abc-quality", type=int, nargs="*", default=list(DEFAULT_ABC_QUALITIES), metavar="Q",
+                        help=f"abc qualities, the curve {ABC_QUALITY_CURVE!r} (none: skip it)")
     parser.add_argument("--bd-window", type=float, nargs=2, default=list(BD_WINDOW), metavar=("LOW", "HIGH"),
                         help="mean bpp of the points the BD-rates use (default %(default)s)")
     parser.add_argument("--speed", type=int, nargs="*", choices=SPEEDS, default=[DEFAULT_SPEED], metavar="S",
@@ -403,7 +455,9 @@ def main(argv: list[str] | None = None) -> int:
         "images": f"{image_source(args.folder)} ({len(images)} images)",
         "machine": machine(), "date": date.today().isoformat(),
         "load_start": load_start, "load_end": load_average(), "avif": avif_note, "ssimulacra2": ssimulacra2_note,
-        "curves": curves, "bd_rate": bd_rates(curves, tuple(args.bd_window)), "bd_window": list(args.bd_window), "equal_bytes": summarise_equal_bytes(comparisons),
+        "curves": curves, "bd_rate": bd_rates(curves, tuple(args.bd_window)), "bd_window": list(args.bd_window),
+        "bd_rate_per_image": per_image_bd_rates(points, tuple(args.bd_window)),
+        "equal_bytes": summarise_equal_bytes(comparisons),
         "points": points, "equal_bytes_rows": comparisons,
     }
     publish(result, markdown(result), args.json, args.markdown)

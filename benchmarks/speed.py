@@ -159,6 +159,69 @@ def measure_all(args: argparse.Namespace, original: np.ndarray, folder: Path) ->
     return rows
 
 
+COLD_DECODE = """\
+import json, re, sys
+from pathlib import Path
+from PIL import Image
+if sys.argv[1].endswith(".abc"):
+    import abcodec
+with Image.open(sys.argv[1]) as image:
+    image.load()
+status = Path("/proc/self/status").read_text()
+print(json.dumps({"rss_kib": int(re.search(r"VmHWM:\\s+(\\d+)", status).group(1)), "torch": "torch" in sys.modules}))
+"""
+"""What a user's fresh process does to open and decode a file through Pillow: interpreter start,
+imports (abcodec registers its plugin; AVIF is Pillow's own) and the decode, nothing else."""
+
+THUMBNAIL = (256, 256)
+
+
+def cold(path: Path, repeats: int) -> dict:
+    """Median wall time (process start to exit) and peak RSS of ``repeats`` fresh decodes of ``path``."""
+    runs = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", COLD_DECODE, str(path)], check=True, capture_output=True,
+                              text=True, cwd=REPO_ROOT)
+        runs.append({"seconds": time.perf_counter() - started, **json.loads(done.stdout)})
+    return {"seconds": float(np.median([r["seconds"] for r in runs])),
+            "peak_rss_mib": float(np.median([r["rss_kib"] for r in runs])) / 1024, "torch": any(r["torch"] for r in runs)}
+
+
+def thumbnail_seconds(path: Path, repeats: int) -> float:
+    """Median time of ``Image.open(path).thumbnail(THUMBNAIL)`` in this process (codecs loaded)."""
+    times = []
+    for _ in range(repeats + 1):
+        started = time.perf_counter()
+        with Image.open(path) as image:
+            image.thumbnail(THUMBNAIL)
+        times.append(time.perf_counter() - started)
+    return float(np.median(times[1:]))
+
+
+def cold_rows(args: argparse.Namespace, original: np.ndarray, folder: Path) -> list[dict]:
+    """Per size: abc's default decode and Pillow's AVIF decode of a file of no more bytes, each in a
+    fresh process (the peer measured in the same run, so that their ratio holds on a busy machine),
+    and both thumbnails."""
+    from abcodec.demo import avif_at_most
+
+    rows = []
+    for size in args.sizes:
+        image = np.asarray(Image.fromarray(original).resize(size, Image.Resampling.LANCZOS))
+        abc = folder / f"cold-{size[0]}x{size[1]}.abc"
+        abc.write_bytes(encode(image, options=EncodeOptions(bpp=args.bpp)))
+        avif = folder / f"cold-{size[0]}x{size[1]}.avif"
+        avif.write_bytes(avif_at_most(image, abc.stat().st_size)[1])
+        row = {"size": f"{size[0]}x{size[1]}", "abc_bytes": abc.stat().st_size, "avif_bytes": avif.stat().st_size,
+               "abc": cold(abc, args.repeats), "avif": cold(avif, args.repeats),
+               "abc_thumbnail_s": thumbnail_seconds(abc, args.repeats),
+               "avif_thumbnail_s": thumbnail_seconds(avif, args.repeats)}
+        rows.append(row)
+        progress(f"cold {row['size']}: abc {row['abc']['seconds']:.2f} s, AVIF {row['avif']['seconds']:.2f} s; "
+                 f"thumbnails {row['abc_thumbnail_s']:.3f} / {row['avif_thumbnail_s']:.3f} s")
+    return rows
+
+
 def markdown(result: dict) -> str:
     lines = [
         f"Image: {result['image']}, resized; encoded at {result['bpp']} bpp. Machine: {result['machine']}. "
@@ -171,6 +234,22 @@ def markdown(result: dict) -> str:
     for row in result["rows"]:
         lines.append(f"| {row['operation']} | {row['inpainter']} | {row['device']} | {row['size']} | {row['bytes']} | "
                      f"{row['seconds']:.3f} | {row['peak_rss_mib']:.0f} | {row['rss_growth_mib']:.0f} | {row['traced_peak_mib']:.1f} |")
+    if result.get("cold"):
+        lines += [
+            "",
+            f"Cold decodes (a fresh `python -c` process: start, imports, `Image.open(f).load()`), abc's default "
+            f"decode against Pillow's AVIF of no more bytes, and `thumbnail({THUMBNAIL})` of each with the codecs "
+            "loaded; medians:",
+            "",
+            "| size | abc bytes | abc cold s | abc peak RSS MiB | torch imported | AVIF bytes | AVIF cold s | AVIF peak RSS MiB | abc / AVIF | abc thumbnail s | AVIF thumbnail s |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for row in result["cold"]:
+            abc, avif = row["abc"], row["avif"]
+            lines.append(f"| {row['size']} | {row['abc_bytes']} | {abc['seconds']:.2f} | {abc['peak_rss_mib']:.0f} | "
+                         f"{'yes' if abc['torch'] else 'no'} | {row['avif_bytes']} | {avif['seconds']:.2f} | "
+                         f"{avif['peak_rss_mib']:.0f} | {abc['seconds'] / avif['seconds']:.1f} | "
+                         f"{row['abc_thumbnail_s']:.3f} | {row['avif_thumbnail_s']:.3f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -183,6 +262,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, nargs="+", default=[0, DESCENT_STEPS],
                         help="descent step counts the generative decoder is timed at")
     parser.add_argument("--repeats", type=int, default=REPEATS, help="fresh processes per measurement")
+    parser.add_argument("--cold", action="store_true",
+                        help="only the cold decodes against Pillow's AVIF, and the thumbnails (one table)")
     parser.add_argument("--json", type=Path, help="write every measurement here")
     parser.add_argument("--markdown", type=Path, help="write the table here")
     parser.add_argument("--child", nargs=5, metavar=("KIND", "PATH", "BPP", "INPAINTER", "DEVICE"), help=argparse.SUPPRESS)
@@ -201,11 +282,12 @@ def main(argv: list[str] | None = None) -> int:
     args.devices = devices()
     load_start = load_average()
     with tempfile.TemporaryDirectory() as folder:
-        rows = measure_all(args, images[0][1], Path(folder))
+        rows = [] if args.cold else measure_all(args, images[0][1], Path(folder))
+        cold_table = cold_rows(args, images[0][1], Path(folder)) if args.cold else []
     result = {
         "image": f"{images[0][0]} from {image_source(args.folder)}", "bpp": args.bpp,
         "machine": machine(), "date": date.today().isoformat(), "devices": args.devices, "repeats": args.repeats,
-        "load_start": load_start, "load_end": load_average(), "rows": rows,
+        "load_start": load_start, "load_end": load_average(), "rows": rows, "cold": cold_table,
     }
     publish(result, markdown(result), args.json, args.markdown)
     return 0

@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 import zstandard
 
-from abcodec import codec, container
+from abcodec import assist, av1, codec, container
 from abcodec.container import AbcFile, Header
+from abcodec.inpaint.descent import Params, packaged_generator_hash
 from abcodec.maskcode import encode_mask
 from abcodec.pixels import PixelParams, expected_size
 
@@ -91,6 +92,25 @@ def largest_admitted(mask: str, *, step: int = 32, budget: int = 1024) -> bytes:
         side -= 16
 
 
+def generative_file(width: int, height: int, *, steps: int = 0, classes: bool = False, mode: int = container.MODE_RGB,
+                    av1_base: bool = False) -> bytes:
+    """A file for the generative decoder (inpainter 1, the packaged generator) of the given geometry,
+    asking for ``steps`` descent steps, with a class code when ``classes`` (L_C then resizes the
+    image to a shorter side of 224), its pixels one kept block, or a flat AV1 base."""
+    params = Params(steps=steps, classification=1.0 if classes else 0.0)
+    floats = params.floats() + (0.0,) * (container.N_DECODER_PARAMS - len(params.floats()))
+    header = Header(width=width, height=height, mode=mode, block=1, q_luma=1, q_chroma=1, chroma_shift=0,
+                    inpainter=container.INPAINTER_PPGN, steps=steps, params=floats if steps else (0.0,) * 8,
+                    generator=packaged_generator_hash()[: container.GENERATOR_ID_SIZE[container.VERSION]])
+    ancillary = {container.CHUNK_CLAS: assist.pack_class_code(np.array([281, 285, 282]))} if classes else {}
+    if av1_base:
+        flat = np.full((height, width, 3) if mode == container.MODE_RGB else (height, width), 128, np.uint8)
+        return container.write_file(AbcFile(header, None, None, ancillary, av1.encode(flat, 63)))
+    kept = pattern(header.grid_shape, "one")
+    size = expected_size(kept, header.channels, PixelParams(1, 1, 1, 0))
+    return container.write_file(AbcFile(header, encode_mask(kept), zero_frame(size), ancillary))
+
+
 CASES = {
     "rgb-8192x8192-one-block64": lambda: hostile_file(8192, 8192, block=64),
     "grey-8192x8192-one-pixel": lambda: hostile_file(8192, 8192, mode=container.MODE_L),
@@ -100,10 +120,22 @@ CASES = {
     "rgb-1024x1024-one-pixel": lambda: hostile_file(1024, 1024),
     "rgb-admitted-lattice": lambda: largest_admitted("lattice"),
     "rgb-admitted-checker": lambda: largest_admitted("checker"),
+    "ppgn-rgb-1024x1-classes-1-step": lambda: generative_file(1024, 1, steps=1, classes=True),
+    "ppgn-rgb-1024x32-classes-1-step": lambda: generative_file(1024, 32, steps=1, classes=True),
+    "ppgn-rgb-1x1-classes-10000-steps": lambda: generative_file(1, 1, steps=10000, classes=True),
+    "ppgn-rgb-64x48-10000-steps": lambda: generative_file(64, 48, steps=10000),
+    "ppgn-rgb-1025x1025-127-steps": lambda: generative_file(1025, 1025, steps=127),
+    "ppgn-grey-1x32768-4096-steps": lambda: generative_file(1, 32768, steps=4096, mode=container.MODE_L),
+    "ppgn-rgb-1312x1312-G-alone": lambda: generative_file(1312, 1312),
+    "ppgn-rgb-1024x1024-av1-flat": lambda: generative_file(1024, 1024, av1_base=True),
+    "ppgn-rgb-4096x4096-av1-flat": lambda: generative_file(4096, 4096, av1_base=True),
 }
 """Files of at most 1 KB: the first five ask for 25 to 67 million pixels (the format allows them),
-the last three for the most the decoder's default limits admit (SMALL_IMAGE_PIXELS, and
-MAX_PIXELS_PER_BYTE per byte of MASK and PIXL)."""
+the next three for the most the decoder's default limits admit (SMALL_IMAGE_PIXELS, and
+MAX_PIXELS_PER_BYTE per byte of MASK and PIXL); the ``ppgn-`` ones ask the generative decoder for
+its most expensive work: the classifier on a thin strip, thousands of descent steps on a tiny
+image, tile overlaps, many thin tiles, G alone on the largest image that needs no bytes, and flat
+AV1 bases."""
 
 
 def peak_rss_mib() -> int:

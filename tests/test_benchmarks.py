@@ -32,13 +32,14 @@ def test_rd_runs_on_two_tiny_images(tiny_images, tmp_path):
     out = {kind: tmp_path / f"rd.{kind}" for kind in ("json", "csv", "png", "md")}
     rates, qualities = ["0.75", "1", "1.5", "2"], ["5", "25", "50", "75"]
     assert rd.main([str(tiny_images), "--bpp", *rates, "--blocks", "--jpeg-quality", *qualities, "--bd-window", "0", "99",
+                    "--abc-quality", "50", "70", "85", "95",
                     "--webp-quality", "10", "--avif-quality", *qualities, "--json", str(out["json"]),
                     "--csv", str(out["csv"]), "--plot", str(out["png"]), "--markdown", str(out["md"])]) == 0
     result = json.loads(out["json"].read_text())
     curves = {row["curve"] for row in result["curves"]}
-    assert {"abc", "abc edge+random 4x4", "JPEG", "WebP"} <= curves
+    assert {"abc", "abc (quality)", "abc edge+random 4x4", "JPEG", "WebP"} <= curves
     assert ("AVIF" in curves) == HAS_AVIF
-    assert len(result["points"]) == 2 * (4 + 4 + 4 + 1 + 4 * HAS_AVIF)
+    assert len(result["points"]) == 2 * (4 + 4 + 4 + 4 + 1 + 4 * HAS_AVIF)
     metrics = {"ssim", "ms_ssim", "psnr"} | ({"ssimulacra2"} if HAS_SSIMULACRA2 else set())
     for point in result["points"]:
         assert 0 < point["ssim"] <= 1 and 0 < point["ms_ssim"] <= 1 and point["psnr"] > 0
@@ -70,7 +71,7 @@ def test_rd_runs_on_two_tiny_images(tiny_images, tmp_path):
 def test_rd_skips_avif_without_an_encoder(tiny_images, monkeypatch, capsys):
     monkeypatch.setattr(rd, "avif_encoder", lambda: None)
     assert rd.main([str(tiny_images), "--limit", "1", "--bpp", "1", "--jpeg-quality", "50", "--webp-quality",
-                    "--no-ssimulacra2"]) == 0
+                    "--abc-quality", "--no-ssimulacra2"]) == 0
     captured = capsys.readouterr()
     assert "AVIF: skipped" in captured.out and "AVIF skipped" in captured.err
     assert "| AVIF |" not in captured.out and "AVIF bpp" not in captured.out
@@ -81,7 +82,7 @@ def test_rd_skips_ssimulacra2_without_the_package(tiny_images, monkeypatch, caps
     monkeypatch.setattr(rd, "ssimulacra2_version", lambda: None)
     out = tmp_path / "rd.json"
     assert rd.main([str(tiny_images), "--limit", "1", "--bpp", "1", "--jpeg-quality", "50", "--webp-quality",
-                    "--avif-quality", "--json", str(out)]) == 0
+                    "--avif-quality", "--abc-quality", "--json", str(out)]) == 0
     captured = capsys.readouterr()
     assert "SSIMULACRA 2: skipped" in captured.out and "SSIMULACRA 2 skipped" in captured.err
     assert all("ssimulacra2" not in point for point in json.loads(out.read_text())["points"])
@@ -92,7 +93,7 @@ def test_rd_draws_one_curve_per_av1_effort_and_quantiser_pair(tiny_images, tmp_p
     other = 8 if DEFAULT_SPEED != 8 else 7
     avif = ["--avif-quality", "10", "--avif-speed", str(common.PILLOW_AVIF_SPEED), "9"] if HAS_AVIF else ["--avif-quality"]
     assert rd.main([str(tiny_images), "--limit", "1", "--bpp", "1", "2", "--speed", str(DEFAULT_SPEED), str(other),
-                    "--blocks", "--quantisers", "24/32", "8/12", "--jpeg-quality", "--webp-quality", *avif,
+                    "--blocks", "--quantisers", "24/32", "8/12", "--jpeg-quality", "--webp-quality", "--abc-quality", *avif,
                     "--no-ssimulacra2", "--json", str(out)]) == 0
     curves = {row["curve"] for row in json.loads(out.read_text())["curves"]}
     assert curves == {"abc", f"abc speed {other}", "abc edge+random 4x4", "abc edge+random 4x4 q8/12",

@@ -138,16 +138,16 @@ def test_options_are_validated_with_named_fields():
         "bpp must be a number": dict(bpp="0.2"),
         "blocks: unknown field sheme": dict(blocks=dict(sheme="edge")),
         "speed 12 outside 0..10": dict(speed=12),
-        "strip must be True or False": dict(strip="yes"),
+        "metadata gps is not one of": dict(metadata="icc,gps"),
+        "quality 101 outside 0..100": dict(quality=101),
+        "give quality or bpp": dict(quality=50, bpp=0.2),
     }
     for message, given in cases.items():
         with pytest.raises(AbcError, match=message):
             EncodeOptions(**given)
 
 
-def test_alpha_and_deep_modes_are_refused_clearly():
-    with pytest.raises(AbcError, match="mode RGBA has an alpha channel"):
-        encode(Image.new("RGBA", (4, 4)))
+def test_deep_modes_are_refused_clearly():
     with pytest.raises(AbcError, match="mode I;16 has more than 8 bits"):
         encode(Image.new("I;16", (4, 4)))
     with pytest.raises(AbcError, match="uint8"):
@@ -158,7 +158,7 @@ def test_palette_and_bilevel_images_are_converted():
     palette = Image.fromarray(data.astronaut()[::8, ::8]).convert("P")
     with pytest.warns(AbcWarning, match="converted mode P to RGB"):
         assert decode(encode(palette)).mode == "RGB"
-    assert images.image_to_array(Image.new("1", (3, 3)))[1] == "converted mode 1 to L"
+    assert images.image_to_array(Image.new("1", (3, 3)))[2] == "converted mode 1 to L"
 
 
 def test_icc_profile_and_exif_survive_and_can_be_stripped():
@@ -173,7 +173,27 @@ def test_icc_profile_and_exif_survive_and_can_be_stripped():
     assert decoded.getexif()[0x0112] == 6
     stored = container.read_file(encode(source)).ancillary[container.CHUNK_EXIF]
     assert stored[:4] in (b"II*\x00", b"MM\x00*")
-    assert decode(encode(source, options=EncodeOptions(strip=True))).info == {}
+    assert decode(encode(source, options=EncodeOptions(metadata="none"))).info == {}
+    assert set(decode(encode(source, options=EncodeOptions(metadata="icc"))).info) == {"icc_profile"}
+
+
+def test_xmp_and_dpi_survive():
+    image = Image.fromarray(data.astronaut()[::8, ::8])
+    image.info.update(xmp="<x:xmpmeta/>", dpi=(72, 96.5))
+    info = decode(encode(image)).info
+    assert info["xmp"] == b"<x:xmpmeta/>" and info["dpi"] == (72.0, 96.5)
+    with pytest.raises(AbcError, match="dpi"):
+        encode(image, metadata={"dpi": (0, 72)})
+
+
+def test_quality_codes_one_quantizer_whatever_the_image():
+    flat, busy = np.full((128, 128, 3), 120, np.uint8), data.astronaut()[::4, ::4]
+    for quality in (10, 50, 90):
+        options = EncodeOptions(quality=quality)
+        sizes = [len(encode(image, options=options)) for image in (flat, busy)]
+        assert sizes[0] < sizes[1] / 4  # a fixed quality, not a rate
+    sizes = [len(encode(busy, options=EncodeOptions(quality=q))) for q in (0, 25, 50, 75, 100)]
+    assert sizes == sorted(sizes) and sizes[0] < sizes[-1] / 10
 
 
 def test_file_made_for_other_generator_weights_needs_an_explicit_fallback(small_file):

@@ -5,6 +5,7 @@ import hashlib
 import io
 import json
 import random
+import re
 import time
 
 import pytest
@@ -121,6 +122,26 @@ def test_small_file_asking_for_a_huge_decode_is_refused_at_once(build):
     with pytest.raises(AbcError, match="max_pixels|decompression bomb"):
         codec.decode(data)
     assert time.perf_counter() - started < 0.5
+
+
+GENERATIVE = {name: build for name, build in hostile.CASES.items() if name.startswith("ppgn-")}
+
+
+@pytest.mark.parametrize("name", sorted(GENERATIVE))
+def test_small_files_asking_the_generative_decoder_for_much_work_are_refused_or_cheap(name):
+    """The cost model (spec §5): descent steps, the classifier on a thin strip, tile overlaps and
+    many thin tiles must be paid for in bytes, so each of these ≤ 1 KB files is refused at once,
+    or is an image the limits admit for free and decodes within seconds."""
+    data = GENERATIVE[name]()
+    assert len(data) <= 1024
+    started = time.perf_counter()
+    try:
+        codec.decode(data)
+    except AbcError as e:
+        assert re.search("units of work|decompression bomb", str(e)), e
+        assert time.perf_counter() - started < 0.5
+    else:
+        assert time.perf_counter() - started < WORST_CASE_SECONDS
 
 
 def test_worst_small_file_the_limits_admit_decodes_within_seconds():

@@ -98,7 +98,7 @@ def test_animation_is_refused_with_its_frame_count(tmp_path, extension):
         im.seek(1)
         images.check_image(im, one_frame=True)
         im.load()
-        array, _ = images.image_to_array(im.copy())
+        array, _, _ = images.image_to_array(im.copy())
         assert array.shape[:2] == (8, 8)
 
 
@@ -125,8 +125,8 @@ def test_empty_image_is_refused():
         images.image_to_array(Image.new("RGB", (0, 5)))
 
 
-@pytest.mark.parametrize(("mode", "message"), [("RGBA", "alpha"), ("LA", "alpha"), ("I;16", "more than 8 bits"),
-                                               ("F", "more than 8 bits"), ("I", "more than 8 bits")])
+@pytest.mark.parametrize(("mode", "message"), [("I;16", "more than 8 bits"), ("F", "more than 8 bits"),
+                                               ("I", "more than 8 bits")])
 def test_modes_that_abc_cannot_store_are_refused(mode, message):
     with pytest.raises(AbcImageError, match=message):
         images.check_image(Image.new(mode, (4, 4)))
@@ -135,20 +135,28 @@ def test_modes_that_abc_cannot_store_are_refused(mode, message):
 def test_palette_with_transparency_has_alpha():
     im = Image.new("P", (4, 4))
     im.info["transparency"] = 0
-    with pytest.raises(AbcImageError, match="mode PA has an alpha channel"):
-        images.image_to_array(im)
+    colour, alpha, note = images.image_to_array(im)
+    assert note == "converted mode PA to RGBA" and colour.shape == (4, 4, 3) and alpha.shape == (4, 4)
+
+
+@pytest.mark.parametrize(("mode", "channels"), [("RGBA", 3), ("LA", 1)])
+def test_alpha_is_split_from_the_colour(mode, channels):
+    colour, alpha, note = images.image_to_array(Image.new(mode, (5, 3), (10,) * len(mode)))
+    assert note is None and colour.shape == ((3, 5, 3) if channels == 3 else (3, 5)) and alpha.shape == (3, 5)
 
 
 @pytest.mark.parametrize(("mode", "target"), [("1", "L"), ("P", "RGB"), ("CMYK", "RGB"), ("YCbCr", "RGB")])
 def test_lossless_conversions_are_named(mode, target):
-    array, note = images.image_to_array(Image.new(mode, (5, 3)))
-    assert note == f"converted mode {mode} to {target}"
+    array, alpha, note = images.image_to_array(Image.new(mode, (5, 3)))
+    assert note == f"converted mode {mode} to {target}" and alpha is None
     assert array.dtype == np.uint8 and array.shape[:2] == (3, 5)
 
 
 def test_arrays_pass_as_they_are():
     array = np.arange(12, dtype=np.uint8).reshape(3, 4)
-    out, note = images.image_to_array(array)
-    assert note is None and np.array_equal(out, array)
+    out, alpha, note = images.image_to_array(array)
+    assert note is None and alpha is None and np.array_equal(out, array)
+    colour, alpha, _ = images.image_to_array(np.dstack([array, array]))
+    assert np.array_equal(colour, array) and np.array_equal(alpha, array)
     with pytest.raises(AbcImageError, match="uint8"):
         images.image_to_array(array.astype(np.uint16))

@@ -75,7 +75,9 @@ def test_grey_vector_keeps_its_pixels_exactly():
 
 def test_metadata_vector_carries_its_chunks_and_skips_the_unknown_one():
     abc = container.read_file((VECTORS / "rgb-33x20-centre-metadata.abc").read_bytes())
-    assert set(abc.ancillary) == {container.CHUNK_ICCP, container.CHUNK_EXIF}
+    assert set(abc.ancillary) == {container.CHUNK_ICCP, container.CHUNK_EXIF, container.CHUNK_XMPD, container.CHUNK_PHYS}
+    info = decode(abc, inpainter="diffusion").info
+    assert info["dpi"] == (300.0, 150.5) and info["xmp"].startswith(b"<x:xmpmeta")
 
 
 @pytest.mark.parametrize("name", ["rgb-24x20-av1-assist", "rgb-24x20-base-assist"])

@@ -72,6 +72,8 @@ def valid_vectors() -> dict[str, tuple[bytes, str]]:
     exif = Image.Exif()
     exif[0x0112] = 3
     with_metadata.info["exif"] = exif.tobytes()
+    with_metadata.info["xmp"] = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"/>'
+    with_metadata.info["dpi"] = (300, 150.5)
     centre = encode(with_metadata, options=EncodeOptions(
         **diffusion, blocks=BlockLayer(keep=0.3, block=2, q_luma=4, q_chroma=6, scheme="centre")))
     unknown_ancillary = insert_before_mask(centre, container.pack_chunk(b"zzTx", b"an unknown ancillary chunk"))
@@ -80,8 +82,10 @@ def valid_vectors() -> dict[str, tuple[bytes, str]]:
         "rgb-16x12-blocks": (rgb, "RGB, B = 4, chroma shift 1, edge+random blocks"),
         "rgb-33x20-centre-metadata": (
             unknown_ancillary,
-            "RGB, odd size (overhanging blocks), B = 2, centre square, iccp + exif + an unknown ancillary chunk to skip",
+            "RGB, odd size (overhanging blocks), B = 2, centre square, iccp + exif + xmpd + phys + an unknown "
+            "ancillary chunk to skip",
         ),
+        "rgba-24x20-av1-alpha": (av1_with_alpha(), "RGBA: an AV1 BASE and the alpha plane in ALPH (§13)"),
         "grey-16x9-av1": (av1_file(pattern(9, 16, 1), AV1_FULL), "mode L, BASE only: a 4:0:0 AV1 frame of the image's size"),
         "rgb-33x20-av1-shrunk": (av1_file(pattern(20, 33, 3), AV1_SHRUNK),
                                  "RGB, BASE only: a 4:2:0 AV1 frame of 16x10, upsampled to 33x20 (§12 step 3)"),
@@ -122,6 +126,16 @@ def av1_file(image: np.ndarray, frame: tuple[int, int], blocks: np.ndarray | Non
     mask = None if blocks is None else encode_mask(blocks)
     pixels = None if blocks is None else pack_blocks(image, blocks, pixel_params(header))
     return container.write_file(container.AbcFile(header, mask, pixels, chunks or {}, payload))
+
+
+def av1_with_alpha() -> bytes:
+    """An RGBA pattern through the encoder's API: a soft-edged alpha (0 to 255 across a ramp) and a
+    fully transparent corner, whose colour the encoder fills."""
+    rgb = pattern(20, 24, 3)
+    y, x = np.mgrid[0:20, 0:24]
+    alpha = np.clip((x * 32 - y * 8), 0, 255).astype(np.uint8)
+    image = Image.fromarray(np.dstack([rgb, alpha]), "RGBA")
+    return encode(image, options=EncodeOptions(bpp=8, inpainter="diffusion"))
 
 
 def av1_with_blocks() -> bytes:

@@ -1,0 +1,689 @@
+"""abc-batch: abc-encode and abc-decode over a whole archive, on Ray Data.
+
+``abc-batch encode SRC DST [encoder options]`` and ``abc-batch decode SRC DST [decoder options]``
+convert every file under SRC (a folder, a glob, one file, or a URI: ``s3://``, ``gs://``,
+``file://``, anything pyarrow or fsspec reads) into DST (a folder or a URI), each output named
+after its input as ``abc-encode -o DIR`` names it, its relative path kept. The encoder's and the
+decoder's flags are abc-encode's and abc-decode's own (``cli.add_encode_arguments``,
+``cli.add_decode_arguments``), so the surfaces cannot drift, and the files are byte for byte what
+abc-encode writes.
+
+How it runs (Ray Data): the driver lists SRC and DST once, then
+``read_binary_files(paths, include_paths=True, filesystem=...)`` reads the inputs that have no
+output yet, and ``map_batches(Transcoder, compute=ActorPoolStrategy(size=N))`` converts them on N
+actors, each of which imports the codec once (the ONNX session of the generative decoder is made
+once per process) and writes its outputs itself; only a small record per file comes back.
+
+What holds whatever happens to one file:
+
+- An input that fails (not an image, a damaged or hostile .abc, two inputs that would get one
+  name, a file larger than any image or .abc can be) is reported with its reason, as abc-encode
+  words it, and skipped; the run goes on and exits ``EXIT_INPUT``. A read error (a file that
+  vanished, an object the credentials cannot read) or a worker that dies drops the block that
+  held the file (``DataContext.max_errored_blocks``), which Ray Data reads several files to:
+  those files are reported as without a result, and a re-run retries them.
+- No partial output: on a local file system each output is ``cli.write_output``'s (an unnamed
+  temporary file linked into place when complete). Where renames are atomic (HDFS, and file
+  systems reached through fsspec that are not object stores), an output is written as
+  ``.NAME.XXXX.part`` beside its name, then renamed. On object stores (S3, GCS, Azure), where a
+  rename is a copy, an output is uploaded once, all of it already made: an object becomes
+  visible only when its upload completes (one PUT, or the multipart upload's completion), so a
+  failed or killed upload leaves no object (an abandoned multipart upload is invisible; a
+  bucket lifecycle rule removes its parts).
+- Resume: an input whose output exists is skipped (``--overwrite`` redoes it), found from one
+  listing of DST, so an interrupted archive job goes on where it stopped.
+
+Names starting with a dot (hidden files and folders, the ``.part`` files above) are not inputs,
+nor is anything under DST when DST lies inside SRC. With ``--address``, the cluster's nodes must
+have the same abcodec installed, and a local SRC or DST must be a folder every node sees (NFS);
+otherwise use object storage.
+
+Ray is the ``[batch]`` extra and only this module imports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import io
+import json
+import logging
+import os
+import platform
+import posixpath
+import re
+import sys
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import PurePosixPath
+from typing import Any
+
+from . import cli, container
+from .container import AbcError, AbcWarning
+
+BATCH = "abc-batch"
+
+INSTALL = 'pip install "abcodec[batch]"'
+"""What to run when Ray (or the pyarrow that Ray Data brings) is missing."""
+
+OBJECT_STORES = frozenset({"s3", "gcs", "abfs", "s3a", "gs", "az", "abfss", "adl", "oci", "r2"})
+"""Storage without an atomic rename, by pyarrow's ``type_name`` or fsspec's protocol: an output
+is uploaded once, complete, instead of renamed into place."""
+
+GLOB_CHARACTERS = re.compile(r"[*?\[]")
+
+BATCH_EXAMPLES = """\
+examples:
+  abc-batch encode photos encoded                 every image under photos/ -> encoded/**/NAME.abc
+  abc-batch encode 'photos/**/*.jpg' encoded --bpp 0.2 --workers 8
+  abc-batch encode s3://bucket/photos s3://bucket/abc --address auto --report report.json
+  abc-batch decode encoded decoded --format webp  -> decoded/**/NAME.webp
+  abc-batch decode file:///data/abc /data/png --inpainter diffusion
+
+Inputs whose output exists are skipped (--overwrite redoes them), so a stopped run resumes.
+"""
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point and command line
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``abc-batch`` (the console script) and its ``main(argv)``: returns the exit status."""
+    return cli._console(BATCH, argv, _command)
+
+
+def parser() -> argparse.ArgumentParser:
+    """``abc-batch encode|decode SRC DST``, with abc-encode's or abc-decode's flags."""
+    top = argparse.ArgumentParser(
+        prog=BATCH, description="abc-encode and abc-decode over a folder, a glob or object storage, on Ray.",
+        epilog=BATCH_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    top.add_argument("--version", action="version", version=cli.version_line(BATCH))
+    commands = top.add_subparsers(dest="command", required=True, metavar="encode|decode")
+    encode = commands.add_parser("encode", help="images to .abc files", epilog=BATCH_EXAMPLES,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 usage=f"{BATCH} encode [options] SRC DST")
+    _batch_arguments(encode, "images")
+    cli.add_encode_arguments(encode)
+    encode.add_argument("--quiet", action="store_true", help="no progress bar, no notes, no Ray log lines")
+    decode = commands.add_parser("decode", help=".abc files to images", epilog=BATCH_EXAMPLES,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 usage=f"{BATCH} decode [options] SRC DST")
+    _batch_arguments(decode, ".abc files")
+    cli.add_decode_arguments(decode)
+    decode._option_string_actions["--quiet"].help = "no progress bar, no Ray log lines"
+    for sub in (encode, decode):
+        sub._option_string_actions["--threads"].help += "; each worker reserves this many CPUs (default 1)"
+    return top
+
+
+def _batch_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("source", metavar="SRC", help=f"the {what}: a folder (all of it, recursively), a glob "
+                                                      "('photos/**/*.jpg', quoted), a file or a URI (s3://, file://, ...)")
+    parser.add_argument("destination", metavar="DST", help="the folder or URI the outputs go to, relative paths kept")
+    parser.add_argument("--workers", type=cli.positive, metavar="N",
+                        help="actors converting at once (default: the cluster's CPUs / --threads)")
+    parser.add_argument("--address", metavar="ADDR",
+                        help="join a running Ray cluster (auto, or host:port); default: start a local one")
+    parser.add_argument("--overwrite", action="store_true", help="redo inputs whose output exists (default: skip them)")
+    parser.add_argument("--report", metavar="FILE", help="write a JSON report of every file (- for stdout)")
+
+
+def _command(prog: str, argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    started = time.perf_counter()
+    try:
+        _require_ray()
+        job = _job_from(args)
+        source, destination = locate(args.source), locate(args.destination, destination=True)
+        work = plan(job.kind, source, destination, job.extension, overwrite=args.overwrite)
+    except (AbcError, cli.CliError) as e:
+        return cli._fail(prog, str(e))
+    with cli.sigterm_unwinds():
+        try:
+            records = work.done + run(work, job, workers=args.workers, address=args.address, quiet=args.quiet)
+            seconds = time.perf_counter() - started
+        except cli.Terminated:
+            print(f"{prog}: terminated", file=sys.stderr)
+            return cli.EXIT_TERMINATED
+        except RunError as e:
+            return cli._fail(prog, str(e))
+    records.sort(key=lambda record: record["input"])
+    for entry in records:
+        if not args.quiet:
+            for note in entry["notes"]:
+                print(f"note: {entry['input']}: {note}", file=sys.stderr)
+        if entry["status"] == FAILED:
+            print(f"{prog}: error: {entry['error']}", file=sys.stderr)
+    totals = summary(job.kind, records, seconds)
+    print(summary_line(job.kind, totals), file=sys.stderr)
+    if args.report:
+        report = {"command": job.kind, "source": args.source, "destination": args.destination,
+                  "summary": totals, "files": records}
+        text = json.dumps(report, indent=1, ensure_ascii=False).encode() + b"\n"
+        try:
+            cli.write_output(args.report, lambda stream: stream.write(text), cli.STDIO)
+        except cli.CliError as e:
+            return cli._fail(prog, str(e))
+    return cli.EXIT_INPUT if totals["failed"] else 0
+
+
+def _require_ray() -> None:
+    """Ray Data, or one line saying what to install."""
+    try:
+        import pyarrow.fs  # noqa: F401
+        import ray.data  # noqa: F401
+    except ImportError as e:
+        msg = f"abc-batch runs on Ray Data, which is not installed ({e.name or e}): {INSTALL}"
+        raise cli.CliError(msg) from e
+
+
+class RunError(Exception):
+    """The run as a whole failed (the cluster, not a file): printed as one line."""
+
+
+# ---------------------------------------------------------------------------------------------
+# What every worker is told
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """How to convert one file: ``kind`` is "encode" or "decode", ``settings`` abc-encode's or
+    abc-decode's (cli.EncodeSettings, cli.DecodeSettings); ``cpus`` each worker reserves."""
+
+    kind: str
+    settings: Any
+    extension: str
+    format: str | None
+    cpus: int
+    made_by: str = dataclasses.field(default_factory=lambda: cli.version_line(BATCH))
+    """The driver's abcodec, Pillow and libavif versions: what makes the bytes; a worker with others refuses."""
+
+
+def _job_from(args: argparse.Namespace) -> Job:
+    threads = args.threads or 1
+    if args.command == "encode":
+        settings = cli.EncodeSettings(cli.options_from(args), args.importance, tuple(args.roi), args.frame,
+                                      args.threads, verbose=False)
+        return Job("encode", settings, cli.container_extension(), None, threads)
+    inpainter = None if args.inpainter == "auto" else args.inpainter
+    settings = cli.DecodeSettings(inpainter, args.device, args.max_pixels or None, verbose=False, progress=False,
+                                  threads=threads)
+    fmt = cli.writable_format(args.format) if args.format else "PNG"
+    return Job("decode", settings, cli.extension_for(fmt), fmt, threads)
+
+
+# ---------------------------------------------------------------------------------------------
+# Where: a folder, a glob or a URI, on a pyarrow file system
+
+
+@dataclasses.dataclass(frozen=True)
+class Location:
+    """A folder on a pyarrow file system: ``root`` in the file system's terms (``/abs/photos``,
+    ``bucket/photos``), ``shown`` as the user wrote it (for messages and the report), and which
+    files below it count: those matching ``pattern`` (a glob relative to root), or ``only`` one."""
+
+    filesystem: Any
+    root: str
+    shown: str
+    pattern: str | None = None
+    only: str | None = None
+
+    @property
+    def local(self) -> bool:
+        return self.filesystem.type_name == "local"
+
+    def path(self, relative: str) -> str:
+        return posixpath.join(self.root, relative) if self.root else relative
+
+    def display(self, relative: str) -> str:
+        return posixpath.join(self.shown, relative) if self.shown else relative
+
+
+def locate(text: str, *, destination: bool = False) -> Location:
+    """The Location ``text`` names. A glob is split into the folder before its first wildcard and
+    the pattern below it; a source that is one file becomes its folder and its name."""
+    from pyarrow import fs as pafs
+
+    parts = text.split("/")
+    wild = next((k for k, part in enumerate(parts) if GLOB_CHARACTERS.search(part)), None)
+    if wild is not None and destination:
+        msg = f"{text}: the destination is a folder, not a glob"
+        raise cli.CliError(msg)
+    static = text if wild is None else "/".join(parts[:wild]) or "."
+    pattern = None if wild is None else "/".join(parts[wild:])
+    filesystem, root = filesystem_of(static)
+    root = root.rstrip("/") if root not in ("/", "") else root
+    shown = "" if static == "." else static.rstrip("/") or static
+    try:
+        info = filesystem.get_file_info(root)
+    except OSError as e:
+        msg = f"{static}: cannot look here ({e})"
+        raise cli.CliError(msg) from e
+    if info.type == pafs.FileType.File:
+        if destination:
+            msg = f"{text}: is a file; the destination is a folder"
+            raise cli.CliError(msg)
+        return Location(filesystem, posixpath.dirname(root), posixpath.dirname(shown), only=posixpath.basename(root))
+    if info.type == pafs.FileType.NotFound and not destination:
+        msg = f"{static}: no such file or folder"
+        raise cli.CliError(msg)
+    return Location(filesystem, root, shown, pattern=pattern)
+
+
+def filesystem_of(text: str) -> tuple[Any, str]:
+    """(pyarrow file system, path in it): a plain path is local; a URI is pyarrow's (``file://``,
+    ``s3://``, ``gs://``, ``hdfs://``, ``abfs://``) or else fsspec's, wrapped for pyarrow."""
+    from pyarrow import fs as pafs
+
+    if "://" not in text:
+        return pafs.LocalFileSystem(), os.path.abspath(text)
+    try:
+        return pafs.FileSystem.from_uri(text)
+    except (ValueError, NotImplementedError, OSError) as native:  # ArrowInvalid, ArrowNotImplementedError
+        try:
+            import fsspec
+        except ImportError:
+            msg = f"{text}: pyarrow does not read it ({native}), and fsspec, which might, is not installed"
+            raise cli.CliError(msg) from native
+        try:
+            filesystem, path = fsspec.core.url_to_fs(text)
+        except (ValueError, ImportError, OSError) as e:
+            msg = f"{text}: neither pyarrow nor fsspec reads it ({e})"
+            raise cli.CliError(msg) from e
+        return pafs.PyFileSystem(pafs.FSSpecHandler(filesystem)), path
+
+
+def glob_pattern(glob: str) -> re.Pattern:
+    """A glob over relative paths as a regular expression: ``*`` and ``?`` stay within one folder,
+    ``[...]`` is a class (``[!...]`` its complement), a whole ``**`` component spans any folders."""
+    out = []
+    components = glob.split("/")
+    for k, component in enumerate(components):
+        last = k == len(components) - 1
+        if component == "**":
+            out.append(".*" if last else "(?:[^/]+/)*")
+            continue
+        out.append(_glob_component(component) + ("" if last else "/"))
+    return re.compile("".join(out))
+
+
+def _glob_component(component: str) -> str:
+    out, k, n = [], 0, len(component)
+    while k < n:
+        char = component[k]
+        k += 1
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[":
+            end = k + (component[k:k + 1] == "!")
+            end = component.find("]", end + (component[end:end + 1] == "]"))
+            if end < 0:  # no closing bracket: a plain "["
+                out.append(re.escape(char))
+                continue
+            inside, k = component[k:end], end + 1
+            negated = inside.startswith("!")
+            body = (inside[1:] if negated else inside).replace("\\", "\\\\").replace("^", "\\^")
+            out.append(f"[{'^/' if negated else ''}{body}]")
+        else:
+            out.append(re.escape(char))
+    return "".join(out)
+
+
+def list_files(location: Location, *, exclude: str | None = None) -> dict[str, int]:
+    """{relative path: size} of the files the location names, hidden names left out, and
+    ``exclude`` (a folder below root, relative) with all it holds."""
+    from pyarrow import fs as pafs
+
+    if location.only is not None:
+        info = location.filesystem.get_file_info(location.path(location.only))
+        return {location.only: info.size}
+    selector = pafs.FileSelector(location.root or "/", recursive=True, allow_not_found=True)
+    try:
+        infos = location.filesystem.get_file_info(selector)
+    except OSError as e:
+        msg = f"{location.shown}: cannot list ({e})"
+        raise cli.CliError(msg) from e
+    prefix = location.root.rstrip("/") + "/" if location.root else ""
+    matcher = glob_pattern(location.pattern) if location.pattern else None
+    files = {}
+    for info in infos:
+        if info.type != pafs.FileType.File or not info.path.startswith(prefix):
+            continue
+        relative = info.path[len(prefix):]
+        if any(part.startswith(".") for part in relative.split("/")):
+            continue
+        if exclude is not None and (relative + "/").startswith(exclude + "/"):
+            continue
+        if matcher is None or matcher.fullmatch(relative):
+            files[relative] = info.size
+    return files
+
+
+def output_name(relative: str, extension: str) -> str:
+    """``sub/photo.jpg`` -> ``sub/photo.abc``: abc-encode -o's naming (the stem and the
+    extension), the relative folder kept."""
+    folder, name = posixpath.split(relative)
+    return posixpath.join(folder, PurePosixPath(name).stem + extension)
+
+
+# ---------------------------------------------------------------------------------------------
+# What to do: which inputs, which are done, which cannot be
+
+
+WRITTEN, SKIPPED, FAILED = "written", "skipped", "failed"
+
+RECORD_FIELDS = ("input", "output", "status", "error", "bytes_in", "bytes_out", "width", "height", "bpp",
+                 "seconds", "notes")
+"""The report's fields for each file; ``bpp`` is the .abc file's, ``seconds`` the worker's time."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """The inputs to convert (``todo``: relative path -> output's relative path), and the records
+    of those already settled: skipped (their output exists) or refused before any reading."""
+
+    source: Location
+    destination: Location
+    todo: dict[str, str]
+    done: list[dict]
+
+
+def record(source: Location, destination: Location, relative: str, target: str | None, status: str, *,
+           error: str | None = None, bytes_in: int | None = None, bytes_out: int | None = None,
+           width: int | None = None, height: int | None = None, seconds: float | None = None,
+           notes: Sequence[str] = (), kind: str = "encode") -> dict:
+    """One file's entry in the report."""
+    pixels = (width or 0) * (height or 0)
+    coded = bytes_out if kind == "encode" else bytes_in
+    bpp = round(8 * coded / pixels, 5) if pixels and coded is not None and status == WRITTEN else None
+    return {"input": source.display(relative), "output": None if target is None else destination.display(target),
+            "status": status, "error": error, "bytes_in": bytes_in, "bytes_out": bytes_out, "width": width,
+            "height": height, "bpp": bpp, "seconds": None if seconds is None else round(seconds, 4),
+            "notes": list(notes)}
+
+
+def largest_input(kind: str) -> int:
+    """Bytes above which an input is refused unread: for images, cli.MAX_PIPE_BYTES (the largest
+    image .abc stores, uncompressed, with all its metadata); for .abc files the longest file the
+    format admits (§5, the largest image it describes). Each file is then read whole; the
+    worker applies abc-decode's own bound from its header (container.read_stream)."""
+    if kind == "encode":
+        return cli.MAX_PIPE_BYTES
+    largest = container.Header(width=container.MAX_SIDE, height=container.MAX_PIXELS // container.MAX_SIDE,
+                               mode=container.MODE_RGB, block=4, q_luma=1, q_chroma=1, chroma_shift=0)
+    return container.max_file_size(largest)
+
+
+def plan(kind: str, source: Location, destination: Location, extension: str, *, overwrite: bool = False) -> Plan:
+    """List SRC and DST once; settle what needs no worker (outputs that exist, inputs that two
+    names share or that are too large to be what they should), and name the outputs of the rest."""
+    exclude = None
+    if type(source.filesystem) is type(destination.filesystem) and destination.root.startswith(source.root.rstrip("/") + "/"):
+        exclude = destination.root[len(source.root.rstrip("/")) + 1:]
+    inputs = list_files(source, exclude=exclude)
+    if not inputs:
+        what = f"no files match {source.pattern}" if source.pattern else "no files"
+        msg = f"{source.shown or '.'}: {what}"
+        raise cli.CliError(msg)
+    existing = list_files(destination) if not overwrite else {}
+    limit = largest_input(kind)
+    targets: dict[str, list[str]] = {}
+    for relative in sorted(inputs):
+        targets.setdefault(output_name(relative, extension), []).append(relative)
+    todo, done = {}, []
+    for target, relatives in targets.items():
+        for relative in relatives:
+            size = inputs[relative]
+            name = source.display(relative)
+            if len(relatives) > 1:
+                others = ", ".join(source.display(other) for other in relatives if other != relative)
+                error = f"{name}: {others} would be written to {destination.display(target)} too; rename one"
+                done.append(record(source, destination, relative, target, FAILED, error=error, bytes_in=size, kind=kind))
+            elif size > limit:
+                what = "image" if kind == "encode" else ".abc file"
+                error = f"{name}: {size} bytes, more than any {what} abc-batch reads ({limit}); not read"
+                done.append(record(source, destination, relative, target, FAILED, error=error, bytes_in=size, kind=kind))
+            elif target in existing:
+                done.append(record(source, destination, relative, target, SKIPPED, bytes_in=size,
+                                   bytes_out=existing[target], kind=kind))
+            else:
+                todo[relative] = target
+    return Plan(source, destination, todo, done)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running it on Ray Data
+
+
+def run(work: Plan, job: Job, *, workers: int | None = None, address: str | None = None,
+        quiet: bool = False) -> list[dict]:
+    """Convert ``work.todo`` on a Ray cluster (the running one, the one at ``address``, or a local
+    one started here and shut down after): the records of every file, in no particular order."""
+    if not work.todo:
+        return []
+    import ray
+
+    started = not ray.is_initialized()
+    if started:
+        local = {} if address else {"num_cpus": max(os.cpu_count() or 1, (workers or 1) * job.cpus)}
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=not quiet,
+                     logging_level=logging.WARNING if quiet else logging.INFO, **local)
+        except (ConnectionError, RuntimeError, ValueError, OSError) as e:
+            where = f"join the Ray cluster at {address}" if address else "start a local Ray cluster"
+            msg = f"cannot {where}: {e}"
+            raise RunError(msg) from e
+    try:
+        if workers is None:
+            workers = max(1, int(ray.cluster_resources().get("CPU", 1)) // job.cpus)
+        return _execute(work, job, min(workers, len(work.todo)), quiet)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+@contextlib.contextmanager
+def _data_context(quiet: bool) -> Iterator[None]:
+    """Ray Data's settings for this run, put back after (the driver may be a longer-lived process):
+    its progress bar unless quiet, and a block whose read or worker failed dropped rather than
+    fatal (its files are then reported as without a result)."""
+    import ray.data
+
+    context = ray.data.DataContext.get_current()
+    saved = {name: getattr(context, name) for name in ("enable_progress_bars", "max_errored_blocks")}
+    logger = logging.getLogger("ray.data")
+    level = logger.level
+    context.enable_progress_bars = not quiet and saved["enable_progress_bars"]
+    context.max_errored_blocks = -1
+    if quiet:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(context, name, value)
+        logger.setLevel(level)
+
+
+def _execute(work: Plan, job: Job, workers: int, quiet: bool) -> list[dict]:
+    import ray.data
+
+    paths = {work.source.path(relative): relative for relative in work.todo}
+    with _data_context(quiet):
+        # Read tasks take no CPU: the actors hold them all, and reading is waiting on storage.
+        files = ray.data.read_binary_files(list(paths), include_paths=True, filesystem=work.source.filesystem,
+                                           num_cpus=0)
+        converted = files.map_batches(Transcoder, fn_constructor_args=(work.source, work.destination, job),
+                                      compute=ray.data.ActorPoolStrategy(size=workers), batch_size=1,
+                                      num_cpus=job.cpus)
+        try:
+            records = [json.loads(row["record"]) for row in converted.iter_rows()]
+        except Exception as e:  # the cluster, an actor that cannot start: the run, not a file
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            msg = f"the run failed: {type(e).__name__}: {first}"
+            raise RunError(msg) from e
+    seen = {row["input"] for row in records}
+    for relative, target in work.todo.items():
+        if work.source.display(relative) not in seen:
+            error = (f"{work.source.display(relative)}: no result: its read or its worker failed (an I/O error, "
+                     "a worker killed or crashed; Ray Data's log says which); a re-run retries it")
+            records.append(record(work.source, work.destination, relative, target, FAILED, error=error, kind=job.kind))
+    return records
+
+
+class Transcoder:
+    """The actor of the map: imports the codec once, then converts one file per call and writes
+    its output; returns the files' records (never their bytes)."""
+
+    def __init__(self, source: Location, destination: Location, job: Job) -> None:
+        from . import codec  # noqa: F401  (loaded once per worker, not once per file)
+
+        if job.kind == "decode" and job.settings.inpainter != "diffusion":
+            with contextlib.suppress(ImportError):
+                from .inpaint import refine  # noqa: F401  (ONNX Runtime)
+        self.source, self.destination, self.job = source, destination, job
+        self.prefix = source.root.rstrip("/") + "/" if source.root else ""
+        mine = cli.version_line(BATCH)
+        self.refusal = None if mine == job.made_by else (
+            f"the worker on {platform.node()} runs {mine}, the driver {job.made_by}: install the same on every node")
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
+        rows = [self.convert(str(path), bytes(data)) for path, data in zip(batch["path"], batch["bytes"])]
+        return {"record": [json.dumps(row) for row in rows]}  # one string column: no schema to unify
+
+    def convert(self, path: str, data: bytes) -> dict:
+        """One file: read, convert, write; a failure of the file's is its record's error."""
+        relative = path[len(self.prefix):] if path.startswith(self.prefix) else posixpath.basename(path)
+        target = output_name(relative, self.job.extension)
+        name = self.source.display(relative)
+        started = time.perf_counter()
+        notes: list[str] = []
+        try:
+            if self.refusal:
+                raise cli.CliError(f"{name}: not converted: {self.refusal}")
+            if self.job.kind == "encode":
+                output, width, height = self._encode(data, name, notes)
+            else:
+                output, width, height = self._decode(data, name)
+            self._write(target, output, relative)
+        except cli.CliError as e:
+            error = str(e)
+        except cli.FILE_ERRORS as e:
+            error = cli.named(name, e)
+        except Exception as e:  # a bug, but one file's: the archive goes on
+            error = f"{name}: unexpected {type(e).__name__}: {e} (please report it)"
+        else:
+            return record(self.source, self.destination, relative, target, WRITTEN, bytes_in=len(data),
+                          bytes_out=len(output), width=width, height=height,
+                          seconds=time.perf_counter() - started, notes=notes, kind=self.job.kind)
+        return record(self.source, self.destination, relative, target, FAILED, error=error, bytes_in=len(data),
+                      seconds=time.perf_counter() - started, notes=notes, kind=self.job.kind)
+
+    def _encode(self, data: bytes, name: str, notes: list[str]) -> tuple[bytes, int, int]:
+        """cli.encode_file's work on bytes: the same checks, the same encode, the same notes."""
+        from .codec import encode
+
+        settings = self.job.settings
+        image = cli.open_image(io.BytesIO(data), name, settings.frame)
+        if settings.threads and settings.importance == "auto":
+            with contextlib.suppress(ImportError):
+                import torch
+
+                torch.set_num_threads(settings.threads)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", AbcWarning)
+            output = encode(image, options=settings.options, importance=settings.importance, roi=settings.roi)
+        notes += [str(note.message) for note in caught if issubclass(note.category, AbcWarning)]
+        return output, image.width, image.height
+
+    def _decode(self, data: bytes, name: str) -> tuple[bytes, int, int]:
+        """cli.decode_file's work on bytes: the file bounded by its header, then decoded."""
+        from .codec import decode
+
+        settings = self.job.settings
+        data = container.read_stream(io.BytesIO(data), source=name)
+        image = decode(data, inpainter=settings.inpainter, device=settings.device, max_pixels=settings.max_pixels,
+                       threads=settings.threads)
+        buffer = io.BytesIO()
+        try:
+            image.save(buffer, format=self.job.format)
+        except (OSError, ValueError) as e:  # an image the format cannot hold
+            raise cli.CliError(cli.named(name, e)) from e
+        return buffer.getvalue(), image.width, image.height
+
+    def _write(self, target: str, output: bytes, relative: str) -> None:
+        """The output, whole or not at all (the module's docstring says how, by file system)."""
+        destination = self.destination
+        path = destination.path(target)
+        if destination.local:
+            os.makedirs(posixpath.dirname(path), exist_ok=True)
+            source = self.source.path(relative) if self.source.local else cli.STDIO
+            cli.write_output(path, lambda stream: stream.write(output), source)
+            return
+        filesystem = destination.filesystem
+        try:
+            if _is_object_store(filesystem):
+                with filesystem.open_output_stream(path, compression=None) as stream:
+                    stream.write(output)
+                return
+            filesystem.create_dir(posixpath.dirname(path), recursive=True)
+            folder, name = posixpath.split(path)
+            temporary = posixpath.join(folder, f".{name}.{os.urandom(4).hex()}.part")
+            try:
+                with filesystem.open_output_stream(temporary, compression=None) as stream:
+                    stream.write(output)
+                filesystem.move(temporary, path)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    filesystem.delete_file(temporary)
+                raise
+        except OSError as e:
+            msg = f"{destination.display(target)}: cannot write ({e})"
+            raise cli.CliError(msg) from e
+
+
+def _is_object_store(filesystem: Any) -> bool:
+    """Whether ``filesystem`` (pyarrow's, or fsspec's wrapped) is an object store: no atomic rename."""
+    if filesystem.type_name in OBJECT_STORES:
+        return True
+    handler = getattr(filesystem, "handler", None)
+    protocol = getattr(getattr(handler, "fs", None), "protocol", ())
+    protocols = (protocol,) if isinstance(protocol, str) else tuple(protocol)
+    return any(name in OBJECT_STORES for name in protocols)
+
+
+# ---------------------------------------------------------------------------------------------
+# What came of it
+
+
+def summary(kind: str, records: list[dict], seconds: float) -> dict:
+    """Counts, bytes in and out of the files written, their bpp (the .abc side's), and the time."""
+    written = [r for r in records if r["status"] == WRITTEN]
+    pixels = sum(r["width"] * r["height"] for r in written)
+    bytes_in = sum(r["bytes_in"] for r in written)
+    bytes_out = sum(r["bytes_out"] for r in written)
+    coded = bytes_out if kind == "encode" else bytes_in
+    return {
+        "files": len(records), "written": len(written), "skipped": sum(r["status"] == SKIPPED for r in records),
+        "failed": sum(r["status"] == FAILED for r in records), "bytes_in": bytes_in, "bytes_out": bytes_out,
+        "pixels": pixels, "bpp": round(8 * coded / pixels, 5) if pixels else None, "seconds": round(seconds, 3),
+        "worker_seconds": round(sum(r["seconds"] or 0 for r in written), 3),
+    }
+
+
+def summary_line(kind: str, totals: dict) -> str:
+    """``abc-batch encode: 24 files: 22 written, 1 skipped, 1 failed; 1200000 bytes in, ...``."""
+    bpp = "-" if totals["bpp"] is None else f"{totals['bpp']:.4f}"
+    rate = totals["written"] / totals["seconds"] if totals["seconds"] else 0.0
+    return (f"{BATCH} {kind}: {totals['files']} files: {totals['written']} written, {totals['skipped']} skipped "
+            f"(output exists), {totals['failed']} failed; {totals['bytes_in']} bytes in, {totals['bytes_out']} "
+            f"bytes out, {bpp} bpp; {totals['seconds']:.1f} s, {rate:.2f} files/s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
