@@ -49,8 +49,10 @@ rate"). Above 0.07 bpp the full size is best; below, AV1's coarsest quantizer ca
 rate at full size."""
 
 PREFILTER_SIGMA = 3.0
-"""Gaussian σ (pixels) of the blur that importance 0 gets before coding; importance w gets the
-blurred image weighted by (1 − w)². benchmarks/RESULTS.md ("Regions of interest") has the sweep."""
+PREFILTER_EXPONENT = 2.0
+"""The pre-filter: what importance w keeps of the image is 1 − (1 − w)^PREFILTER_EXPONENT, the rest
+is the image blurred by a Gaussian of PREFILTER_SIGMA pixels. benchmarks/RESULTS.md ("Regions of
+interest") has the sweep (``python -m benchmarks.roi --prefilter SIGMA EXPONENT``)."""
 
 MAP_FEATHER = 8.0
 """σ (pixels) by which the importance map is smoothed first, so that the blur fades in."""
@@ -90,7 +92,8 @@ def decode_base(payload: bytes, channels: int, size: tuple[int, int]) -> np.ndar
 
 def prefilter(image: np.ndarray, importance: np.ndarray) -> np.ndarray:
     """The image blurred where it matters less: mix = w' · image + (1 − w') · blur(image), with
-    w' = 1 − (1 − w)² of the feathered map scaled to a maximum of 1 (a uniform map changes nothing).
+    w' = 1 − (1 − w)^PREFILTER_EXPONENT of the feathered map scaled to a maximum of 1 (a uniform map
+    changes nothing).
 
     scipy.ndimage is imported here, not with the module: it takes 0.25 s, which a decode must not pay.
     """
@@ -98,7 +101,7 @@ def prefilter(image: np.ndarray, importance: np.ndarray) -> np.ndarray:
 
     weights = ndimage.gaussian_filter(importance.astype(np.float32), MAP_FEATHER, mode="nearest")
     weights = weights / max(float(weights.max()), np.finfo(np.float32).tiny)
-    keep = 1.0 - (1.0 - np.clip(weights, 0.0, 1.0)) ** 2
+    keep = 1.0 - (1.0 - np.clip(weights, 0.0, 1.0)) ** PREFILTER_EXPONENT
     samples = image.astype(np.float32)
     sigma = (PREFILTER_SIGMA, PREFILTER_SIGMA, 0) if image.ndim == 3 else PREFILTER_SIGMA
     blurred = ndimage.gaussian_filter(samples, sigma, mode="nearest")

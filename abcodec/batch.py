@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import gc
 import io
 import json
 import logging
@@ -495,10 +496,11 @@ def _data_context(quiet: bool) -> Iterator[None]:
     import ray.data
 
     context = ray.data.DataContext.get_current()
-    saved = {name: getattr(context, name) for name in ("enable_progress_bars", "max_errored_blocks")}
+    saved = {name: getattr(context, name) for name in ("enable_progress_bars", "use_ray_tqdm", "max_errored_blocks")}
     logger = logging.getLogger("ray.data")
     level = logger.level
     context.enable_progress_bars = not quiet and saved["enable_progress_bars"]
+    context.use_ray_tqdm = False  # the bars are drawn here, in the driver, by tqdm itself
     context.max_errored_blocks = -1
     if quiet:
         logger.setLevel(logging.WARNING)
@@ -521,12 +523,16 @@ def _execute(work: Plan, job: Job, workers: int, quiet: bool) -> list[dict]:
         converted = files.map_batches(Transcoder, fn_constructor_args=(work.source, work.destination, job),
                                       compute=ray.data.ActorPoolStrategy(size=workers), batch_size=1,
                                       num_cpus=job.cpus)
+        rows = converted.iter_rows()
         try:
-            records = [json.loads(row["record"]) for row in converted.iter_rows()]
+            records = [json.loads(row["record"]) for row in rows]
         except Exception as e:  # the cluster, an actor that cannot start: the run, not a file
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             msg = f"the run failed: {type(e).__name__}: {first}"
             raise RunError(msg) from e
+        finally:
+            del rows, converted, files  # closes Ray's progress bars now, before the summary line
+            gc.collect()
     seen = {row["input"] for row in records}
     for relative, target in work.todo.items():
         if work.source.display(relative) not in seen:

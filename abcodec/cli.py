@@ -646,7 +646,7 @@ def report(data: bytes, pixels: int, seconds: float, what: str) -> list[str]:
 def progress_bar(done: int, total: int, seconds_left: float) -> None:
     """One stderr line, rewritten in place, while the generative decoder works."""
     filled = round(30 * done / max(total, 1))
-    print(f"\rdecoding [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} steps, "
+    print(f"\rdecoding [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}, "
           f"{seconds_left:.0f} s left ", end="", file=sys.stderr, flush=True)
 
 

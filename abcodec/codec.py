@@ -167,7 +167,7 @@ def decode(
     Untrusted input is safe with the default ``max_pixels``: it and the pixels-per-byte bomb
     check (``container.check_decode_limits``) are applied before any work; ``None`` trusts the
     file (only the format's limits). ``progress(done, total, seconds_left)`` is called after each
-    step of the generative decoder.
+    step of the generative decoder's descent, or, without steps, after each tile of a large image.
     """
     abc = data if isinstance(data, AbcFile) else container.read_file(data)
     container.check_decode_limits(abc, max_pixels)
@@ -220,7 +220,7 @@ def _generative_decode(
     if not descent.steps and device != "cuda":
         from .inpaint import refine
 
-        return refine.generate(image, exact, threads=threads)
+        return refine.generate(image, exact, threads=threads, progress=progress)
     try:
         from .inpaint import ppgn
     except ImportError as e:

@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 from skimage.metrics import structural_similarity
 
-from abcodec import container
+from abcodec import base, container
 from abcodec.codec import BlockLayer, EncodeOptions
 from abcodec.reconstruct import canvas_of
 from abcodec.demo import jpeg_at_most
@@ -300,6 +300,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-base", dest="base", action="store_false",
                         help="measure the block layout (no base layer): the map chooses kept blocks")
     parser.add_argument("--limit", type=int, help="first N images only")
+    parser.add_argument("--prefilter", type=float, nargs=2, metavar=("SIGMA", "EXPONENT"),
+                        help="the base layer's pre-filter for this run (base.PREFILTER_SIGMA, PREFILTER_EXPONENT), "
+                             "to compare settings; default: the encoder's")
     parser.add_argument("--json", type=Path, help="write every measurement here")
     parser.add_argument("--markdown", type=Path, help="write the table here")
     parser.add_argument("--figure", type=Path, help="write original | map | results (PNG) here")
@@ -310,6 +313,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.prefilter:
+        base.PREFILTER_SIGMA, base.PREFILTER_EXPONENT = args.prefilter
     images = images_or_none(args.folder, args.limit)
     if images is None:
         return 1

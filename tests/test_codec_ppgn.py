@@ -80,7 +80,7 @@ def test_steps_are_written_and_reported_as_progress(tmp_path, capsys):
     with pytest.raises(AbcError, match="steps sets the generative decoder's descent"):
         EncodeOptions(steps=3, inpainter="diffusion")
     cli.progress_bar(2, 4, 7.2)
-    assert "[###############...............] 2/4 steps, 7 s left" in capsys.readouterr().err
+    assert "[###############...............] 2/4, 7 s left" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")

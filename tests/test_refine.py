@@ -29,6 +29,15 @@ def test_tiles_cover_each_axis_with_few_equal_overlapping_tiles(length):
         assert len(starts) * size < 1.15 * length + refine.OVERLAP * len(starts)
 
 
+def test_a_large_image_reports_its_tiles_as_progress(monkeypatch):
+    monkeypatch.setattr(refine, "TILE", 48)
+    monkeypatch.setattr(refine, "OVERLAP", 8)
+    fill = astronaut_fill((96, 128))
+    seen = []
+    refine.generate(fill, np.zeros(fill.shape[:2], bool), progress=lambda done, total, left: seen.append((done, total)))
+    assert seen == [(i, 9) for i in range(1, 10)]
+
+
 def test_blend_of_identical_tiles_is_the_image(monkeypatch):
     monkeypatch.setattr(refine, "TILE", 40)
     monkeypatch.setattr(refine, "OVERLAP", 8)

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 from importlib import resources
 
 import numpy as np
 
 from ..container import AbcError
 from . import diffusion
-from .descent import packaged_generator_hash
+from .descent import Progress, packaged_generator_hash
 
 TILE = 1024
 """Largest tile side (pixels): a 1024² tile's descent needs about 1.5 GB, its forward pass alone
@@ -76,8 +77,9 @@ def ramp(window: tuple[slice, slice], shape: tuple[int, int]) -> np.ndarray:
     return (axis(window[0], shape[0])[:, None] * axis(window[1], shape[1])[None, :])[..., None]
 
 
-def blend_tiles(fill: np.ndarray, run) -> np.ndarray:
-    """``run(tile, index, whole)`` on each tile of a float32 (H, W, 3) image, blended over the overlaps."""
+def blend_tiles(fill: np.ndarray, run, done=None) -> np.ndarray:
+    """``run(tile, index, whole)`` on each tile of a float32 (H, W, 3) image, blended over the
+    overlaps; ``done(tiles done, tiles in all)`` after each tile of a large image."""
     shape = fill.shape[:2]
     windows = tiles(shape)
     if len(windows) == 1:
@@ -88,6 +90,8 @@ def blend_tiles(fill: np.ndarray, run) -> np.ndarray:
         weight = ramp(window, shape)
         out[window] += run(fill[window], index, False) * weight
         weight_sum[window] += weight
+        if done is not None:
+            done(index + 1, len(windows))
     return out / weight_sum
 
 
@@ -120,12 +124,14 @@ def to_output(out: np.ndarray, fill: np.ndarray, known: np.ndarray) -> np.ndarra
     return result
 
 
-def generate(fill: np.ndarray, known: np.ndarray, *, threads: int | None = None) -> np.ndarray:
+def generate(fill: np.ndarray, known: np.ndarray, *, threads: int | None = None,
+             progress: Progress | None = None) -> np.ndarray:
     """G(E(fill)) composited onto the kept pixels, on ONNX Runtime; uint8 of the fill's shape.
 
     The packaged model must have been exported from the packaged torch weights, whose hash the
     caller has checked against the file's. ``threads`` is ONNX Runtime's thread count (None: its
-    default); the pixels do not depend on it.
+    default); the pixels do not depend on it. ``progress(done, total, seconds_left)`` is called
+    after each tile of an image that needs more than one (12 MP: about 12 tiles, several seconds).
     """
     known = np.asarray(known, dtype=bool)
     rgb = as_rgb(fill, known)
@@ -140,7 +146,13 @@ def generate(fill: np.ndarray, known: np.ndarray, *, threads: int | None = None)
         batch = np.ascontiguousarray(tile.transpose(2, 0, 1)[None])
         return session.run(None, {"fill": batch})[0][0].transpose(1, 2, 0)
 
-    out = rgb if known.all() else composite(blend_tiles(rgb, run), rgb, known)
+    started = time.perf_counter()
+
+    def done(count: int, total: int) -> None:
+        if progress is not None:
+            progress(count, total, (time.perf_counter() - started) / count * (total - count))
+
+    out = rgb if known.all() else composite(blend_tiles(rgb, run, done), rgb, known)
     return to_output(out, fill, known)
 
 
