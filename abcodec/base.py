@@ -49,10 +49,12 @@ rate"). Above 0.07 bpp the full size is best; below, AV1's coarsest quantizer ca
 rate at full size."""
 
 PREFILTER_SIGMA = 3.0
-PREFILTER_EXPONENT = 2.0
-"""The pre-filter: what importance w keeps of the image is 1 − (1 − w)^PREFILTER_EXPONENT, the rest
-is the image blurred by a Gaussian of PREFILTER_SIGMA pixels. benchmarks/RESULTS.md ("Regions of
-interest") has the sweep (``python -m benchmarks.roi --prefilter SIGMA EXPONENT``)."""
+PREFILTER_EXPONENT = 1.0
+"""The pre-filter: what importance w keeps of the image is 1 − (1 − w)^PREFILTER_EXPONENT (with 1,
+w itself), the rest is the image blurred by a Gaussian of PREFILTER_SIGMA pixels. Of the settings
+compared on Kodak's centre quarter at 0.15 bpp (benchmarks/RESULTS.md, "Regions of interest on the
+AV1 base"; ``python -m benchmarks.roi --prefilter SIGMA EXPONENT``), the strongest that keeps the
+whole image within 0.06 SSIM of AVIF's at equal bytes."""
 
 MAP_FEATHER = 8.0
 """σ (pixels) by which the importance map is smoothed first, so that the blur fades in."""
@@ -110,10 +112,18 @@ def prefilter(image: np.ndarray, importance: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(keep * samples + (1 - keep) * blurred), 0, 255).astype(np.uint8)
 
 
-QUANTIZER_FOR_QUALITY = tuple(round(63 - 63 * q / 100) for q in range(101))
+QUANTIZER_FOR_QUALITY = (
+    63, 62, 62, 62, 61, 61, 61, 61, 61, 60, 60, 60, 60, 60, 59, 59, 59, 59, 58, 58,
+    58, 57, 57, 57, 56, 56, 56, 56, 55, 55, 55, 55, 54, 54, 54, 53, 53, 53, 52, 52,
+    52, 51, 51, 51, 50, 50, 50, 50, 50, 49, 49, 49, 48, 48, 47, 47, 47, 46, 46, 46,
+    45, 45, 44, 44, 43, 43, 42, 42, 41, 41, 40, 40, 40, 40, 39, 39, 38, 38, 37, 36,
+    36, 35, 34, 33, 32, 31, 30, 29, 28, 26, 25, 25, 23, 21, 19, 17, 15, 13, 10, 5,
+    0,
+)
 """The AV1 quantizer of each quality 0..100 (``EncodeOptions.quality``): the coarsest whose mean
-SSIM on BSDS500 val reaches the quality's share of the way from the coarsest quantizer's to the
-finest's, as ``python -m benchmarks.quality`` measures and prints it (benchmarks/RESULTS.md)."""
+SSIM on 40 BSDS500 val photos reaches the quality's share of the way from the coarsest
+quantizer's (0.636) to the finest's (0.997), as ``python -m benchmarks.quality --limit 40``
+measured and printed it (benchmarks/RESULTS.md, "The quality scale")."""
 
 
 def encode_at_quality(image: np.ndarray, quality: int, *, speed: int = DEFAULT_SPEED,

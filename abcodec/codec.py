@@ -30,9 +30,9 @@ from .maskcode import encode_mask
 from .metadata import chunks_from_info, info_from_chunks
 from .options import AVAILABLE_INPAINTERS, DEVICES, BlockLayer, EncodeOptions, header_for
 from .pixels import pack_blocks
-from .reconstruct import fast_decode, pixel_params, reduced_decode
+from .reconstruct import fast_decode, pixel_params, reduced_decode, reduced_size
 
-__all__ = ["BlockLayer", "EncodeOptions", "decode", "encode"]
+__all__ = ["BlockLayer", "EncodeOptions", "decode", "encode", "reduced_size"]
 
 
 def encode(

@@ -51,8 +51,8 @@ from .common import (
 from .metrics import BD_DEGREE, bd_rate, ssimulacra2_version
 
 DEFAULT_RATES = (0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8)
-DEFAULT_ABC_QUALITIES = (0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 55)
-"""abc's quality sweep: about 0.06–0.8 bpp on Kodak, the range of its bpp sweep."""
+DEFAULT_ABC_QUALITIES = (0, 10, 20, 30, 40, 50, 60, 70, 80, 85)
+"""abc's quality sweep: quantizers 63 to 31, about 0.07–0.8 bpp on Kodak, beside its bpp sweep."""
 BD_WINDOW = (0.04, 0.65)
 """Mean bpp of the curve points the BD-rates are computed from: the 0.05–0.6 bpp the codec is
 compared over, with the points just outside it that bound the fits."""
@@ -308,7 +308,7 @@ def per_image_bd_markdown(per_image: dict) -> list[str]:
     if not per_image:
         return []
     metrics = [m for m in METRICS if any(by_metric.get(m) for by_metric in per_image.values())]
-    lines = ["Each image's own BD-rate against AVIF (speed 6), median (mean) over the images:", "",
+    lines = ["", "Each image's own BD-rate against AVIF (speed 6), median (mean) over the images:", "",
              f"| codec | {' | '.join(METRIC_NAMES[m] for m in metrics)} |", "|---|" + "---|" * len(metrics)]
     for name, by_metric in per_image.items():
         cells = ["–" if not by_metric.get(m) else f"{by_metric[m]['median']:+.1f} % ({by_metric[m]['mean']:+.1f} %)"
@@ -395,7 +395,8 @@ def write_csv(points: list[dict], path: Path) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.rd", description=__doc__.splitlines()[0])
     parser.add_argument("folder", nargs="?", help="images to measure (default: Kodak if present, else skimage.data)")
-    parser.add_argument("--bpp", type=float, nargs="+", default=list(DEFAULT_RATES), help="abc target rates")
+    parser.add_argument("--bpp", type=float, nargs="*", default=list(DEFAULT_RATES),
+                        help="abc target rates (none: no bpp-swept curve)")
     parser.add_argument("--abc-quality", type=int, nargs="*", default=list(DEFAULT_ABC_QUALITIES), metavar="Q",
                         help=f"abc qualities, the curve {ABC_QUALITY_CURVE!r} (none: skip it)")
     parser.add_argument("--bd-window", type=float, nargs=2, default=list(BD_WINDOW), metavar=("LOW", "HIGH"),

@@ -11,7 +11,7 @@ from skimage import data
 
 from abcodec.base import DEFAULT_SPEED
 from abcodec.demo import jpeg_at_most
-from benchmarks import common, rd, roi, speed, table1
+from benchmarks import alpha, common, rd, roi, speed, table1
 from benchmarks.metrics import bd_rate, ms_ssim, quality, ssimulacra2, ssimulacra2_version
 
 HAS_AVIF = common.avif_encoder() is not None
@@ -225,6 +225,22 @@ def test_speed_runs_on_two_tiny_sizes(tiny_images, tmp_path):
     for row in rows:
         assert row["seconds"] > 0 and row["peak_rss_mib"] > 0 and row["traced_peak_mib"] > 0
         assert 0 <= row["rss_growth_mib"] <= row["peak_rss_mib"]
+
+
+def test_alpha_measures_every_shape_and_the_alph_chunk_beats_png(tiny_images, tmp_path):
+    out_json = tmp_path / "alpha.json"
+    assert alpha.main([str(tiny_images), "--quality", "40", "--json", str(out_json)]) == 0
+    rows = json.loads(out_json.read_text())["rows"]
+    assert [(row["image"], row["shape"]) for row in rows] == [
+        (image, shape) for image in ("a.png", "b.png") for shape in alpha.SHAPES]
+    for row in rows:
+        assert 0 < row["alph_bytes"] < row["png_bytes"] and row["pixels"] == 64 * 48
+
+
+def test_alpha_planes_are_opaque_inside_and_transparent_at_the_corners():
+    for shape in alpha.SHAPES:
+        samples = alpha.plane(shape, (400, 600))
+        assert samples[200, 300] == 255 and samples[0, 0] == 0
 
 
 def curve(qualities, rate_factor=1.0):
