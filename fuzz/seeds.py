@@ -27,11 +27,14 @@ EXIF = b"II*\x00\x08\x00\x00\x00\x00\x00"
 
 
 def picture(height: int, width: int, channels: int, seed: int) -> np.ndarray:
-    """Smooth gradients with noise: some structure for the edge scheme, some entropy for zstd."""
+    """Smooth gradients with noise: some structure for the edge scheme, some entropy for zstd; with
+    ``channels`` 4, an alpha plane that hides the left third and ramps down the rest."""
     y, x = np.mgrid[0:height, 0:width]
     noise = np.random.default_rng(seed).integers(0, 40, (height, width, 3))
     planes = np.stack([x * 9 + y * 2, x * y, 128 + 100 * np.sin(x / 3.0 + y / 5.0)], axis=-1) + noise
     image = (planes % 256).astype(np.uint8)
+    if channels == 4:
+        return np.dstack([image, np.where(x < width // 3, 0, np.minimum(255, y * 40)).astype(np.uint8)])
     return image[..., 0] if channels == 1 else image
 
 
@@ -57,6 +60,10 @@ SEEDS = {
         (24, 40, 3), EncodeOptions(bpp=4, steps=1),
         {container.CHUNK_CLAS: assist.pack_class_code(np.array([281, 285, 282])),
          container.CHUNK_GRAM: assist.pack_gram(np.eye(24))},
+    ),
+    "rgba-24x16-av1-alpha-xmp": (
+        (16, 24, 4), EncodeOptions(bpp=3),
+        {container.CHUNK_XMPD: b"<x:xmpmeta xmlns:x='adobe:ns:meta/'/>", container.CHUNK_PHYS: bytes.fromhex("000465d0000465d0")},
     ),
 }
 """name: ((height, width, channels), options, ancillary chunks)."""
