@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
+
 from . import av1
 from .container import AbcError
 from .resample import upsample_plane
@@ -66,7 +67,12 @@ def frame_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
 
 
 def decode_frame(payload: bytes, channels: int, size: tuple[int, int]) -> np.ndarray:
-    """§12 steps 1–2: the AV1 frame as decoded, uint8 (h, w) or (h, w, 3), at its own size.
+    """§12 steps 1–2: the AV1 frame as decoded, uint8 (h, w) or (h, w, 3), at its own size."""
+    return np.array(decode_frame_image(payload, channels, size))
+
+
+def decode_frame_image(payload: bytes, channels: int, size: tuple[int, int]) -> Image.Image:
+    """§12 steps 1–2: the AV1 frame as decoded, a PIL image (L or RGB) at its own size.
 
     The frame's size is read from the AV1 sequence header and checked against the image's, size
     (H, W), before anything is decoded; any problem is an AbcError naming the field.
@@ -78,7 +84,7 @@ def decode_frame(payload: bytes, channels: int, size: tuple[int, int]) -> np.nda
         msg = (f"BASE: AV1 frame of {header.width}x{header.height} for a {width}x{height} image; it must lie "
                f"within {smallest[0]}x{smallest[1]} .. {width}x{height}")
         raise AbcError(msg)
-    return av1.decode(bytes(payload), channels, (width, height))
+    return av1.decode_image(bytes(payload), channels, (width, height))
 
 
 def decode_base(payload: bytes, channels: int, size: tuple[int, int]) -> np.ndarray:

@@ -182,12 +182,11 @@ def decode(
         msg = f"inpainter {wanted!r} is not available in this version; decode with inpainter 'diffusion'"
         raise AbcError(msg)
     if reduced:
-        pixels = reduced_decode(abc)
+        image = reduced_decode(abc)
     elif wanted == "diffusion":
-        pixels = fast_decode(abc)[0]
+        image = Image.fromarray(fast_decode(abc)[0])
     else:
-        pixels = _generative_decode(abc, device, max_pixels, progress, threads)
-    image = Image.fromarray(pixels)
+        image = Image.fromarray(_generative_decode(abc, device, max_pixels, progress, threads))
     if abc.alpha is not None:
         image = with_alpha(image, unpack_alpha(abc.alpha, (abc.header.height, abc.header.width)))
     image.info.update(info_from_chunks(abc.ancillary))

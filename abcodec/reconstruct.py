@@ -10,6 +10,7 @@ file holds exactly, which the generative decoder leaves as they are.
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 
 from . import av1
 from . import base as base_layer
@@ -55,12 +56,12 @@ def reduced_size(abc: AbcFile) -> tuple[int, int]:
     return header.width, header.height
 
 
-def reduced_decode(abc: AbcFile) -> np.ndarray:
+def reduced_decode(abc: AbcFile) -> Image.Image:
     """The AV1 frame of a version 3 base-only file as decoded, at its own size (§12 steps 1–2);
     any other file's fast decode."""
     if abc.base is None or abc.header.version < 3 or abc.mask is not None:
-        return fast_decode(abc)[0]
-    return base_layer.decode_frame(abc.base, abc.header.channels, (abc.header.height, abc.header.width))
+        return Image.fromarray(fast_decode(abc)[0])
+    return base_layer.decode_frame_image(abc.base, abc.header.channels, (abc.header.height, abc.header.width))
 
 
 def canvas_of(abc: AbcFile) -> tuple[Canvas, np.ndarray]:

@@ -15,7 +15,6 @@ import argparse
 import io
 import sys
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -23,7 +22,9 @@ from PIL import Image
 from abcodec import container
 from abcodec.codec import EncodeOptions, encode
 
-from .common import image_source, images_or_none, load_average, machine, progress, publish
+from .common import (
+    add_image_arguments, add_output_arguments, image_source, images_or_none, load_average, machine, progress, publish,
+)
 
 SHAPES = ("disc", "soft disc", "rectangle")
 
@@ -58,11 +59,9 @@ def measure(rgb: np.ndarray, shape: str, quality: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.alpha", description=__doc__.splitlines()[0])
-    parser.add_argument("folder", nargs="?", help="images (default ../shared/data/kodak, else skimage.data)")
-    parser.add_argument("--limit", type=int, help="first N images only")
+    add_image_arguments(parser)
     parser.add_argument("--quality", type=int, default=60, help="abc quality of the files (default %(default)s)")
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--markdown", type=Path)
+    add_output_arguments(parser)
     args = parser.parse_args(argv)
     images = images_or_none(args.folder, args.limit)
     if images is None:

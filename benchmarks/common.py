@@ -56,6 +56,18 @@ def images_or_none(folder: str | None, limit: int | None) -> list[tuple[str, np.
     return images
 
 
+def add_image_arguments(parser) -> None:
+    """FOLDER and --limit, as every per-image script takes them."""
+    parser.add_argument("folder", nargs="?", help="images (default ../shared/data/kodak, else skimage.data)")
+    parser.add_argument("--limit", type=int, help="first N images only")
+
+
+def add_output_arguments(parser) -> None:
+    """--json and --markdown, the two files :func:`publish` writes."""
+    parser.add_argument("--json", type=Path, help="write every measurement here")
+    parser.add_argument("--markdown", type=Path, help="write the table here")
+
+
 def image_source(folder: str | None) -> str:
     """Where the images came from, for the line above a table."""
     return Path(folder).name if folder else DEFAULT_FOLDER.name if DEFAULT_FOLDER.is_dir() else "skimage.data"
