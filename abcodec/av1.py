@@ -997,7 +997,9 @@ def _pillow_decode(avif: bytes) -> Image.Image:
     try:
         with AvifImagePlugin.AvifImageFile(io.BytesIO(avif)) as picture:
             picture.load()
-            return picture
+            image = picture._new(picture.im)  # a plain Image on the same pixels: not "AVIF", no copy
+            image.info = {}  # libavif's timing fields describe the rebuilt AVIF file, not the image
+            return image
     except Exception as e:  # libavif and dav1d report damage as OSError, ValueError, SyntaxError, ...
         msg = f"BASE: AV1 stream could not be decoded ({type(e).__name__}: {e})"
         raise AbcError(msg) from e

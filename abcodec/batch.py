@@ -13,6 +13,7 @@ How it runs (Ray Data): the driver lists SRC and DST once, then
 output yet, and ``map_batches(Transcoder, compute=ActorPoolStrategy(size=N))`` converts them on N
 actors, each of which imports the codec once (the ONNX session of the generative decoder is made
 once per process) and writes its outputs itself; only a small record per file comes back.
+``decode --device cuda`` reserves a GPU for each actor (``num_gpus``), the generative decoder's device.
 
 What holds whatever happens to one file:
 
@@ -201,13 +202,15 @@ class RunError(Exception):
 @dataclasses.dataclass(frozen=True)
 class Job:
     """How to convert one file: ``kind`` is "encode" or "decode", ``settings`` abc-encode's or
-    abc-decode's (cli.EncodeSettings, cli.DecodeSettings); ``cpus`` each worker reserves."""
+    abc-decode's (cli.EncodeSettings, cli.DecodeSettings); ``cpus`` and ``gpus`` each worker
+    reserves (a GPU for ``decode --device cuda``: Ray shows an actor only the GPUs it reserved)."""
 
     kind: str
     settings: Any
     extension: str
     format: str | None
     cpus: int
+    gpus: int = 0
     made_by: str = dataclasses.field(default_factory=lambda: cli.version_line(BATCH))
     """The driver's abcodec, Pillow and libavif versions: what makes the bytes; a worker with others refuses."""
 
@@ -222,7 +225,7 @@ def _job_from(args: argparse.Namespace) -> Job:
     settings = cli.DecodeSettings(inpainter, args.device, args.max_pixels or None, verbose=False, progress=False,
                                   threads=threads)
     fmt = cli.writable_format(args.format) if args.format else "PNG"
-    return Job("decode", settings, cli.extension_for(fmt), fmt, threads)
+    return Job("decode", settings, cli.extension_for(fmt), fmt, threads, gpus=int(args.device == "cuda"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -489,8 +492,14 @@ def run(work: Plan, job: Job, *, workers: int | None = None, address: str | None
             msg = f"cannot {where}: {e}"
             raise RunError(msg) from e
     try:
+        resources = ray.cluster_resources()
+        if job.gpus and resources.get("GPU", 0) < job.gpus:
+            msg = "--device cuda: the Ray cluster has no GPU (decode on the CPU with --device cpu)"
+            raise RunError(msg)
         if workers is None:
-            workers = max(1, int(ray.cluster_resources().get("CPU", 1)) // job.cpus)
+            workers = max(1, int(resources.get("CPU", 1)) // job.cpus)
+            if job.gpus:
+                workers = min(workers, int(resources["GPU"]) // job.gpus)
         return _execute(work, job, min(workers, len(work.todo)), quiet)
     finally:
         if started:
@@ -536,7 +545,7 @@ def _execute(work: Plan, job: Job, workers: int, quiet: bool) -> list[dict]:
                                            override_num_blocks=min(len(paths), BLOCKS_PER_WORKER * workers))
         pool = ray.data.ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=1)
         converted = files.map_batches(Transcoder, fn_constructor_args=(work.source, work.destination, job),
-                                      compute=pool, batch_size=1, num_cpus=job.cpus)
+                                      compute=pool, batch_size=1, num_cpus=job.cpus, num_gpus=job.gpus or None)
         rows = converted.iter_rows()
         try:
             records = [json.loads(row["record"]) for row in rows]

@@ -79,15 +79,16 @@ def hostile_file(width: int, height: int, *, mode: int = container.MODE_RGB, blo
 def largest_admitted(mask: str, *, step: int = 32, budget: int = 1024) -> bytes:
     """The largest square RGB file of at most `budget` bytes that the default decoder limits
     admit: bytes left over after the mask are spent as incompressible residuals, since the limit
-    grows with the MASK and PIXL bytes."""
+    grows with the MASK and PIXL bytes; never smaller than SMALL_IMAGE_PIXELS, which any file gets."""
     overhead = len(hostile_file(1, 1, mask="none")) - len(zero_frame(0))
-    side = math.isqrt(container.MAX_PIXELS_PER_BYTE * (budget - overhead))
+    side = math.isqrt(max(container.SMALL_IMAGE_PIXELS, container.MAX_PIXELS_PER_BYTE * (budget - overhead)))
     while True:
         plain = hostile_file(side, side, mask=mask, step=step)
         # The noise costs its own length plus a few bytes of zstd block headers.
         data = hostile_file(side, side, mask=mask, step=step, noise=max(0, budget - len(plain) - 8))
         abc = container.read_file(data)
-        if len(data) <= budget and side * side <= container.MAX_PIXELS_PER_BYTE * (len(abc.mask) + len(abc.pixels)):
+        admitted = max(container.SMALL_IMAGE_PIXELS, container.MAX_PIXELS_PER_BYTE * (len(abc.mask) + len(abc.pixels)))
+        if len(data) <= budget and side * side <= admitted:
             return data
         side -= 16
 

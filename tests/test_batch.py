@@ -264,3 +264,16 @@ def test_a_worker_with_another_codec_converts_nothing(cluster, photos, tmp_path)
     [entry] = batch.run(work, job, quiet=True)
     assert entry["status"] == "failed" and entry["error"].endswith("install the same on every node")
     assert not (tmp_path / "out").exists()
+
+
+@needs_ray
+def test_decode_on_cuda_asks_the_cluster_for_a_gpu_and_says_when_it_has_none(cluster, encoded, tmp_path, capsys):
+    """Decode actors for --device cuda reserve a GPU each (Ray shows an actor no other); a
+    cluster without one is one line, not a run that waits for ever."""
+    out, _, _ = encoded
+    status = batch.main(["decode", str(out), str(tmp_path / "png"), "--device", "cuda", *QUIET])
+    assert status == cli.EXIT_INPUT
+    error = capsys.readouterr().err.strip()
+    assert error.splitlines() == [f"{batch.BATCH}: error: --device cuda: the Ray cluster has no GPU "
+                                  "(decode on the CPU with --device cpu)"]
+    assert not (tmp_path / "png").exists()

@@ -230,3 +230,17 @@ def test_public_api_is_the_package():
     assert abcodec.AbcError is AbcError
     with pytest.raises(AttributeError, match="no attribute 'encoder'"):
         abcodec.encoder
+
+
+def test_a_reduced_decode_is_a_plain_image_of_the_frame_with_the_files_metadata():
+    """The thumbnail path hands on Pillow's AVIF decode without a copy, but as abcodec's image:
+    no "AVIF" format, none of libavif's timing fields, the file's own ICC profile."""
+    rgb = data.astronaut()[::4, ::4]
+    icc = b"\x00" * 128
+    abc = encode(Image.fromarray(rgb), options=EncodeOptions(bpp=0.5), metadata={"icc_profile": icc})
+    reduced = decode(abc, reduced=True)
+    assert type(reduced) is Image.Image and reduced.format is None
+    assert reduced.info == {"icc_profile": icc}
+    full = np.asarray(decode(abc, inpainter="diffusion"))
+    assert reduced.size == (rgb.shape[1], rgb.shape[0])  # at 0.5 bpp the frame is the image's size
+    np.testing.assert_array_equal(np.asarray(reduced), full)  # and its fast decode is the frame itself
