@@ -36,6 +36,7 @@ def main() -> None:
         return mutate.mutate(data, random.Random(seed), libfuzzer_bytes, donors)[:max_size]
 
     recorder = targets.Recorder(targets.TARGETS[target], crash_dir, report)
+    recorder.warm_up(donors)
     atheris.Setup([sys.argv[0], *libfuzzer_args], recorder, custom_mutator=custom_mutator)
     atheris.Fuzz()
 

@@ -65,6 +65,7 @@ def run_random(args: argparse.Namespace) -> tuple[int, dict[str, Path], dict[str
     seeds = [path.read_bytes() for path in sorted(SEED_DIR.glob("*.abc"))]
     offspring: collections.deque[bytes] = collections.deque(maxlen=MAX_CORPUS)
     recorder = Recorder(TARGETS[args.target], args.crash_dir)
+    recorder.warm_up(seeds)
     byte_mutator = mutate.byte_mutator(rng)
     for _ in range(args.runs):
         parent = rng.choice(offspring) if offspring and rng.random() < 0.5 else rng.choice(seeds)
