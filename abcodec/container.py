@@ -118,8 +118,8 @@ raises the limit: an RGB decode peaks near 80 bytes per pixel whatever the mask 
 at MAX_PIXELS), so a default decode stays under 3 GB; 8K UHD and 33 MP photos fit."""
 
 MAX_PIXELS_PER_BYTE = 1024
-"""§5, decoder limits. Pixels a file may describe per byte of its MASK and PIXL payloads (above
-SMALL_IMAGE_PIXELS). Decoding costs about 1.6 µs per RGB pixel whatever the file holds, while flat
+"""§5, decoder limits. Pixels a file may describe per byte of its MASK, PIXL, BASE and ALPH
+payloads (above SMALL_IMAGE_PIXELS). Decoding costs about 1.6 µs per RGB pixel whatever the file holds, while flat
 pixels and a regular mask compress to almost nothing: a 164-byte file asked for 8192 × 8192 and
 took 2 minutes and 5 GB. Real files ask for 8 / bpp pixels per byte, 32 at the default 0.25 bpp;
 1024 is 0.008 bpp. Only near-empty masks and flat images go beyond it. (2048 let a 1 KB file ask

@@ -175,7 +175,7 @@ class AbcDecoder(ImageFile.PyDecoder):
             image = codec.decode(abc, max_pixels=_max_pixels(), reduced=reduced, **_decode_options)
         except AbcError as e:
             raise OSError(str(e)) from e
-        self.im.paste(image.im, (0, 0, *image.size))  # no tobytes() round trip: 12 MP costs 0.1 s
+        self.im.paste(image.im, (0, 0, *image.size))  # no tobytes() round trip (0.08 s at 12 MP)
         return -1, 0
 
 
