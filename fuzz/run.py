@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import collections
 import importlib.util
+import itertools
 import json
 import os
 import random
@@ -39,6 +40,11 @@ reports inputs over SLOW_SECONDS of CPU that do return)."""
 
 RSS_LIMIT_MB = 2048
 """libFuzzer's -rss_limit_mb: a backstop for an allocation that kills the process."""
+
+RUNS_PER_CHILD = 100_000
+"""Executions per libFuzzer child process: an atheris process grows, past libFuzzer's 2 GB RSS
+limit after about 220 000 decodes (fuzz/crashers/README.md), so a longer run is cut into children
+that resume from one corpus."""
 
 MAX_CORPUS = 256
 """Inputs the random engine keeps to mutate further."""
@@ -77,27 +83,46 @@ def run_random(args: argparse.Namespace) -> tuple[int, dict[str, Path], dict[str
 
 
 def run_atheris(args: argparse.Namespace) -> tuple[int, dict[str, Path], dict[str, int]]:
-    """libFuzzer in a child process (it exits the process when done); its output parsed here."""
+    """libFuzzer in child processes of at most RUNS_PER_CHILD executions each, one after the
+    other on one corpus (libFuzzer exits its process when done or on a finding); their output
+    parsed here."""
+    executions, failures, coverage = 0, {}, {}
     with tempfile.TemporaryDirectory(prefix="abc-fuzz-") as scratch:
-        corpus, artifacts = args.corpus or Path(scratch, "corpus"), Path(scratch, "artifacts")
+        corpus = args.corpus or Path(scratch, "corpus")
         corpus.mkdir(parents=True, exist_ok=True)
-        artifacts.mkdir()
-        command = [
-            sys.executable, "-m", "fuzz.libfuzzer", args.target, str(args.crash_dir.resolve()),
-            # libFuzzer reads seed 0 as "pick one"; new inputs go to the first corpus directory.
-            f"-runs={args.runs}", f"-seed={args.seed + 1}", f"-max_len={MAX_LEN}", f"-timeout={HANG_SECONDS}",
-            f"-report_slow_units={HANG_SECONDS}", f"-rss_limit_mb={RSS_LIMIT_MB}", "-print_final_stats=1",
-            f"-artifact_prefix={artifacts}/", str(corpus), str(SEED_DIR),
-        ]
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
-        if args.verbose:
-            print(done.stderr, file=sys.stderr)
-        failures = {key: Path(path) for key, path in re.findall(r"^FAILURE\t(.*)\t(.*)$", done.stdout, re.M)}
-        failures.update(_libfuzzer_findings(done, artifacts, args.crash_dir))
-        executed = re.search(r"stat::number_of_executed_units: (\d+)", done.stderr)
-        final = re.findall(r"cov: (\d+) ft: (\d+) corp: (\d+)", done.stderr)
-        coverage = dict(zip(("edges", "features", "corpus"), map(int, final[-1]))) if final else {}
-        return int(executed.group(1)) if executed else 0, failures, coverage
+        for child in itertools.count():
+            runs = min(RUNS_PER_CHILD, args.runs - executions)
+            if runs <= 0:
+                break
+            executed, found, coverage = _libfuzzer_child(args, corpus, Path(scratch, f"artifacts-{child}"), runs,
+                                                         seed=args.seed + 1 + child)
+            for key, path in found.items():
+                failures.setdefault(key, path)
+            if not executed:
+                break
+            executions += executed
+    return executions, failures, coverage
+
+
+def _libfuzzer_child(args: argparse.Namespace, corpus: Path, artifacts: Path, runs: int,
+                     seed: int) -> tuple[int, dict[str, Path], dict[str, int]]:
+    artifacts.mkdir()
+    command = [
+        sys.executable, "-m", "fuzz.libfuzzer", args.target, str(args.crash_dir.resolve()),
+        # libFuzzer reads seed 0 as "pick one"; new inputs go to the first corpus directory.
+        f"-runs={runs}", f"-seed={seed}", f"-max_len={MAX_LEN}", f"-timeout={HANG_SECONDS}",
+        f"-report_slow_units={HANG_SECONDS}", f"-rss_limit_mb={RSS_LIMIT_MB}", "-print_final_stats=1",
+        f"-artifact_prefix={artifacts}/", str(corpus), str(SEED_DIR),
+    ]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if args.verbose:
+        print(done.stderr, file=sys.stderr)
+    failures = {key: Path(path) for key, path in re.findall(r"^FAILURE\t(.*)\t(.*)$", done.stdout, re.M)}
+    failures.update(_libfuzzer_findings(done, artifacts, args.crash_dir))
+    executed = re.search(r"stat::number_of_executed_units: (\d+)", done.stderr)
+    final = re.findall(r"cov: (\d+) ft: (\d+) corp: (\d+)", done.stderr)
+    coverage = dict(zip(("edges", "features", "corpus"), map(int, final[-1]))) if final else {}
+    return int(executed.group(1)) if executed else 0, failures, coverage
 
 
 def _libfuzzer_findings(done: subprocess.CompletedProcess, artifacts: Path, crash_dir: Path) -> dict[str, Path]:

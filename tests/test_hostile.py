@@ -123,11 +123,20 @@ def test_fuzz_run_reports_executions_and_failures(target, tmp_path, capsys):
     assert report["seconds"] >= 0 and report["cpu_seconds"] >= 0 and report["failures"] == []
 
 
-def test_fuzz_run_with_atheris(tmp_path, capsys):
+def test_fuzz_run_with_atheris_in_children_on_one_corpus(tmp_path, capsys, monkeypatch):
+    """A long run is cut into libFuzzer children (the process grows): they share the corpus."""
     pytest.importorskip("atheris")
-    code, report = run_json(["--target", "pillow", "--runs", "60", "--crash-dir", str(tmp_path)], capsys)
+    monkeypatch.setattr(run, "RUNS_PER_CHILD", 40)
+    children = []
+    child = run._libfuzzer_child
+    monkeypatch.setattr(run, "_libfuzzer_child", lambda *a, **k: children.append(a[3]) or child(*a, **k))
+    corpus = tmp_path / "corpus"
+    argv = ["--target", "pillow", "--runs", "100", "--crash-dir", str(tmp_path), "--corpus", str(corpus)]
+    code, report = run_json(argv, capsys)
     assert (code, report["engine"], report["distinct_failures"]) == (0, "atheris", 0)
-    assert report["executions"] >= 60
+    assert report["executions"] >= 100
+    assert len(children) >= 2 and all(runs <= 40 for runs in children)
+    assert any(corpus.iterdir())  # what the children found, for the next run to resume from
 
 
 def empty_mask_file(width, height, *, block=1, mode=container.MODE_L):
