@@ -8,6 +8,7 @@ import random
 import re
 import time
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -227,3 +228,24 @@ def test_cli_refuses_a_bomb_and_decodes_it_when_trusted(tmp_path, capsys):
     assert not (tmp_path / "out.png").exists()
     assert cli.decode_cli([str(tmp_path / "bomb.abc"), str(tmp_path / "out.png"), "--max-pixels", "0"]) == 0
     assert Image.open(tmp_path / "out.png").size == (1200, 1000)
+
+
+def test_the_recorder_judges_an_inputs_own_memory_not_the_processs(tmp_path, monkeypatch):
+    """A process that has grown (networks loaded) does not make small inputs failures; an input
+    that takes more than MAX_INPUT_MB above where the process stood is one."""
+    monkeypatch.setattr(targets, "MAX_INPUT_MB", 64)
+    gap = targets.peak_rss_mb() - targets.rss_mb()
+    held = []
+
+    def target(data):
+        if data == b"load":  # held, as a loaded network is: the process now stands at its peak
+            held.append(np.ones(int((gap + 20) * 2**20), np.uint8))
+        else:
+            np.ones((10 if data == b"small" else 120) * 2**20, np.uint8)
+
+    recorder = targets.Recorder(target, tmp_path)
+    recorder.warm_up([b"load"])
+    recorder(b"small")  # raises the peak by 10 MB
+    assert recorder.failures == {}
+    recorder(b"spike")
+    assert list(recorder.failures) == ["peak memory over 64 MiB above the process's"]
