@@ -227,10 +227,13 @@ def markdown(result: dict) -> str:
         f"Image: {result['image']}, resized; encoded at {result['bpp']} bpp. Machine: {result['machine']}. "
         f"Date: {result['date']}. Devices: {', '.join(result['devices'])}. Load average (1/5/15 min) at start "
         f"{result['load_start']}, at end {result['load_end']}. Medians of {result['repeats']} fresh processes.",
-        "",
-        "| operation | inpainter | device | size | file bytes | seconds | peak RSS MiB | RSS growth MiB | traced peak MiB |",
-        "|---|---|---|---|---|---|---|---|---|",
     ]
+    if result["rows"]:  # none with --cold
+        lines += [
+            "",
+            "| operation | inpainter | device | size | file bytes | seconds | peak RSS MiB | RSS growth MiB | traced peak MiB |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
     for row in result["rows"]:
         lines.append(f"| {row['operation']} | {row['inpainter']} | {row['device']} | {row['size']} | {row['bytes']} | "
                      f"{row['seconds']:.3f} | {row['peak_rss_mib']:.0f} | {row['rss_growth_mib']:.0f} | {row['traced_peak_mib']:.1f} |")
