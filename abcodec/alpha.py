@@ -11,11 +11,9 @@ codes for next to nothing.
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
-import zstandard
 
+from . import zstdframe
 from .container import AbcError
 from .inpaint import diffusion
 
@@ -25,8 +23,6 @@ METHOD_LEFT_DELTA = 0
 ZSTD_LEVEL = 19
 """Encoder's zstd level (not part of the format): an alpha plane is coded once per file."""
 
-_local = threading.local()
-
 
 def pack_alpha(alpha: np.ndarray) -> bytes:
     """The ALPH payload of a uint8 (H, W) alpha plane."""
@@ -34,9 +30,7 @@ def pack_alpha(alpha: np.ndarray) -> bytes:
         msg = f"alpha must be a uint8 (H, W) array, got {getattr(alpha, 'dtype', type(alpha).__name__)} {getattr(alpha, 'shape', '')}"
         raise AbcError(msg)
     residuals = np.diff(alpha, axis=1, prepend=np.zeros((alpha.shape[0], 1), np.uint8))
-    if not hasattr(_local, "compressor"):
-        _local.compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_content_size=True, write_checksum=False)
-    return bytes([METHOD_LEFT_DELTA]) + _local.compressor.compress(residuals.tobytes())
+    return bytes([METHOD_LEFT_DELTA]) + zstdframe.compress(residuals.tobytes(), ZSTD_LEVEL)
 
 
 def unpack_alpha(payload: bytes, size: tuple[int, int]) -> np.ndarray:
@@ -47,26 +41,8 @@ def unpack_alpha(payload: bytes, size: tuple[int, int]) -> np.ndarray:
         method = payload[0] if payload else "missing"
         msg = f"ALPH: method {method} is not {METHOD_LEFT_DELTA} (left differences, zstd)"
         raise AbcError(msg)
-    frame = bytes(payload[1:])
-    try:
-        declared = zstandard.frame_content_size(frame)
-    except zstandard.ZstdError as e:
-        msg = f"ALPH: not a zstd frame ({e})"
-        raise AbcError(msg) from e
-    if declared != height * width:
-        shown = "no content size" if declared == -1 else f"{declared} bytes"
-        msg = f"ALPH: zstd frame declares {shown}, a {width}x{height} alpha plane is {height * width}"
-        raise AbcError(msg)
-    if not hasattr(_local, "decompressor"):
-        _local.decompressor = zstandard.ZstdDecompressor()
-    try:
-        stream = _local.decompressor.decompress(frame, max_output_size=declared, allow_extra_data=False)
-    except zstandard.ZstdError as e:
-        msg = f"ALPH: corrupt zstd frame ({e})"
-        raise AbcError(msg) from e
-    if len(stream) != declared:
-        msg = f"ALPH: zstd frame holds {len(stream)} bytes, expected {declared}"
-        raise AbcError(msg)
+    stream = zstdframe.decompress_exact(bytes(payload[1:]), height * width, "ALPH",
+                                        f"a {width}x{height} alpha plane is {height * width}")
     residuals = np.frombuffer(stream, np.uint8).reshape(height, width)
     return np.cumsum(residuals, axis=1, dtype=np.uint8)
 

@@ -57,7 +57,6 @@ import posixpath
 import re
 import sys
 import time
-import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import PurePosixPath
 from typing import Any
@@ -615,18 +614,8 @@ class Transcoder:
 
     def _encode(self, data: bytes, name: str, notes: list[str]) -> tuple[bytes, int, int]:
         """cli.encode_file's work on bytes: the same checks, the same encode, the same notes."""
-        from .codec import encode
-
-        settings = self.job.settings
-        image = cli.open_image(io.BytesIO(data), name, settings.frame)
-        if settings.threads and settings.importance == "auto":
-            with contextlib.suppress(ImportError):
-                import torch
-
-                torch.set_num_threads(settings.threads)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", AbcWarning)
-            output = encode(image, options=settings.options, importance=settings.importance, roi=settings.roi)
+        image = cli.open_image(io.BytesIO(data), name, self.job.settings.frame)
+        output, caught = cli.encode_image(image, self.job.settings)
         notes += [str(note.message) for note in caught if issubclass(note.category, AbcWarning)]
         return output, image.width, image.height
 

@@ -259,13 +259,10 @@ def _common_arguments(parser: argparse.ArgumentParser, prog: str, what: str) -> 
 
 
 def encode_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=ENCODE, description="Compress images to .abc. IN is anything Pillow reads; - is stdin (as OUT, stdout).",
-        usage=f"{ENCODE} [options] IN OUT.abc\n       {ENCODE} [options] IN... -o DIR",
-        epilog=ENCODE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    _common_arguments(parser, ENCODE, "images")
-    add_encode_arguments(parser)
-    return parser
+    return _command_parser(
+        ENCODE, "Compress images to .abc. IN is anything Pillow reads; - is stdin (as OUT, stdout).",
+        f"{ENCODE} [options] IN OUT.abc\n       {ENCODE} [options] IN... -o DIR", ENCODE_EXAMPLES, "images",
+        add_encode_arguments)
 
 
 def add_encode_arguments(parser: argparse.ArgumentParser) -> None:
@@ -290,12 +287,19 @@ def add_encode_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def decode_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=DECODE, description="Decompress .abc files to images. - is stdin (as OUT, stdout: PNG unless --format).",
-        usage=f"{DECODE} [options] IN.abc OUT\n       {DECODE} [options] IN.abc... -o DIR",
-        epilog=DECODE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    _common_arguments(parser, DECODE, ".abc files")
-    add_decode_arguments(parser)
+    return _command_parser(
+        DECODE, "Decompress .abc files to images. - is stdin (as OUT, stdout: PNG unless --format).",
+        f"{DECODE} [options] IN.abc OUT\n       {DECODE} [options] IN.abc... -o DIR", DECODE_EXAMPLES, ".abc files",
+        add_decode_arguments)
+
+
+def _command_parser(prog: str, description: str, usage: str, examples: str, inputs: str,
+                    add_arguments: Callable[[argparse.ArgumentParser], None]) -> argparse.ArgumentParser:
+    """abc-encode's or abc-decode's parser: the paths, -o, -j, -v and --version, then its own flags."""
+    parser = argparse.ArgumentParser(prog=prog, description=description, usage=usage, epilog=examples,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common_arguments(parser, prog, inputs)
+    add_arguments(parser)
     return parser
 
 
@@ -587,21 +591,28 @@ def display(path: str, stdio: str) -> str:
     return stdio if path == STDIO else path
 
 
-def encode_file(job: Job, settings: EncodeSettings, lines: list[str]) -> None:
+def encode_image(image: Image.Image, settings: EncodeSettings) -> tuple[bytes, list[warnings.WarningMessage]]:
+    """The .abc bytes of an image read for abc-encode (or abc-batch encode), and the warnings the
+    encode raised (its AbcWarning notes among them)."""
     from .codec import encode
 
+    if settings.threads and settings.importance == "auto":
+        with contextlib.suppress(ImportError):  # without torch, importance.py says what is missing
+            import torch  # --importance auto loads it anyway
+
+            torch.set_num_threads(settings.threads)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AbcWarning)
+        data = encode(image, options=settings.options, importance=settings.importance, roi=settings.roi)
+    return data, caught
+
+
+def encode_file(job: Job, settings: EncodeSettings, lines: list[str]) -> None:
     name = display(job.source, "<stdin>")
     started = time.perf_counter()
     try:
         image = read_image(job.source, settings.frame)
-        if settings.threads and settings.importance == "auto":
-            with contextlib.suppress(ImportError):  # without torch, importance.py says what is missing
-                import torch  # --importance auto loads it anyway
-
-                torch.set_num_threads(settings.threads)
-        with warnings.catch_warnings(record=True) as notes:
-            warnings.simplefilter("always", AbcWarning)
-            data = encode(image, options=settings.options, importance=settings.importance, roi=settings.roi)
+        data, notes = encode_image(image, settings)
     except FILE_ERRORS as e:
         raise CliError(named(name, e)) from e
     lines += [f"note: {name}: {note.message}" for note in notes]

@@ -281,11 +281,16 @@ def validate_header(header: Header) -> None:
         raise AbcError(msg)
 
 
+def admitted_pixels(coded: int) -> int:
+    """§5: the most pixels an untrusted file of ``coded`` MASK, PIXL, BASE and ALPH bytes may describe."""
+    return max(SMALL_IMAGE_PIXELS, MAX_PIXELS_PER_BYTE * coded)
+
+
 def check_decode_limits(abc: AbcFile, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
     """The reference decoder's limits on work (§5), from the header and payload sizes alone.
 
     Run before anything is decoded. ``max_pixels`` caps width × height; a file must also spend
-    a byte of MASK, PIXL and BASE per MAX_PIXELS_PER_BYTE pixels beyond SMALL_IMAGE_PIXELS, or it is
+    a byte of MASK, PIXL, BASE and ALPH per MAX_PIXELS_PER_BYTE pixels beyond SMALL_IMAGE_PIXELS, or it is
     a likely decompression bomb. ``None`` trusts the file: only the format's limits apply.
     """
     if max_pixels is None:
@@ -300,7 +305,7 @@ def check_decode_limits(abc: AbcFile, max_pixels: int | None = DEFAULT_MAX_PIXEL
                f"over the decoder's limit (max_pixels) of {max_pixels}")
         raise AbcError(msg)
     coded = abc.coded_bytes
-    if pixels > max(SMALL_IMAGE_PIXELS, MAX_PIXELS_PER_BYTE * coded):
+    if pixels > admitted_pixels(coded):
         msg = (
             f"HEAD: {header.width}x{header.height} is {pixels} pixels from {coded} bytes of MASK, PIXL, BASE and ALPH, "
             f"over the decoder's limit of {MAX_PIXELS_PER_BYTE} pixels per byte (a likely decompression bomb; "

@@ -10,12 +10,11 @@ values. A decoder refuses (:class:`AbcError`) a frame whose declared size is abs
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
-import zstandard
 
+from . import zstdframe
 from .colour import ycbcr_last_axis
 from .container import MAX_BLOCK, AbcError, grid_shape
 
@@ -23,9 +22,6 @@ ZSTD_LEVEL = 17
 """Encoder's zstd level (not part of the format). On BSDS500 streams of 18–240 KB (7–70 KB
 compressed) levels 16–17 are 0.3–1.4 % smaller than 19 and 2× faster, 19–22 are identical, and
 levels ≤ 12 are 4–14 % larger; the encoder compresses once per rate-search step, so speed counts."""
-
-_local = threading.local()
-
 
 @dataclass(frozen=True)
 class PixelParams:
@@ -216,48 +212,12 @@ def empty_canvas(channels: int, size: tuple[int, int], params: PixelParams) -> C
     return _canvas([np.zeros((0, b, b), np.int64) for b in sides], np.zeros(grid, bool), size, params)
 
 
-def _compressor() -> zstandard.ZstdCompressor:
-    """One per thread: zstandard's compressors are not thread-safe."""
-    if not hasattr(_local, "compressor"):
-        _local.compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_content_size=True, write_checksum=False)
-    return _local.compressor
-
-
-def _decompressor() -> zstandard.ZstdDecompressor:
-    """One per thread: zstandard's decompressors are not thread-safe."""
-    if not hasattr(_local, "decompressor"):
-        _local.decompressor = zstandard.ZstdDecompressor()
-    return _local.decompressor
-
-
 def pack_blocks(image: np.ndarray, mask: np.ndarray, params: PixelParams) -> bytes:
     """The PIXL payload for the kept blocks of a uint8 (H, W) or (H, W, 3) image."""
     indices = quantised_blocks(image, mask, params)
     steps = _plane_steps(len(indices), params)
     stream = b"".join(_residual_bytes(x, levels(q)) for x, q in zip(indices, steps))
-    return _compressor().compress(stream)
-
-
-def _decompress(payload: bytes, expected: int) -> bytes:
-    """Decompress only a frame that declares exactly the size the header and mask imply."""
-    try:
-        declared = zstandard.frame_content_size(payload)
-    except zstandard.ZstdError as e:
-        msg = f"PIXL: not a zstd frame ({e})"
-        raise AbcError(msg) from e
-    if declared != expected:
-        shown = "no content size" if declared == -1 else f"{declared} bytes"
-        msg = f"PIXL: zstd frame declares {shown}, the header and mask imply {expected}"
-        raise AbcError(msg)
-    try:
-        stream = _decompressor().decompress(payload, max_output_size=expected, allow_extra_data=False)
-    except zstandard.ZstdError as e:
-        msg = f"PIXL: corrupt zstd frame ({e})"
-        raise AbcError(msg) from e
-    if len(stream) != expected:
-        msg = f"PIXL: zstd frame holds {len(stream)} bytes, expected {expected}"
-        raise AbcError(msg)
-    return stream
+    return zstdframe.compress(stream, ZSTD_LEVEL)
 
 
 def unpack_blocks(
@@ -266,7 +226,9 @@ def unpack_blocks(
     """The decoder's canvas from a PIXL payload; size is (H, W). Any bad payload is an AbcError."""
     _check_channels(channels)
     _check_mask(mask, size, params.block)
-    stream = np.frombuffer(_decompress(bytes(payload), expected_size(mask, channels, params)), np.uint8)
+    expected = expected_size(mask, channels, params)
+    stream = np.frombuffer(zstdframe.decompress_exact(bytes(payload), expected, "PIXL",
+                                                      f"the header and mask imply {expected}"), np.uint8)
     n = int(np.count_nonzero(mask))
     indices, start = [], 0
     for plane, (q, b) in enumerate(zip(_plane_steps(channels, params), _plane_blocks(channels, params))):

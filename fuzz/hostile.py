@@ -81,14 +81,13 @@ def largest_admitted(mask: str, *, step: int = 32, budget: int = 1024) -> bytes:
     admit: bytes left over after the mask are spent as incompressible residuals, since the limit
     grows with the MASK and PIXL bytes; never smaller than SMALL_IMAGE_PIXELS, which any file gets."""
     overhead = len(hostile_file(1, 1, mask="none")) - len(zero_frame(0))
-    side = math.isqrt(max(container.SMALL_IMAGE_PIXELS, container.MAX_PIXELS_PER_BYTE * (budget - overhead)))
+    side = math.isqrt(container.admitted_pixels(budget - overhead))
     while True:
         plain = hostile_file(side, side, mask=mask, step=step)
         # The noise costs its own length plus a few bytes of zstd block headers.
         data = hostile_file(side, side, mask=mask, step=step, noise=max(0, budget - len(plain) - 8))
         abc = container.read_file(data)
-        admitted = max(container.SMALL_IMAGE_PIXELS, container.MAX_PIXELS_PER_BYTE * (len(abc.mask) + len(abc.pixels)))
-        if len(data) <= budget and side * side <= admitted:
+        if len(data) <= budget and side * side <= container.admitted_pixels(abc.coded_bytes):
             return data
         side -= 16
 
