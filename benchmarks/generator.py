@@ -33,7 +33,10 @@ from abcodec.inpaint.descent import FLOAT_FIELDS
 from abcodec.nets import load_efficientnet, load_generator
 from abcodec.reconstruct import fast_decode
 
-from .common import DESCENT_STEPS, image_source, load_average, load_images, machine, progress, publish
+from .common import (
+    DESCENT_STEPS, add_image_arguments, add_output_arguments, image_source, load_average, load_images, machine,
+    progress, publish,
+)
 from .metrics import quality
 
 
@@ -87,9 +90,8 @@ def table(rows: list[dict], labels: list[str], bpps: list[float]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.generator", description=__doc__.splitlines()[0])
-    parser.add_argument("folder", nargs="?", help="images (default ../shared/data/kodak, else skimage.data)")
+    add_image_arguments(parser)
     parser.add_argument("--bpp", type=float, nargs="+", default=[0.15, 0.3])
-    parser.add_argument("--limit", type=int, help="first N images only")
     parser.add_argument("--steps", type=int, nargs="+", default=[0, DESCENT_STEPS])
     defaults = ppgn.Params()
     for name in FLOAT_FIELDS:
@@ -100,8 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-base", dest="base_layer", action="store_false",
                         help="encode with the block layout (no base layer), as G's packaged weights were trained")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--markdown", type=Path)
+    add_output_arguments(parser)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     base = ppgn.Params(**{name: getattr(args, name) for name in FLOAT_FIELDS})

@@ -24,7 +24,7 @@ import numpy as np
 
 from abcodec import av1, base
 
-from .common import load_average, load_images, machine, progress, publish
+from .common import add_output_arguments, load_average, load_images, machine, progress, publish
 from .metrics import ssim
 
 DEFAULT_FOLDER = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "bsds500" / "val"
@@ -56,8 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.quality", description=__doc__.splitlines()[0])
     parser.add_argument("folder", nargs="?", default=str(DEFAULT_FOLDER), help="photos (default BSDS500 val)")
     parser.add_argument("--limit", type=int, help="first N photos only")
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--markdown", type=Path)
+    add_output_arguments(parser)
     args = parser.parse_args(argv)
     images = load_images(args.folder, args.limit)
     load = load_average()

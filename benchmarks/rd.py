@@ -45,8 +45,9 @@ from abcodec.codec import BlockLayer, EncodeOptions
 from abcodec.demo import jpeg_at_most
 
 from .common import (
-    PILLOW_AVIF_SPEED, Roundtrip, abc_roundtrip, avif_at_most, avif_encoder, image_source, load_average,
-    images_or_none, machine, measurement, pillow_roundtrip, progress, publish, pyplot, save_figure,
+    PILLOW_AVIF_SPEED, Roundtrip, abc_roundtrip, add_image_arguments, add_output_arguments, avif_at_most, avif_encoder,
+    image_source, images_or_none, load_average, machine, measurement, pillow_roundtrip, progress, publish, pyplot,
+    save_figure,
 )
 from .metrics import BD_DEGREE, bd_rate, ssimulacra2_version
 
@@ -394,7 +395,7 @@ def write_csv(points: list[dict], path: Path) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.rd", description=__doc__.splitlines()[0])
-    parser.add_argument("folder", nargs="?", help="images to measure (default: Kodak if present, else skimage.data)")
+    add_image_arguments(parser)
     parser.add_argument("--bpp", type=float, nargs="*", default=list(DEFAULT_RATES),
                         help="abc target rates (none: no bpp-swept curve)")
     parser.add_argument("--abc-quality", type=int, nargs="*", default=list(DEFAULT_ABC_QUALITIES), metavar="Q",
@@ -418,11 +419,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                           f"{PILLOW_AVIF_SPEED}, and abc's, {DEFAULT_SPEED})")
     parser.add_argument("--ssimulacra2", action=argparse.BooleanOptionalAction, default=True,
                         help="also score SSIMULACRA 2 (the ssimulacra2 package; ~0.6 s per Kodak image pair)")
-    parser.add_argument("--limit", type=int, help="first N images only")
-    parser.add_argument("--json", type=Path, help="write every measurement here")
+    add_output_arguments(parser)
     parser.add_argument("--csv", type=Path, help="write one row per image and setting here")
     parser.add_argument("--plot", type=Path, help="write the rate–distortion plot (PNG) here")
-    parser.add_argument("--markdown", type=Path, help="write the tables here")
     return parser.parse_args(argv)
 
 

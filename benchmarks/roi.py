@@ -55,8 +55,8 @@ from abcodec.demo import jpeg_at_most
 from abcodec.importance import BACKGROUND_IMPORTANCE, class_activation_map, classifier, resolve_importance, with_floor
 
 from .common import (
-    PILLOW_AVIF_SPEED, Roundtrip, abc_roundtrip, avif_at_most, avif_encoder, image_source, load_average,
-    images_or_none, machine, pillow_roundtrip, progress, publish, pyplot, save_figure,
+    PILLOW_AVIF_SPEED, Roundtrip, abc_roundtrip, add_image_arguments, add_output_arguments, avif_at_most, avif_encoder,
+    image_source, images_or_none, load_average, machine, pillow_roundtrip, progress, publish, pyplot, save_figure,
 )
 
 DEFAULT_RATES = (0.15, 0.3, 0.5)
@@ -292,19 +292,17 @@ def write_figure(
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.roi", description=__doc__.splitlines()[0])
-    parser.add_argument("folder", nargs="?", help="images (default: Kodak if present, else skimage.data)")
+    add_image_arguments(parser)
     parser.add_argument("--bpp", type=float, nargs="+", default=list(DEFAULT_RATES), help="target rates")
     parser.add_argument("--regions", nargs="+", choices=REGIONS, default=list(REGIONS), help="regions to measure")
     parser.add_argument("--background", type=float, nargs="+", default=[BACKGROUND_IMPORTANCE],
                         help="importance of the rest of the image, 0..1 (default: the encoder's); the figure uses the first")
     parser.add_argument("--no-base", dest="base", action="store_false",
                         help="measure the block layout (no base layer): the map chooses kept blocks")
-    parser.add_argument("--limit", type=int, help="first N images only")
     parser.add_argument("--prefilter", type=float, nargs=2, metavar=("SIGMA", "EXPONENT"),
                         help="the base layer's pre-filter for this run (base.PREFILTER_SIGMA, PREFILTER_EXPONENT), "
                              "to compare settings; default: the encoder's")
-    parser.add_argument("--json", type=Path, help="write every measurement here")
-    parser.add_argument("--markdown", type=Path, help="write the table here")
+    add_output_arguments(parser)
     parser.add_argument("--figure", type=Path, help="write original | map | results (PNG) here")
     parser.add_argument("--figure-image", help="image for the figure (default: the first)")
     parser.add_argument("--figure-bpp", type=float, default=0.3, help="target rate of the figure")

@@ -37,7 +37,9 @@ from PIL import Image
 from abcodec.codec import EncodeOptions, decode, encode
 from abcodec.options import AVAILABLE_INPAINTERS
 
-from .common import DESCENT_STEPS, image_source, images_or_none, load_average, machine, progress, publish
+from .common import (
+    DESCENT_STEPS, add_output_arguments, image_source, images_or_none, load_average, machine, progress, publish,
+)
 
 DEFAULT_SIZES = ("256x256", "768x512", "2048x1536")
 DEFAULT_BPP = 0.25
@@ -267,8 +269,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=REPEATS, help="fresh processes per measurement")
     parser.add_argument("--cold", action="store_true",
                         help="only the cold decodes against Pillow's AVIF, and the thumbnails (one table)")
-    parser.add_argument("--json", type=Path, help="write every measurement here")
-    parser.add_argument("--markdown", type=Path, help="write the table here")
+    add_output_arguments(parser)
     parser.add_argument("--child", nargs=5, metavar=("KIND", "PATH", "BPP", "INPAINTER", "DEVICE"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 

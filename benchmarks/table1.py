@@ -40,8 +40,8 @@ from abcodec.inpaint.descent import Params
 from abcodec.reconstruct import canvas_of
 
 from .common import (
-    DESCENT_STEPS, Roundtrip, abc_roundtrip, centre_crop, image_source, load_average, images_or_none, machine, measurement,
-    pillow_roundtrip, progress, publish, pyplot, save_figure,
+    DESCENT_STEPS, Roundtrip, abc_roundtrip, add_image_arguments, add_output_arguments, centre_crop, image_source,
+    images_or_none, load_average, machine, measurement, pillow_roundtrip, progress, publish, pyplot, save_figure,
 )
 
 DEFAULT_BPP = 0.3
@@ -184,12 +184,10 @@ def write_figure(crops: list[tuple[str, np.ndarray]], rows: list[Row], path: Pat
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.table1", description=__doc__.splitlines()[0])
-    parser.add_argument("folder", nargs="?", help="images (default: Kodak if present, else skimage.data)")
+    add_image_arguments(parser)
     parser.add_argument("--bpp", type=float, default=DEFAULT_BPP, help="target rate of every abc row")
     parser.add_argument("--crop", type=int, default=PPGN_SIZE, help="side of the centre crops")
-    parser.add_argument("--limit", type=int, help="first N images only")
-    parser.add_argument("--json", type=Path, help="write every measurement here")
-    parser.add_argument("--markdown", type=Path, help="write the table here")
+    add_output_arguments(parser)
     parser.add_argument("--figure", type=Path, help="write the Figure 4 style grid (PNG) here")
     parser.add_argument("--figure-images", nargs="+", help="images for the grid (default: the first)")
     return parser.parse_args(argv)
