@@ -89,11 +89,25 @@ def decode_frame_image(payload: bytes, channels: int, size: tuple[int, int]) -> 
 
 def decode_base(payload: bytes, channels: int, size: tuple[int, int]) -> np.ndarray:
     """§12: the decoded frame upsampled to size (H, W), float32 (H, W) or (H, W, 3) RGB, not rounded."""
+    return _upsample(decode_frame(payload, channels, size), size)
+
+
+def decode_base_pixels(payload: bytes, channels: int, size: tuple[int, int]) -> np.ndarray:
+    """§12: the base layer as the image it is where no block is kept, uint8 (H, W) or (H, W, 3):
+    the frame itself when it has the image's size (no float copy: 144 MB at 12 MP), else rounded."""
     frame = decode_frame(payload, channels, size)
     if frame.shape[:2] == size:
-        return frame.astype(np.float32)
+        return frame
+    samples = _upsample(frame, size)
+    np.rint(samples, out=samples)
+    return np.clip(samples, 0, 255, out=samples).astype(np.uint8)
+
+
+def _upsample(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     samples = frame.astype(np.float32)
-    if channels == 1:
+    if frame.shape[:2] == size:
+        return samples
+    if frame.ndim == 2:
         return upsample_plane(samples, size).astype(np.float32)
     return np.stack([upsample_plane(samples[..., c], size) for c in range(3)], axis=-1).astype(np.float32)
 

@@ -35,13 +35,12 @@ def fast_decode(abc: AbcFile) -> tuple[np.ndarray, np.ndarray]:
     size = (header.height, header.width)
     if abc.base is None:
         image = _fill_canvas(canvas, header)
-    elif header.version >= 3:
+    elif header.version >= 3 and mask.any():
         rgb = base_layer.decode_base(abc.base, header.channels, size)
-        if mask.any():
-            planes = [rgb] if rgb.ndim == 2 else list(rgb_to_ycbcr(rgb))
-            image = dctbase.planes_to_image(_blend_blocks(planes, canvas, header))
-        else:
-            image = np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+        planes = [rgb] if rgb.ndim == 2 else list(rgb_to_ycbcr(rgb))
+        image = dctbase.planes_to_image(_blend_blocks(planes, canvas, header))
+    elif header.version >= 3:
+        image = base_layer.decode_base_pixels(abc.base, header.channels, size)
     else:
         planes = dctbase.unpack_base(abc.base, header.channels, size)
         image = dctbase.planes_to_image(_blend_blocks(planes, canvas, header) if mask.any() else planes)

@@ -148,6 +148,7 @@ def decode_jobs(files: dict[int, Path], devices: list[str]) -> list[tuple]:
 
 def measure_all(args: argparse.Namespace, original: np.ndarray, folder: Path) -> list[dict]:
     """One row per size and operation: encode once, decode per inpainter, step count and device."""
+    compile_package_bytecode()
     rows = []
     for size in args.sizes:
         png, files = prepare(original, size, args.bpp, args.steps, folder)
@@ -176,6 +177,20 @@ print(json.dumps({"rss_kib": int(re.search(r"VmHWM:\\s+(\\d+)", status).group(1)
 imports (abcodec registers its plugin; AVIF is Pillow's own) and the decode, nothing else."""
 
 THUMBNAIL = (256, 256)
+THUMBNAIL_REPEATS = 9
+"""Thumbnails per codec, taken in turns with the peer's (they are 0.1 s, where a busy machine's
+noise is as large as the difference)."""
+
+
+def compile_package_bytecode() -> None:
+    """Compile abcodec's modules, as pip does when it installs the wheel. A checkout run with
+    PYTHONDONTWRITEBYTECODE set would otherwise recompile them in every fresh process: 0.14 s of
+    a 0.6 s cold decode here, which no installed abcodec pays (Pillow's and numpy's are compiled)."""
+    import compileall
+
+    import abcodec
+
+    compileall.compile_dir(Path(abcodec.__file__).parent, quiet=1)
 
 
 def cold(path: Path, repeats: int) -> dict:
@@ -190,15 +205,17 @@ def cold(path: Path, repeats: int) -> dict:
             "peak_rss_mib": float(np.median([r["rss_kib"] for r in runs])) / 1024, "torch": any(r["torch"] for r in runs)}
 
 
-def thumbnail_seconds(path: Path, repeats: int) -> float:
-    """Median time of ``Image.open(path).thumbnail(THUMBNAIL)`` in this process (codecs loaded)."""
-    times = []
-    for _ in range(repeats + 1):
-        started = time.perf_counter()
-        with Image.open(path) as image:
-            image.thumbnail(THUMBNAIL)
-        times.append(time.perf_counter() - started)
-    return float(np.median(times[1:]))
+def thumbnail_seconds(paths: tuple[Path, Path]) -> tuple[float, float]:
+    """Median times of ``Image.open(path).thumbnail(THUMBNAIL)`` of each path, in turns, in this
+    process (codecs loaded; a first round uncounted)."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(THUMBNAIL_REPEATS + 1):
+        for path, spent in zip(paths, times):
+            started = time.perf_counter()
+            with Image.open(path) as image:
+                image.thumbnail(THUMBNAIL)
+            spent.append(time.perf_counter() - started)
+    return float(np.median(times[0][1:])), float(np.median(times[1][1:]))
 
 
 def cold_rows(args: argparse.Namespace, original: np.ndarray, folder: Path) -> list[dict]:
@@ -207,6 +224,7 @@ def cold_rows(args: argparse.Namespace, original: np.ndarray, folder: Path) -> l
     and both thumbnails."""
     from abcodec.demo import avif_at_most
 
+    compile_package_bytecode()
     rows = []
     for size in args.sizes:
         image = np.asarray(Image.fromarray(original).resize(size, Image.Resampling.LANCZOS))
@@ -214,10 +232,10 @@ def cold_rows(args: argparse.Namespace, original: np.ndarray, folder: Path) -> l
         abc.write_bytes(encode(image, options=EncodeOptions(bpp=args.bpp)))
         avif = folder / f"cold-{size[0]}x{size[1]}.avif"
         avif.write_bytes(avif_at_most(image, abc.stat().st_size)[1])
+        thumbnails = thumbnail_seconds((abc, avif))
         row = {"size": f"{size[0]}x{size[1]}", "abc_bytes": abc.stat().st_size, "avif_bytes": avif.stat().st_size,
                "abc": cold(abc, args.repeats), "avif": cold(avif, args.repeats),
-               "abc_thumbnail_s": thumbnail_seconds(abc, args.repeats),
-               "avif_thumbnail_s": thumbnail_seconds(avif, args.repeats)}
+               "abc_thumbnail_s": thumbnails[0], "avif_thumbnail_s": thumbnails[1]}
         rows.append(row)
         progress(f"cold {row['size']}: abc {row['abc']['seconds']:.2f} s, AVIF {row['avif']['seconds']:.2f} s; "
                  f"thumbnails {row['abc_thumbnail_s']:.3f} / {row['avif_thumbnail_s']:.3f} s")
@@ -243,8 +261,9 @@ def markdown(result: dict) -> str:
         lines += [
             "",
             f"Cold decodes (a fresh `python -c` process: start, imports, `Image.open(f).load()`), abc's default "
-            f"decode against Pillow's AVIF of no more bytes, and `thumbnail({THUMBNAIL})` of each with the codecs "
-            "loaded; medians:",
+            f"decode against Pillow's AVIF of no more bytes (abcodec's bytecode compiled, as pip installs it), "
+            f"and `thumbnail({THUMBNAIL})` of each with the codecs loaded ({THUMBNAIL_REPEATS} of each, in "
+            "turns); medians:",
             "",
             "| size | abc bytes | abc cold s | abc peak RSS MiB | torch imported | AVIF bytes | AVIF cold s | AVIF peak RSS MiB | abc / AVIF | abc thumbnail s | AVIF thumbnail s |",
             "|---|---|---|---|---|---|---|---|---|---|---|",

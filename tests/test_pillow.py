@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 from skimage import data as samples
 
 import abcodec
@@ -78,6 +78,17 @@ def test_load_decodes_once_and_matches_codec_decode(tmp_path, rgb_image, gray_im
     with Image.open(tmp_path / "out.png") as png:
         assert png.format == "PNG"
         np.testing.assert_array_equal(np.asarray(png), expected)
+
+
+def test_incremental_parser_decodes_what_open_and_load_decode(rgb_path):
+    """ImageFile.Parser feeds bytes to the registered decoder instead of calling load()."""
+    parser = ImageFile.Parser()
+    data = rgb_path.read_bytes()
+    for start in range(0, len(data), 1000):
+        parser.feed(data[start : start + 1000])
+    fed = parser.close()
+    with Image.open(rgb_path) as im:
+        np.testing.assert_array_equal(np.asarray(fed), np.asarray(im))
 
 
 def test_thumbnail_and_seek(rgb_path):

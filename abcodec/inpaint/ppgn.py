@@ -30,7 +30,7 @@ from ..assist import Statistics
 from ..container import AbcError
 from ..nets import LATENT_CHANNELS, LATENT_STRIDE, classifier_logits, load_efficientnet, load_generator
 from .descent import Params, Progress
-from .refine import as_rgb, blend_tiles, composite, tiles, to_output
+from .refine import as_planes, blend_tiles, check_fill, composite, tiles, to_output
 
 def inpaint(
     fill: np.ndarray,
@@ -70,20 +70,18 @@ def refine(
     progress: Progress | None = None,
 ) -> np.ndarray:
     """:func:`inpaint` with the networks given: (E/C, G) on one device, as :func:`_networks` makes them."""
-    known = np.asarray(known, dtype=bool)
-    rgb = as_rgb(fill, known)
+    fill, known = check_fill(fill, known)
     if stats.gram is not None and stats.gram.shape != (LATENT_CHANNELS, LATENT_CHANNELS):
         msg = f"gram: Gram statistics of {stats.gram.shape[0]} channels, this generator's latent has {LATENT_CHANNELS}"
         raise AbcError(msg)
     if known.all():
-        return to_output(rgb, fill, known)
+        return to_output(as_planes(fill), fill, known)
     clock = _Clock(params.steps * len(tiles(known.shape)), progress)
 
-    def run(tile: np.ndarray, index: int, whole: bool) -> np.ndarray:
-        window = tiles(known.shape)[index]
-        return _refine_tile(tile, known[window], params, stats, networks, index, whole, clock)
+    def run(window: tuple[slice, slice], index: int, whole: bool) -> np.ndarray:
+        return _refine_tile(as_planes(fill[window]), known[window], params, stats, networks, index, whole, clock)
 
-    return to_output(blend_tiles(rgb, run), fill, known)
+    return blend_tiles(fill, known, run)
 
 
 @functools.lru_cache(maxsize=2)
@@ -105,14 +103,14 @@ def _refine_tile(
     """Descent on one tile, then the composite that makes kept pixels exact without seams."""
     net, generator = networks
     device = next(generator.parameters()).device
-    fill_t = torch.from_numpy(np.ascontiguousarray(fill)).permute(2, 0, 1)[None].to(device)
+    fill_t = torch.from_numpy(fill)[None].to(device)
     fill_t = fill_t.contiguous(memory_format=torch.channels_last)
     known_t = torch.from_numpy(known)[None, None].to(device)
     with torch.no_grad():
         h0 = net.encode(fill_t)
     h = _descend(net, generator, h0, fill_t, known_t, params, stats, index, whole, clock) if params.steps else h0
     with torch.no_grad():
-        made = generator(h, fill_t)[0].permute(1, 2, 0).cpu().numpy()
+        made = generator(h, fill_t)[0].cpu().numpy()
     return composite(made, fill, known)
 
 
