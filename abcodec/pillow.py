@@ -161,7 +161,6 @@ class AbcImageFile(ImageFile.ImageFile):
         self.tile = [ImageFile._Tile(DECODER_NAME, (0, 0, *frame), 0, (abc, True))]
         return self.mode, (0, 0, *frame)
 
-
     def load(self) -> Image.core.PixelAccess | None:
         """The decoded image becomes this one's pixels: no fresh image to paste it into (36 MB and
         0.01–0.03 s at 12 MP, about what a thumbnail may cost beyond Pillow AVIF's). Only
