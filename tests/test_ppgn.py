@@ -7,7 +7,7 @@ from skimage import data
 
 from abcodec import losses, nets
 from abcodec.container import AbcError
-from abcodec.inpaint import diffusion, ppgn, refine
+from abcodec.inpaint import diffusion, ppgn, tiles
 
 HEIGHT, WIDTH = 32, 48
 
@@ -67,8 +67,8 @@ def test_composite_has_no_seam_at_the_kept_blocks(problem):
     """The correction is continuous: next to a kept pixel it is about as small as the mismatch
     it had to cancel there, instead of jumping from 0 to the raw correction."""
     _, known, fill = problem
-    planes = refine.as_planes(fill)
-    out = refine.composite(planes + 20.0, planes, known)
+    planes = tiles.as_planes(fill)
+    out = tiles.composite(planes + 20.0, planes, known)
     assert np.allclose(out[:, known], planes[:, known])
     assert np.allclose(out, planes, atol=1e-3)
 
@@ -83,9 +83,9 @@ def test_untrained_generator_returns_the_fill(problem):
 
 def test_tiles_cover_the_image_and_keep_its_size(problem, monkeypatch):
     _, known, fill = problem
-    monkeypatch.setattr(refine, "TILE", 24)
-    monkeypatch.setattr(refine, "OVERLAP", 8)
-    assert refine.tile_starts(HEIGHT) == [0, 12] and refine.tile_starts(WIDTH) == [0, 13, 26]
+    monkeypatch.setattr(tiles, "TILE", 24)
+    monkeypatch.setattr(tiles, "OVERLAP", 8)
+    assert tiles.tile_starts(HEIGHT) == [0, 12] and tiles.tile_starts(WIDTH) == [0, 13, 26]
     seen = []
     out = ppgn.inpaint(fill, known, ppgn.Params(steps=1), progress=lambda done, total, eta: seen.append((done, total)))
     assert out.shape == fill.shape

@@ -12,7 +12,7 @@ from PIL import Image
 from skimage import data
 
 import abcodec
-from abcodec.inpaint import descent, ppgn, refine
+from abcodec.inpaint import descent, ppgn, refine, tiles
 
 ONNX_TOLERANCE = 1
 """Grey levels by which ONNX Runtime's output may differ from torch's, after rounding: both run the
@@ -21,17 +21,17 @@ same float32 graph, which agree to ~1e-4 grey levels before it (a value on a rou
 
 @pytest.mark.parametrize("length", [1, 37, 1024, 1025, 1500, 2048, 4000, 32768])
 def test_tiles_cover_each_axis_with_few_equal_overlapping_tiles(length):
-    starts, size = refine.tile_starts(length), refine.tile_size(length)
-    assert starts[0] == 0 and starts[-1] + size == length and size <= refine.TILE
-    assert all(b - a <= size - refine.OVERLAP for a, b in zip(starts, starts[1:]))
-    assert len(starts) == max(1, -(-(length - refine.OVERLAP) // (refine.TILE - refine.OVERLAP)))
-    if length > refine.TILE:
-        assert len(starts) * size < 1.15 * length + refine.OVERLAP * len(starts)
+    starts, size = tiles.tile_starts(length), tiles.tile_size(length)
+    assert starts[0] == 0 and starts[-1] + size == length and size <= tiles.TILE
+    assert all(b - a <= size - tiles.OVERLAP for a, b in zip(starts, starts[1:]))
+    assert len(starts) == max(1, -(-(length - tiles.OVERLAP) // (tiles.TILE - tiles.OVERLAP)))
+    if length > tiles.TILE:
+        assert len(starts) * size < 1.15 * length + tiles.OVERLAP * len(starts)
 
 
 def test_a_large_image_reports_its_tiles_as_progress(monkeypatch):
-    monkeypatch.setattr(refine, "TILE", 48)
-    monkeypatch.setattr(refine, "OVERLAP", 8)
+    monkeypatch.setattr(tiles, "TILE", 48)
+    monkeypatch.setattr(tiles, "OVERLAP", 8)
     fill = astronaut_fill((96, 128))
     seen = []
     refine.generate(fill, np.zeros(fill.shape[:2], bool), progress=lambda done, total, left: seen.append((done, total)))
@@ -39,12 +39,12 @@ def test_a_large_image_reports_its_tiles_as_progress(monkeypatch):
 
 
 def test_blend_of_identical_tiles_is_the_image(monkeypatch):
-    monkeypatch.setattr(refine, "TILE", 40)
-    monkeypatch.setattr(refine, "OVERLAP", 8)
+    monkeypatch.setattr(tiles, "TILE", 40)
+    monkeypatch.setattr(tiles, "OVERLAP", 8)
     image = np.random.default_rng(0).integers(0, 256, (70, 130, 3), dtype=np.uint8)
     known = np.zeros(image.shape[:2], bool)
-    assert len(refine.tiles(known.shape)) == 2 * 4
-    blended = refine.blend_tiles(image, known, lambda window, index, whole: refine.as_planes(image[window]))
+    assert len(tiles.tiles(known.shape)) == 2 * 4
+    blended = tiles.blend_tiles(image, known, lambda window, index, whole: tiles.as_planes(image[window]))
     assert np.array_equal(blended, image)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import container
 from ..container import AbcError, Header
+from .tiles import tile_size, tiles
 
 Progress = Callable[[int, int, float], None]
 """progress(steps done, steps in all, estimated seconds left): the generative decoder's steps."""
@@ -95,8 +96,6 @@ resized so that its shorter side is CLASSIFIER_SIZE (a thin strip becomes a huge
 def work_units(header: Header, steps: int, has_classes: bool) -> int:
     """The work of the generative decoder on a file with this header (§5): G's pass over every tile
     (overlaps counted), and ``steps`` descent steps on each, with the classifier when it applies."""
-    from .refine import tile_size, tiles
-
     windows = tiles((header.height, header.width))
     covered = len(windows) * tile_size(header.height) * tile_size(header.width)
     units = covered

@@ -6,10 +6,10 @@ not PPGN's ε-update), with PPGN's ε3 noise after each step,
     L = L_A + w_E·L_E + w_C·L_C + w_edge·L_edge + w_style·L_style + w_content·L_content
 
 where x = G(h, fill) = fill + correction (abcodec/nets.py, abcodec/losses.py), then composite
-onto the kept pixels (refine.py). A file without descent steps needs none of this: refine.py runs
+onto the kept pixels (tiles.py). A file without descent steps needs none of this: refine.py runs
 G(E(fill)) on ONNX Runtime, without torch; this module runs when a file asks for steps, or on CUDA.
 
-Large images are processed in refine.py's overlapping tiles, so memory is bounded by the tile
+Large images are processed in tiles.py's overlapping tiles, so memory is bounded by the tile
 size, not the image. L_C needs the whole picture (a corner of a cat photo is not a
 cat), so it applies only when one tile covers the image. Decoding is a function of its inputs:
 the descent has no randomness unless ``noise`` > 0, and then it draws from a generator seeded by
@@ -30,7 +30,7 @@ from ..assist import Statistics
 from ..container import AbcError
 from ..nets import LATENT_CHANNELS, LATENT_STRIDE, classifier_logits, load_efficientnet, load_generator
 from .descent import Params, Progress
-from .refine import as_planes, blend_tiles, check_fill, composite, tiles, to_output
+from .tiles import as_planes, blend_tiles, check_fill, composite, tiles, to_output
 
 def inpaint(
     fill: np.ndarray,
