@@ -182,11 +182,13 @@ def fill_cells(fill: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
 
 def load_generator(path: Path | None = None) -> Generator:
     """The trained G (fp16 on disk, float32 here) in eval mode with frozen weights; the
-    packaged one unless ``path`` names another."""
+    packaged one unless ``path`` names another. Its width and depth are read from the weights, so
+    a G trained wider or deeper (``python -m abcodec.train --width W --blocks B``) loads as it is."""
     source = resources.files(__package__).joinpath(WEIGHTS_FILE) if path is None else Path(path)
     with source.open("rb") as handle:
         state = torch.load(handle, map_location="cpu", weights_only=True)
-    generator = Generator()
+    blocks = 1 + max((int(name.split(".")[1]) for name in state if name.startswith("body.")), default=-1)
+    generator = Generator(width=state["head.weight"].shape[0], blocks=blocks)
     generator.load_state_dict({name: value.float() for name, value in state.items()})
     generator.eval()
     for parameter in generator.parameters():

@@ -8,9 +8,10 @@ rates and a fingerprint of the codec's output, so a changed codec (a new base la
 pairs by the same command. Loss: L1 on pixels + L1 on E's features + (1 − SSIM), the
 benchmarks' metric. Trains on the --train folders (BSDS500 train and Urban100), validates on
 --val (BSDS500 val: PSNR and SSIM of the fill and of G's output on the whole photos), never
-touches Kodak. Seeded; logs JSON lines to
-stderr; stops at --steps or after --minutes, whichever comes first, and writes fp16 weights
-plus their SHA-256.
+touches Kodak. Seeded; logs JSON lines to stderr; stops at --steps or after --minutes, whichever
+comes first, and writes fp16 weights plus their SHA-256 and ONNX model, at every validation (a
+checkpoint) and at the end. ``--device cuda`` trains on a GPU, ``--jobs N`` makes the pairs in N
+processes, ``--width`` and ``--blocks`` size G (its weights record them).
 """
 
 from __future__ import annotations
@@ -65,11 +66,12 @@ def codec_fingerprint(photo: np.ndarray, base: bool) -> str:
 
 
 def degraded_pairs(
-    folder: Path, rates: int, seed: int, cache: Path, base: bool
+    folder: Path, rates: int, seed: int, cache: Path, base: bool, jobs: int = 1
 ) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
     """(originals, fills, bpp per pair): each photo decoded at ``rates`` random rates.
 
-    Read from ``cache`` when a file with the same key is there, else made and written there.
+    Read from ``cache`` when a file with the same key is there, else made (by ``jobs`` processes:
+    600 pairs are minutes of encoding on one core) and written there.
     """
     named = photos(folder)
     rng = np.random.default_rng([seed, rates])
@@ -82,11 +84,17 @@ def degraded_pairs(
         with np.load(path) as stored:
             count = len(stored["bpp"])
             return [stored[f"original{i}"] for i in range(count)], [stored[f"fill{i}"] for i in range(count)], stored["bpp"]
-    originals, fills = [], []
-    for (_, photo), photo_bpps, photo_seeds in zip(named, bpps, seeds):
-        for bpp, pair_seed in zip(photo_bpps, photo_seeds):
-            originals.append(photo)
-            fills.append(degrade(photo, float(bpp), int(pair_seed), base))
+    work = [(photo, float(bpp), int(pair_seed), base) for (_, photo), photo_bpps, photo_seeds in zip(named, bpps, seeds)
+            for bpp, pair_seed in zip(photo_bpps, photo_seeds)]
+    originals = [photo for photo, *_ in work]
+    if jobs > 1:  # spawned, not forked: the parent has torch (and maybe CUDA) initialised
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            fills = list(pool.map(degrade, *zip(*work), chunksize=4))
+    else:
+        fills = [degrade(*item) for item in work]
     cache.mkdir(parents=True, exist_ok=True)
     arrays = {f"original{i}": x for i, x in enumerate(originals)} | {f"fill{i}": x for i, x in enumerate(fills)}
     np.savez(path.with_suffix(".part.npz"), bpp=bpps.ravel(), **arrays)
@@ -94,16 +102,17 @@ def degraded_pairs(
     return originals, fills, bpps.ravel()
 
 
-def to_tensor(batch: np.ndarray) -> torch.Tensor:
-    """uint8 (N, H, W, 3) -> float (N, 3, H, W), channels-last in memory (faster convs on CPU).
+def to_tensor(batch: np.ndarray, device: str = "cpu") -> torch.Tensor:
+    """uint8 (N, H, W, 3) -> float (N, 3, H, W) on ``device``, channels-last in memory (faster convs).
 
     Copied first: arrays from Pillow are read-only, which torch warns about."""
-    return torch.from_numpy(np.array(batch)).permute(0, 3, 1, 2).float().contiguous(
+    return torch.from_numpy(np.array(batch)).to(device).permute(0, 3, 1, 2).float().contiguous(
         memory_format=torch.channels_last)
 
 
 def random_crops(
-    originals: list[np.ndarray], fills: list[np.ndarray], batch: int, size: int, rng: np.random.Generator
+    originals: list[np.ndarray], fills: list[np.ndarray], batch: int, size: int, rng: np.random.Generator,
+    device: str = "cpu",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """A batch of aligned (original, fill) crops, each flipped left-right with probability ½."""
     pairs = []
@@ -114,7 +123,7 @@ def random_crops(
         window = np.s_[top : top + size, left : left + size]
         step = -1 if rng.integers(0, 2) else 1
         pairs.append((original[window][:, ::step], fill[window][:, ::step]))
-    return to_tensor(np.stack([o for o, _ in pairs])), to_tensor(np.stack([f for _, f in pairs]))
+    return to_tensor(np.stack([o for o, _ in pairs]), device), to_tensor(np.stack([f for _, f in pairs]), device)
 
 
 def generate(net, generator: Generator, fill: torch.Tensor) -> torch.Tensor:
@@ -144,12 +153,13 @@ def quality(image: torch.Tensor, original: torch.Tensor) -> tuple[float, float]:
     return float(10 * np.log10(255.0**2 / max(mse, 1e-10))), losses.ssim(image, original).item()
 
 
-def validate(net, generator: Generator, originals: list[np.ndarray], fills: list[np.ndarray]) -> dict[str, float]:
+def validate(net, generator: Generator, originals: list[np.ndarray], fills: list[np.ndarray],
+             device: str = "cpu") -> dict[str, float]:
     """Mean PSNR and SSIM over whole photos of the fill and of G(E(fill)): G must beat the fill."""
     scores = {"fill": [], "generator": []}
     with torch.no_grad():
         for original, fill in zip(originals, fills):
-            original, fill = to_tensor(original[None]), to_tensor(fill[None])
+            original, fill = to_tensor(original[None], device), to_tensor(fill[None], device)
             scores["fill"].append(quality(fill, original))
             scores["generator"].append(quality(generate(net, generator, fill), original))
     result = {}
@@ -163,7 +173,7 @@ def save(generator: Generator, path: Path) -> str:
     """fp16 state dict, its SHA-256 (which every .abc file made for it carries) and the ONNX model
     the default decoder runs (:func:`export_onnx`); returns the SHA-256."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.half() for k, v in generator.state_dict().items()}, path)
+    torch.save({k: v.detach().cpu().half() for k, v in generator.state_dict().items()}, path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     path.with_suffix(".sha256").write_text(f"{digest}  {path.name}\n")
     export_onnx(path)
@@ -314,6 +324,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feature-weight", type=float, default=1.0, help="E-feature L1 weight")
     parser.add_argument("--ssim-weight", type=float, default=64.0, help="(1 - SSIM) weight")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="where to train (auto: CUDA when torch sees a device)")
+    parser.add_argument("--jobs", type=int, default=1, help="processes that make the training pairs")
+    parser.add_argument("--width", type=int, default=Generator().head.out_channels, help="G's channels at stride 4")
+    parser.add_argument("--blocks", type=int, default=len(Generator().body), help="G's residual blocks")
     parser.add_argument("--no-base", dest="base", action="store_false",
                         help="train on the block layout's diffusion fills instead of base-layer decodes")
     args = parser.parse_args(argv)
@@ -324,26 +339,30 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--train, --val and --out are needed to train")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    if device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: torch sees no CUDA device")
     rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
     train_x, train_fill, train_bpp = [], [], []
     for index, folder in enumerate(args.train):
-        originals, fills, bpps = degraded_pairs(folder, args.rates, args.seed + 2 * index, args.cache, args.base)
+        originals, fills, bpps = degraded_pairs(folder, args.rates, args.seed + 2 * index, args.cache, args.base, args.jobs)
         train_x, train_fill, train_bpp = train_x + originals, train_fill + fills, [*train_bpp, *bpps]
     train_bpp = np.array(train_bpp)
-    val_x, val_fill, _ = degraded_pairs(args.val, 1, args.seed + 1, args.cache, args.base)
+    val_x, val_fill, _ = degraded_pairs(args.val, 1, args.seed + 1, args.cache, args.base, args.jobs)
     val_x, val_fill = val_x[: args.val_limit], val_fill[: args.val_limit]
     log(event="data", train=len(train_x), val=len(val_x), mean_bpp=round(float(train_bpp.mean()), 3),
         seconds=round(time.perf_counter() - started, 1))
-    net = load_efficientnet().to(memory_format=torch.channels_last)
-    generator = Generator().to(memory_format=torch.channels_last)
+    net = load_efficientnet().to(device, memory_format=torch.channels_last)
+    generator = Generator(args.width, args.blocks).to(device, memory_format=torch.channels_last)
     weights = {"feature": args.feature_weight, "ssim": args.ssim_weight}
     optimiser = torch.optim.Adam(generator.parameters(), lr=args.lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=args.lr, total_steps=args.steps)
-    log(event="start", **validate(net, generator, val_x, val_fill))
+    log(event="start", device=device, parameters=sum(p.numel() for p in generator.parameters()),
+        **validate(net, generator, val_x, val_fill, device))
     started, step = time.perf_counter(), 0
     while step < args.steps and time.perf_counter() - started < 60 * args.minutes:
-        original, fill = random_crops(train_x, train_fill, args.batch, args.crop, rng)
+        original, fill = random_crops(train_x, train_fill, args.batch, args.crop, rng, device)
         loss = training_loss(net, generator, original, fill, weights)
         optimiser.zero_grad()
         loss.backward()
@@ -352,11 +371,12 @@ def main(argv: list[str] | None = None) -> int:
         step += 1
         if step % 100 == 0:
             log(event="step", step=step, loss=round(loss.item(), 3), minutes=round((time.perf_counter() - started) / 60, 1))
-        if step % args.validate_every == 0:
-            log(event="validate", step=step, **validate(net, generator, val_x, val_fill))
+        if step % args.validate_every == 0:  # a checkpoint too: a run cut short keeps its last one
+            log(event="validate", step=step, sha256=save(generator, args.out),
+                **validate(net, generator, val_x, val_fill, device))
     digest = save(generator, args.out)
     log(event="done", step=step, minutes=round((time.perf_counter() - started) / 60, 1), sha256=digest,
-        **validate(net, generator, val_x, val_fill))
+        **validate(net, generator, val_x, val_fill, device))
     return 0
 
 

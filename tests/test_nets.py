@@ -1,5 +1,6 @@
 """E, C and G of the generative decoder (abcodec/nets.py)."""
 
+import numpy as np
 import pytest
 import torch
 from skimage import data
@@ -66,7 +67,7 @@ def test_training_script_runs_and_writes_hashed_fp16_weights(tmp_path):
     out = tmp_path / "g.pt"
     arguments = ["--train", str(tmp_path / "data" / "train"), "--val", str(tmp_path / "data" / "val"), "--out", str(out),
                  "--cache", str(tmp_path / "cache"), "--steps", "3", "--crop", "32", "--rates", "1", "--batch", "2"]
-    assert train.main(arguments) == 0
+    assert train.main([*arguments, "--jobs", "2"]) == 0
     assert len(list((tmp_path / "cache").glob("pairs-*.npz"))) == 2
     assert train.main(arguments) == 0  # from the cache
     state = torch.load(out, weights_only=True)
@@ -79,6 +80,34 @@ def test_training_script_runs_and_writes_hashed_fp16_weights(tmp_path):
     assert {p.key: p.value for p in exported.metadata_props}["generator_sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
     (tmp_path / "g.onnx").unlink()
     assert train.main(["--export", str(out)]) == 0 and (tmp_path / "g.onnx").exists()
+
+
+def test_training_pairs_do_not_depend_on_the_processes_that_make_them(tmp_path):
+    from PIL import Image
+
+    from abcodec import train
+
+    (tmp_path / "photos").mkdir()
+    for i in range(3):
+        Image.fromarray(data.astronaut()[i * 40 : i * 40 + 48, :64]).save(tmp_path / "photos" / f"{i}.png")
+    one, two = (train.degraded_pairs(tmp_path / "photos", 1, 0, tmp_path / f"cache{jobs}", True, jobs) for jobs in (1, 2))
+    assert all(np.array_equal(a, b) for a, b in zip(one[1], two[1])) and len(one[1]) == 3
+
+
+def test_a_wider_deeper_generator_trains_checkpoints_and_loads_as_it_was_trained(tmp_path):
+    from PIL import Image
+
+    from abcodec import train
+
+    for split in ("train", "val"):
+        (tmp_path / split).mkdir()
+        Image.fromarray(data.astronaut()[:48, :64]).save(tmp_path / split / "0.jpg")
+    out = tmp_path / "g.pt"
+    assert train.main(["--train", str(tmp_path / "train"), "--val", str(tmp_path / "val"), "--out", str(out),
+                       "--cache", str(tmp_path / "cache"), "--steps", "2", "--validate-every", "1", "--crop", "32",
+                       "--rates", "1", "--batch", "1", "--width", "16", "--blocks", "1", "--device", "cpu"]) == 0
+    generator = nets.load_generator(out)
+    assert generator.head.out_channels == 16 and len(generator.body) == 1
 
 
 def test_packaged_generator_matches_its_recorded_hash_and_loads():
