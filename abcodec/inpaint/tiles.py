@@ -6,6 +6,7 @@ composite that keeps kept pixels exact, and the rounding to the output image.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -57,7 +58,8 @@ def ramp(window: tuple[slice, slice], shape: tuple[int, int]) -> np.ndarray:
     return axis(window[0], shape[0])[:, None] * axis(window[1], shape[1])[None, :]
 
 
-def blend_tiles(fill: np.ndarray, known: np.ndarray, run, done=None) -> np.ndarray:
+def blend_tiles(fill: np.ndarray, known: np.ndarray, run: Callable[[tuple[slice, slice], int, bool], np.ndarray],
+                done: Callable[[int, int], None] | None = None) -> np.ndarray:
     """``run(window, index, whole)``, a float32 (3, h, w) result for each tile of the image, blended
     over the overlaps and made the output: uint8 of the fill's shape, kept pixels the fill's.
     ``done(tiles done, tiles in all)`` is called after each tile of a large image.
