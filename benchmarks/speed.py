@@ -16,6 +16,8 @@ operation: the process imports abcodec, reads its input, runs the operation once
 image (first-call costs), notes its peak RSS (VmHWM), runs the operation once, timed,
 notes the peak RSS again, then runs it once more under tracemalloc for the peak of traced
 allocations (Python objects and numpy buffers). Figures are medians over ``--repeats`` processes.
+abcodec's bytecode is compiled first, as pip compiles an installed wheel's
+(:func:`compile_package_bytecode`).
 """
 
 from __future__ import annotations
