@@ -2,8 +2,8 @@
 
     python -m benchmarks.generator [FOLDER] [--bpp 0.15 0.3] [--limit N] [--steps 0 10]
         [--assist class,style] [--step-size 0.02] [--autoencoder 10] [--classification 0] [--edge 0]
-        [--style 0] [--content 0] [--noise 0] [--weights G.pt] [--threads 1] [--json out.json]
-        [--markdown out.md]
+        [--style 0] [--content 0] [--noise 0] [--weights G.pt] [--threads 1] [--ensemble 2 4]
+        [--json out.json] [--markdown out.md]
 
 Each image is encoded once per rate with the default encoder (``--assist``: with the class
 code and/or Gram statistics in the file, their bytes counted in its rate); the file is decoded
@@ -28,7 +28,7 @@ import torch
 
 from abcodec import assist, container
 from abcodec.codec import BlockLayer, EncodeOptions, decode, encode
-from abcodec.inpaint import ppgn
+from abcodec.inpaint import ppgn, refine
 from abcodec.inpaint.descent import FLOAT_FIELDS
 from abcodec.nets import load_efficientnet, load_generator
 from abcodec.reconstruct import fast_decode
@@ -40,9 +40,21 @@ from .common import (
 from .metrics import quality
 
 
+MIRRORS = (np.s_[:, :], np.s_[:, ::-1], np.s_[::-1, :], np.s_[::-1, ::-1])
+"""The views a self-ensemble runs G on: the fill, mirrored left-right, upside down, both."""
+
+
+def self_ensemble(fill: np.ndarray, known: np.ndarray, views: int) -> np.ndarray:
+    """G (on ONNX Runtime) on the first ``views`` MIRRORS of the fill, each mirrored back, averaged:
+    the test-time ensemble super-resolution papers use, at ``views`` times G's cost. Each view's
+    output is rounded before the mean (within half a grey level of averaging floats)."""
+    outputs = [refine.generate(fill[view], known[view])[view].astype(np.float32) for view in MIRRORS[:views]]
+    return np.clip(np.rint(np.mean(outputs, axis=0)), 0, 255).astype(np.uint8)
+
+
 def evaluate(
     original: np.ndarray, bpp: float, steps: list[int], base: ppgn.Params, networks: tuple, base_layer: bool,
-    statistics: tuple[str, ...],
+    statistics: tuple[str, ...], ensembles: list[int] = (),
 ) -> dict:
     """One image at one rate: quality and time of the fill and of each refinement."""
     options = EncodeOptions(bpp=bpp, blocks=None if base_layer else BlockLayer(), steps=DESCENT_STEPS if statistics else 0,
@@ -61,6 +73,10 @@ def evaluate(
         started = time.perf_counter()
         out = ppgn.refine(fill, known, params, stats, networks)
         row[f"ppgn{count}"] = quality(original, out) | {"decode_s": time.perf_counter() - started}
+    for views in ensembles:
+        started = time.perf_counter()
+        out = self_ensemble(fill, known, views)
+        row[f"G x{views}"] = quality(original, out) | {"decode_s": time.perf_counter() - started}
     return row
 
 
@@ -102,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-base", dest="base_layer", action="store_false",
                         help="encode with the block layout (no base layer), as G's packaged weights were trained")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--ensemble", type=int, nargs="*", default=[], choices=range(2, len(MIRRORS) + 1),
+                        metavar="VIEWS", help="also G averaged over this many mirrored views (2: left-right; 4: all)")
     add_output_arguments(parser)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -115,10 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, original in images:
         for bpp in args.bpp:
             rows.append({"image": name, "target_bpp": bpp} | evaluate(original, bpp, args.steps, base, loaded, args.base_layer,
-                                                                   tuple(filter(None, args.assist.split(",")))))
+                                                                   tuple(filter(None, args.assist.split(","))),
+                                                                   args.ensemble))
             progress(f"{name} {bpp}: fill {rows[-1]['fill']['ssim']:.4f} " + " ".join(
                 f"{count} steps {rows[-1][f'ppgn{count}']['ssim']:.4f}" for count in args.steps))
-    labels = ["fill"] + [f"ppgn{count}" for count in args.steps]
+    labels = ["fill"] + [f"ppgn{count}" for count in args.steps] + [f"G x{views}" for views in args.ensemble]
     text = (f"{image_source(args.folder)}, {len(images)} images; {machine()}; torch threads {args.threads}; "
             f"load {load} → {load_average()}; {date.today()}; params {base}; "
             f"assist {args.assist or 'none'} (mean {np.mean([row['stats_bytes'] for row in rows]):.0f} bytes a file)\n\n"
