@@ -283,9 +283,12 @@ def encode(image: np.ndarray, quantizer: int, speed: int = DEFAULT_SPEED, thread
     return obus
 
 
-def encode_avif(image: np.ndarray, quantizer: int, speed: int = DEFAULT_SPEED, threads: int = 1) -> bytes:
+def encode_avif(image: np.ndarray, quantizer: int, speed: int = DEFAULT_SPEED, threads: int = 1,
+                advanced: dict[str, str] | None = None) -> bytes:
     """The whole AVIF file Pillow writes for these settings, which :func:`encode` takes its OBUs
-    from; public so that tests and size reports can compare with it."""
+    from; public so that tests and size reports can compare with it. ``advanced`` are libaom
+    options passed through Pillow (``tune``, ``deltaq-mode``, ...), for comparing encoder settings
+    (benchmarks.av1_options); :func:`encode` passes none."""
     require_avif(decoder=False)
     quantizer = _check_int("quantizer", quantizer, *QUANTIZER_RANGE)
     speed = _check_int("speed", speed, *SPEED_RANGE)
@@ -299,7 +302,7 @@ def encode_avif(image: np.ndarray, quantizer: int, speed: int = DEFAULT_SPEED, t
         picture.save(
             buffer, "AVIF", quality=quality_table()[quantizer], speed=speed, max_threads=threads,
             codec="aom", subsampling="4:0:0" if grey else "4:2:0", range="full",
-            autotiling=AUTOTILING, tile_rows=0, tile_cols=0,
+            autotiling=AUTOTILING, tile_rows=0, tile_cols=0, advanced=advanced or None,
         )
     except (OSError, ValueError, RuntimeError, MemoryError) as e:
         msg = f"BASE: the AVIF encoder failed ({type(e).__name__}: {e})"

@@ -3,8 +3,8 @@
     python -m benchmarks.av1_options [FOLDER] [--limit 16] [--variant NAME SPEED [KEY=VALUE ...]] ...
         [--json out.json] [--markdown out.md]
 
-Each photo is coded by Pillow's AVIF encoder (aom, 4:2:0, full range, one tile, 2 threads, as
-``abcodec.av1.encode`` codes the BASE frame) at the quantizers of QUANTIZERS, once per variant: a
+Each photo is coded by Pillow's AVIF encoder as the BASE frame is (``abcodec.av1.encode_avif``,
+with the base layer's encoder threads) at the quantizers of QUANTIZERS, once per variant: a
 speed and libaom options passed through Pillow's ``advanced=`` (for example ``tune=ssim`` or
 ``deltaq-mode=0``). Each variant's BD-rate against the first, per photo then averaged, on SSIM,
 MS-SSIM and PSNR (RGB, as benchmarks.rd), and its mean time per encode. Sizes are AVIF file sizes;
@@ -21,7 +21,7 @@ from datetime import date
 import numpy as np
 from PIL import Image
 
-from abcodec import av1
+from abcodec import av1, base
 
 from .common import add_image_arguments, add_output_arguments, image_source, load_average, load_images, machine, progress, publish
 from .metrics import bd_rate, quality
@@ -36,13 +36,10 @@ METRICS = ("ssim", "ms_ssim", "psnr")
 
 
 def code(image: np.ndarray, quantizer: int, speed: int, advanced: dict[str, str]) -> tuple[bytes, float]:
-    """The AVIF file of one setting and the seconds its encode took."""
-    buffer = io.BytesIO()
+    """The AVIF file of one setting, coded as the BASE frame is, and the seconds its encode took."""
     started = time.perf_counter()
-    Image.fromarray(image).save(buffer, "AVIF", quality=av1.quality_table()[quantizer], speed=speed, max_threads=2,
-                                codec="aom", subsampling="4:2:0", range="full", autotiling=False, tile_rows=0,
-                                tile_cols=0, advanced=advanced or None)
-    return buffer.getvalue(), time.perf_counter() - started
+    data = av1.encode_avif(image, quantizer, speed, base.ENCODER_THREADS, advanced)
+    return data, time.perf_counter() - started
 
 
 def curve(image: np.ndarray, speed: int, advanced: dict[str, str]) -> dict:
