@@ -450,16 +450,17 @@ def read_file(data: bytes) -> AbcFile:
     critical: dict[bytes, bytes] = {}
     ancillary: dict[bytes, bytes] = {}
     ended = False
+    _check_head_first(data)
     for chunk_type, payload in iter_chunks(bytes(data)):
         if ended:
             msg = f"chunk {chunk_type.decode()} after AEND"
             raise AbcError(msg)
         if head is None:
-            if chunk_type != CHUNK_HEAD:
-                msg = f"first chunk is {chunk_type.decode()}, expected HEAD"
-                raise AbcError(msg)
             unpack_header(payload)  # refuses a bad HEAD before anything after it is read
             head = payload
+        elif chunk_type == CHUNK_HEAD:
+            msg = "duplicate HEAD chunk: HEAD comes once, as the first chunk"
+            raise AbcError(msg)
         elif chunk_type == CHUNK_AEND:
             if payload:
                 msg = f"AEND chunk carries {len(payload)} bytes, expected none"
@@ -481,6 +482,16 @@ def read_file(data: bytes) -> AbcFile:
     _check_sizes(header, critical, ancillary)
     return AbcFile(header, critical.get(CHUNK_MASK), critical.get(CHUNK_PIXL), ancillary, critical.get(CHUNK_BASE),
                    critical.get(CHUNK_ALPH))
+
+
+def _check_head_first(data: bytes) -> None:
+    """§4 rule 1, checked on the first chunk's type before its length is trusted: a file that
+    starts with another chunk is told so, not that the chunk runs past what was read."""
+    start = len(SIGNATURE)
+    chunk_type = bytes(data[start + 4 : HEADER_PREFIX_SIZE])
+    if data[:start] == SIGNATURE and len(chunk_type) == 4 and chunk_type != CHUNK_HEAD:
+        msg = f"first chunk is {chunk_type.decode('ascii', 'backslashreplace')}, expected HEAD"
+        raise AbcError(msg)
 
 
 def _check_known_in(chunk_type: bytes, version: int, seen: dict[bytes, bytes]) -> None:
@@ -570,10 +581,8 @@ def _read_up_to(stream, count: int) -> bytes:
 
 def read_header(data: bytes) -> Header:
     """The header from the start of a file (signature and HEAD chunk), without the rest."""
-    for chunk_type, payload in iter_chunks(data):
-        if chunk_type != CHUNK_HEAD:
-            msg = f"first chunk is {chunk_type.decode()}, expected HEAD"
-            raise AbcError(msg)
+    _check_head_first(data)
+    for _, payload in iter_chunks(data):
         return unpack_header(payload)
     msg = "truncated file: no HEAD chunk"
     raise AbcError(msg)

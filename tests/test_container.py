@@ -152,10 +152,21 @@ def test_duplicate_and_missing_chunks_are_errors():
         container.read_file(no_pixels)
 
 
-def test_head_must_come_first():
-    data = container.SIGNATURE + container.pack_chunk(b"MASK", b"") + small_file()[len(container.SIGNATURE):]
-    with pytest.raises(AbcError, match="expected HEAD"):
-        container.read_file(data)
+@pytest.mark.parametrize("read", [container.read_file, lambda data: container.read_stream(io.BytesIO(data))],
+                         ids=["read_file", "read_stream"])
+def test_head_must_come_first(read):
+    # A first chunk longer than any HEAD: read_stream reads only a HEAD's worth of it, and must
+    # still name the order, not call the file truncated.
+    first = container.pack_chunk(b"BASE", bytes(container.MAX_HEAD_SIZE + 100))
+    data = container.SIGNATURE + first + small_file()[len(container.SIGNATURE):]
+    with pytest.raises(AbcError, match="^first chunk is BASE, expected HEAD$"):
+        read(data)
+
+
+def test_a_second_head_is_named():
+    head = container.pack_chunk(b"HEAD", container.pack_header(small_header()))
+    with pytest.raises(AbcError, match="^duplicate HEAD chunk"):
+        container.read_file(insert_before_mask(small_file(), head))
 
 
 def test_chunk_count_is_bounded():
