@@ -597,7 +597,7 @@ class Transcoder:
             if self.job.kind == "encode":
                 output, width, height = self._encode(data, name, notes)
             else:
-                output, width, height = self._decode(data, name)
+                output, width, height = self._decode(data, name, notes)
             self._write(target, output, relative)
         except cli.CliError as e:
             error = str(e)
@@ -619,7 +619,7 @@ class Transcoder:
         notes += [str(note.message) for note in caught if issubclass(note.category, AbcWarning)]
         return output, image.width, image.height
 
-    def _decode(self, data: bytes, name: str) -> tuple[bytes, int, int]:
+    def _decode(self, data: bytes, name: str, notes: list[str]) -> tuple[bytes, int, int]:
         """cli.decode_file's work on bytes: the file bounded by its header, then decoded."""
         from .codec import decode
 
@@ -629,7 +629,7 @@ class Transcoder:
                        threads=settings.threads)
         buffer = io.BytesIO()
         try:
-            image.save(buffer, format=self.job.format)
+            notes += cli.save_decoded(image, buffer, self.job.format)
         except (OSError, ValueError) as e:  # an image the format cannot hold
             raise cli.CliError(cli.named(name, e)) from e
         return buffer.getvalue(), image.width, image.height

@@ -642,10 +642,23 @@ def decode_file(job: Job, settings: DecodeSettings, lines: list[str]) -> None:
     finally:
         if shown:
             print(file=sys.stderr)  # ends the bar's line
-    write_output(job.target, lambda stream: image.save(stream, format=job.format), job.source)
+    notes: list[str] = []
+    write_output(job.target, lambda stream: notes.extend(save_decoded(image, stream, job.format)), job.source)
+    lines += [f"note: {name}: {note}" for note in notes]
     if settings.verbose:
         lines += report(data, image.width * image.height, time.perf_counter() - started,
                         f"{name}: decoded {image.width}x{image.height} {image.mode}")
+
+
+def save_decoded(image: Image.Image, stream: IO[bytes], fmt: str) -> list[str]:
+    """Write a decoded image in Pillow format ``fmt`` with the ICC profile, EXIF, XMP and dpi its
+    file carried, as far as the format holds them (``metadata.save_keywords``), for abc-decode
+    and abc-batch decode alike; returns notes on what was left out."""
+    from .metadata import save_keywords
+
+    keywords, notes = save_keywords(image.info, fmt)
+    image.save(stream, format=fmt, **keywords)
+    return notes
 
 
 def report(data: bytes, pixels: int, seconds: float, what: str) -> list[str]:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 import struct
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from .container import CHUNK_EXIF, CHUNK_ICCP, CHUNK_PHYS, CHUNK_XMPD, AbcError
 
@@ -30,6 +31,21 @@ DPI_SCALE = 1000
 """§4, ``phys``: dots per inch are stored in thousandths, as two uint32 (x, then y)."""
 _PHYS = struct.Struct(">II")
 MAX_DPI = (2**32 - 1) / DPI_SCALE
+
+XMP_PNG_KEYWORD = "XML:com.adobe.xmp"
+"""The iTXt keyword that holds XMP in PNG (XMP Specification Part 3), read back by Pillow as ``info["xmp"]``."""
+
+XMP_TIFF_TAG = 700
+"""TIFF's XMLPacket tag, which holds XMP (XMP Specification Part 3), read back by Pillow as ``info["xmp"]``."""
+
+TIFF_LAYOUT_TAGS = frozenset({
+    254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278, 279, 280, 281, 284, 317, 320,
+    322, 323, 324, 325, 330, 338, 339, 347, 529, 530, 531, 532,
+})
+"""TIFF 6.0 tags that say how a TIFF file stores its pixels (size, samples, compression, strips,
+tiles, photometric and YCbCr layout). Pillow's TIFF writer puts the EXIF's IFD0 tags into the
+image's own IFD, where an EXIF's copy of one of these would replace the writer's and leave a
+file no reader opens; they describe the camera's JPEG, not the decoded image, and are dropped."""
 
 
 def selected(kinds: str | Iterable[str]) -> tuple[str, ...]:
@@ -92,6 +108,59 @@ def _dpi_payload(value: Any) -> bytes:
         msg = f"dpi {value!r} must be two numbers in (0, {MAX_DPI:g}]"
         raise AbcError(msg)
     return _PHYS.pack(round(x * DPI_SCALE), round(y * DPI_SCALE))
+
+
+def parse_exif(data: bytes) -> Image.Exif:
+    """EXIF bytes (with or without the ``Exif\\0\\0`` prefix) as Pillow reads them, every value
+    read once as a writer reads it; an AbcError where Pillow cannot, so that no file carries EXIF
+    on which ``getexif()`` or an image writer would fail later."""
+    exif = Image.Exif()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # "Corrupt EXIF data": Pillow skips what it cannot read
+        try:
+            exif.load(data)
+            exif.tobytes()
+        except Exception as e:  # Pillow raises SyntaxError, TypeError, struct.error, AttributeError... on damaged EXIF
+            msg = f"exif is not EXIF data Pillow can read ({type(e).__name__}: {' '.join(str(e).split())})"
+            raise AbcError(msg) from e
+    return exif
+
+
+def save_keywords(info: Mapping[str, Any], fmt: str) -> tuple[dict[str, Any], list[str]]:
+    """The ``Image.save`` keywords that carry a decoded image's ICC profile, EXIF, XMP and dpi
+    (:func:`info_from_chunks`' entries) into a file of Pillow format ``fmt`` as far as its writer
+    can, and notes on what was left out.
+
+    Pillow's writers take metadata as keywords, not from the image's ``info`` (only PNG and TIFF
+    take the ICC profile from there), so an image saved as JPEG or WebP without them loses it all.
+    Each writer ignores the keywords it cannot hold (dpi in WebP, all of them in GIF). PNG and
+    TIFF have no ``xmp`` keyword but hold XMP where Pillow reads it back: an iTXt chunk, tag 700
+    among the EXIF tags the TIFF writer copies into the image's IFD (without TIFF_LAYOUT_TAGS).
+    An EXIF that Pillow cannot read is left out with a note; TIFF's and AVIF's writers would
+    fail on it, the others write what no reader takes.
+    """
+    keywords = {key: info[key] for key in ("icc_profile", "dpi") if info.get(key)}
+    notes = []
+    exif = Image.Exif()
+    if info.get("exif"):
+        try:
+            exif = parse_exif(info["exif"])
+            keywords["exif"] = info["exif"]
+        except AbcError as e:
+            notes.append(f"the output gets no EXIF: {e}")
+    xmp = info.get("xmp")
+    if fmt == "PNG" and xmp:
+        keywords["pnginfo"] = PngImagePlugin.PngInfo()
+        keywords["pnginfo"].add_itxt(XMP_PNG_KEYWORD, xmp)
+    elif fmt == "TIFF" and (xmp or "exif" in keywords):
+        for tag in TIFF_LAYOUT_TAGS & set(exif):
+            del exif[tag]
+        if xmp:
+            exif[XMP_TIFF_TAG] = xmp
+        keywords["exif"] = exif
+    elif xmp:
+        keywords["xmp"] = xmp
+    return keywords, notes
 
 
 def info_from_chunks(ancillary: Mapping[bytes, bytes]) -> dict[str, Any]:

@@ -626,3 +626,86 @@ def test_encoder_warns_when_its_file_would_be_refused_by_default(tmp_path):
     Image.fromarray(data.astronaut()).save(tmp_path / "photo.png")
     ordinary = run("encode", "photo.png", "photo.abc", *FAST, cwd=tmp_path)
     assert ordinary.returncode == 0 and "refuse" not in ordinary.stderr
+
+
+# Metadata into the decoded image's format
+
+XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/></x:xmpmeta>'
+EXIF_TAGS = {0x0112: 6, 0x010F: "abcodec test camera"}
+"""Orientation (rotate 90) and Make: what a photo's EXIF says at least."""
+
+
+@pytest.fixture(scope="module")
+def with_metadata(tmp_path_factory) -> tuple[Path, dict]:
+    from PIL import ImageCms
+
+    exif = Image.Exif()
+    exif.update(EXIF_TAGS)
+    metadata = {"icc_profile": ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes(),
+                "exif": exif.tobytes(), "xmp": XMP, "dpi": (300, 150)}
+    path = tmp_path_factory.mktemp("metadata") / "photo.abc"
+    image = Image.fromarray(data.astronaut()[::8, ::8])
+    path.write_bytes(abcodec.encode(image, options=abcodec.EncodeOptions(inpainter="diffusion"), metadata=metadata))
+    return path, metadata
+
+
+def decode_with_abc_batch(source: Path, target: Path, fmt: str) -> None:
+    """abc-batch decode's work on one file (its Ray actor's), without starting a cluster."""
+    from abcodec import batch
+
+    settings = cli.DecodeSettings("diffusion", "auto", None, verbose=False, progress=False)
+    job = batch.Job("decode", settings, target.suffix, fmt, cpus=1)
+    transcoder = batch.Transcoder(batch.locate(str(source)), batch.locate(str(target.parent), destination=True), job)
+    outcome = transcoder.convert(str(source), source.read_bytes())
+    assert outcome["status"] == "written" and outcome["output"] == str(target), outcome
+
+
+@pytest.mark.parametrize("face", ["abc-decode", "abc-batch"])
+@pytest.mark.parametrize(("extension", "fmt", "kept"), [
+    (".png", "PNG", {"icc_profile", "exif", "xmp", "dpi"}),
+    (".jpg", "JPEG", {"icc_profile", "exif", "xmp", "dpi"}),
+    (".webp", "WEBP", {"icc_profile", "exif", "xmp"}),  # Pillow writes no dpi to WebP
+    (".tiff", "TIFF", {"icc_profile", "exif", "xmp", "dpi"}),
+])
+def test_decoding_keeps_the_metadata_pillow_can_write(with_metadata, tmp_path, face, extension, fmt, kept):
+    source, metadata = with_metadata
+    target = tmp_path / ("photo" + extension)
+    if face == "abc-decode":
+        assert cli.decode_cli([str(source), str(target)]) == 0
+    else:
+        decode_with_abc_batch(source, target, fmt)
+    with Image.open(target) as out:  # EXIF read before load(): Pillow's TIFF reader applies the orientation then
+        assert out.format == fmt
+        exif = out.getexif()
+        found = {
+            "icc_profile": out.info.get("icc_profile") == metadata["icc_profile"],
+            "exif": {tag: exif.get(tag) for tag in EXIF_TAGS} == EXIF_TAGS,
+            "xmp": out.info.get("xmp") == XMP,
+            # PNG stores whole pixels per metre: a dpi within half of 0.0254
+            "dpi": out.info.get("dpi") == pytest.approx(metadata["dpi"], abs=0.0127),
+        }
+    assert {key for key, there in found.items() if there} == kept
+
+
+def test_a_damaged_exif_is_left_out_of_a_tiff_with_a_note(tmp_path):
+    abc = container.read_file((Path(__file__).parents[1] / "format_spec/vectors/rgb-33x20-centre-metadata.abc").read_bytes())
+    abc.ancillary[container.CHUNK_EXIF] = b"MM\x00*\x00\x00\x00\x08\x00\x05\x01\x12"  # an IFD cut short
+    (tmp_path / "damaged.abc").write_bytes(container.write_file(abc))
+    decoded = run("decode", "damaged.abc", "out.tiff", *FAST, cwd=tmp_path)
+    assert decoded.returncode == 0, decoded.stderr
+    assert decoded.stderr.startswith("note: damaged.abc: the output gets no EXIF: exif is not EXIF data Pillow can read")
+    with Image.open(tmp_path / "out.tiff") as out:
+        assert out.info["xmp"] == b'<x:xmpmeta xmlns:x="adobe:ns:meta/"/>' and 0x0112 not in out.getexif()
+
+
+def test_exif_layout_tags_do_not_replace_the_tiffs_own(tmp_path):
+    exif = Image.Exif()
+    exif.update({256: 9999, 257: 5, 259: 5, 273: 10, 277: 1, 0x010F: "abcodec test camera"})  # sizes, LZW, strips
+    image = Image.fromarray(data.astronaut()[::8, ::8])
+    (tmp_path / "x.abc").write_bytes(abcodec.encode(image, options=abcodec.EncodeOptions(inpainter="diffusion"),
+                                                    metadata={"exif": exif}))
+    assert cli.decode_cli([str(tmp_path / "x.abc"), str(tmp_path / "x.tiff")]) == 0
+    assert cli.decode_cli([str(tmp_path / "x.abc"), str(tmp_path / "x.png")]) == 0
+    with Image.open(tmp_path / "x.tiff") as tiff, Image.open(tmp_path / "x.png") as png:
+        assert tiff.getexif()[0x010F] == "abcodec test camera"
+        assert np.array_equal(np.asarray(tiff), np.asarray(png))
