@@ -63,23 +63,6 @@ def test_legacy_vectors_are_version_2_files_of_the_dct_base():
         assert abc.header.version == 2 and abc.base is not None, name
 
 
-def test_grey_vector_keeps_its_pixels_exactly():
-    data = (VECTORS / "grey-7x5-pixels.abc").read_bytes()
-    source = load_generator().pattern(5, 7, 1)
-    decoded = np.asarray(decode(data))
-    from abcodec.reconstruct import canvas_of
-
-    canvas, _ = canvas_of(container.read_file(data))
-    assert np.array_equal(decoded[canvas.luma_known], source[canvas.luma_known])
-
-
-def test_metadata_vector_carries_its_chunks_and_skips_the_unknown_one():
-    abc = container.read_file((VECTORS / "rgb-33x20-centre-metadata.abc").read_bytes())
-    assert set(abc.ancillary) == {container.CHUNK_ICCP, container.CHUNK_EXIF, container.CHUNK_XMPD, container.CHUNK_PHYS}
-    info = decode(abc, inpainter="diffusion").info
-    assert info["dpi"] == (300.0, 150.5) and info["xmp"].startswith(b"<x:xmpmeta")
-
-
 @pytest.mark.parametrize("name", ["rgb-24x20-av1-assist", "rgb-24x20-base-assist"])
 def test_assist_vector_carries_the_statistics_of_the_spec(name):
     abc = container.read_file((VECTORS / f"{name}.abc").read_bytes())

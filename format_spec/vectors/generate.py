@@ -1,9 +1,12 @@
 """Build the test vectors of format_spec/abc.md §9; ``--write`` regenerates the committed files.
 
-Each valid vector is an .abc file plus the PNG a reference decoder produces from it with
-inpainter 0 (§8 steps 1–7; the generative decoder's output is not covered by a tolerance);
-each invalid vector is a file every decoder must refuse. Goldens change only by running
-this script, never by hand, and tests/test_vectors.py checks the committed files against it.
+Each valid vector is an .abc file plus the PNG that abcodec's own decoder makes of it with
+inpainter 0 (§8 steps 1–7; the generative decoder's output is not covered by a tolerance): a
+snapshot of the reference decoder, not an independent reference. What makes it a conformance
+reference is tests/test_conformance.py, which decodes each vector again from the spec alone and
+holds both the decoder and the PNG to §9's tolerances ("Conformance and tolerances"). Each
+invalid vector is a file every decoder must refuse. Goldens change only by running this script,
+never by hand, and tests/test_vectors.py checks the committed files against it.
 
     python format_spec/vectors/generate.py --write
 """
@@ -202,6 +205,7 @@ def as_version_1_unchecked(data: bytes) -> bytes:
 
 
 def reference_png(data: bytes) -> bytes:
+    """Our decoder's fast decode as PNG bytes (module docstring: a snapshot, checked against the spec)."""
     buffer = io.BytesIO()
     decode(data, inpainter="diffusion").save(buffer, format="PNG")
     return buffer.getvalue()
