@@ -8,10 +8,13 @@ from abcodec import maskcode
 from abcodec.maskcode import decode_mask, encode_mask, max_payload_size
 
 GOLDEN_8X8_HEX = "08d2862e45a751bf47640000"
-"""The format's test vector (format_spec/abc.md §6): the MASK payload of _golden_mask()."""
+"""The format's test vector (format_spec/abc.md §6, "mask vector"): the MASK payload of _golden_mask();
+tests/test_conformance.py decodes it with a decoder written from the spec."""
 
 GOLDEN_24X40_SHA256 = "3da074e794e369048893653e97f7a20450334889b8789d14c454c27bb2e14cf6"
-"""SHA-256 of the MASK payload of _multi_chunk_mask(): passes of 16, 32, 64 and 128 blocks."""
+"""SHA-256 of the MASK payload of _multi_chunk_mask() (passes of 16, 32, 64 and 128 blocks): a
+snapshot of this encoder's output, not a spec vector, so a change here is noticed; whether such
+payloads are right is tests/test_conformance.py's check (the spec's decoder reads them)."""
 
 
 def _random_mask(shape, density, seed=0):

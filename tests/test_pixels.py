@@ -299,7 +299,8 @@ def test_colour_transform():
 
 
 def test_golden_payload():
-    # Format test vector (format_spec/abc.md, PIXL): 4×4 RGB, block 2, mask [[1, 0], [0, 1]],
+    # Format test vector (format_spec/abc.md §7, "pixl vector", which tests/test_conformance.py
+    # checks both ways by the spec): 4×4 RGB, block 2, mask [[1, 0], [0, 1]],
     # q_luma 4 (65 levels), q_chroma 8 (33 levels), chroma shift 1. The stream is normative; the
     # frame around it is what libzstd (zstandard 0.25.0) writes for a stream this short.
     image = ((np.arange(48).reshape(4, 4, 3) * 37 + 11) % 256).astype(np.uint8)
