@@ -1,6 +1,8 @@
 """The base layer of version 3 (abcodec/base.py, format_spec/abc.md §12) and how the codec uses it."""
 
 import io
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -157,6 +159,31 @@ def test_kept_blocks_are_exact_on_a_base_and_fade_out_within_a_block():
             for image in (decoded, pasted) for r, x in zip(rows, edge_x)]
     blended, naive = np.mean(seam[: len(rows)]), np.mean(seam[len(rows):])
     assert blended < 0.8 * naive
+
+
+RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "RESULTS.md"
+
+
+def calibrated_quantizers() -> tuple[int, ...]:
+    """The quality scale as benchmarks.quality measured and printed it (RESULTS.md, "The quality
+    scale"): the expected values come from the measurement, not from base.py."""
+    section = RESULTS.read_text().split("## The quality scale")[1]
+    return tuple(int(q) for q in re.search(r"QUANTIZER_FOR_QUALITY = \(([0-9, ]+)\)", section).group(1).split(","))
+
+
+def libaom_qindex(quantizer: int) -> int:
+    """libaom's quantizer_to_qindex (av1/encoder/av1_quantize.c): 4 q, then 249 and 255 for 62 and 63."""
+    return {62: 249, 63: 255}.get(quantizer, 4 * quantizer)
+
+
+@pytest.mark.parametrize("quality", [0, 10, 50, 75, 90, 100])
+def test_a_quality_codes_the_quantizer_its_calibration_chose(quality):
+    """Which quantizer a quality names is read back from the AV1 frame header (base_q_idx, AV1
+    §5.9.12), against the table RESULTS.md records."""
+    table = calibrated_quantizers()
+    assert len(table) == 101 and list(table) == sorted(table, reverse=True)
+    payload = container.read_file(encode(ASTRONAUT[:48, :64], options=EncodeOptions(quality=quality))).base
+    assert av1.base_q_idx(payload, av1.parse_sequence_header(payload)) == libaom_qindex(table[quality])
 
 
 def test_base_file_round_trips_through_pillow(tmp_path):
