@@ -564,7 +564,8 @@ FILE_ERRORS = (AbcError, CliError, OSError, ValueError, EOFError, SyntaxError, M
 
 
 def run_task(task: Task) -> Outcome:
-    """One job: its notes and report, or the one line of its error."""
+    """One job: its notes and report, or the one line of its error; whatever goes wrong with one
+    file, the other files go on (under ``-j N`` an exception would end the pool's iteration)."""
     work, job, settings = task
     lines: list[str] = []
     check_interrupted()
@@ -573,6 +574,12 @@ def run_task(task: Task) -> Outcome:
             work(job, settings, lines)
     except CliError as e:
         return Outcome(tuple(lines), str(e))
+    except Exception as e:  # past the checks that name a file's problems: still that file's alone
+        check_interrupted()  # a Ctrl-C that C code turned into another error ends the run
+        name = display(job.source, "<stdin>")
+        if isinstance(e, FILE_ERRORS):
+            return Outcome(tuple(lines), named(name, e))
+        return Outcome(tuple(lines), f"{name}: unexpected {type(e).__name__}: {e} (please report it)")
     return Outcome(tuple(lines))
 
 
@@ -861,25 +868,35 @@ def atomic_output(path: Path, source: Path | None = None) -> Iterator[IO[bytes]]
         except OSError as e:
             msg = f"{path}: cannot write here ({e.strerror})"
             raise CliError(msg) from e
-        with os.fdopen(descriptor, "wb") as stream:
-            try:
-                yield stream
-                stream.flush()
-                if mode is not None:
-                    os.fchmod(descriptor, mode)
-                check_interrupted()
-                _publish(descriptor, temporary, path.name, directory)
-            except OSError as e:
-                msg = f"{path}: cannot write ({e.strerror})" if e.strerror else f"{path}: {e}"
-                raise CliError(msg) from e
-            except ValueError as e:  # Pillow: an image its format cannot hold
-                msg = f"{path}: {e}"
-                raise CliError(msg) from e
+        stream = os.fdopen(descriptor, "wb")
+        try:
+            yield stream
+            stream.flush()
+            if mode is not None:
+                os.fchmod(descriptor, mode)
+            check_interrupted()
+            _publish(descriptor, temporary, path.name, directory)
+        except OSError as e:
+            msg = f"{path}: cannot write ({e.strerror})" if e.strerror else f"{path}: {e}"
+            raise CliError(msg) from e
+        except ValueError as e:  # Pillow: an image its format cannot hold
+            msg = f"{path}: {e}"
+            raise CliError(msg) from e
+        finally:
+            _close_unflushed(stream)
     finally:
         if temporary is not None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temporary, dir_fd=directory)
         os.close(directory)
+
+
+def _close_unflushed(stream: IO[bytes]) -> None:
+    """Close an output that was flushed, or that failed: after a failure its buffer may still hold
+    bytes, and the write ``close()`` would try again (on a full disk, a second ENOSPC) must not
+    replace the one line that already names the error."""
+    with contextlib.suppress(OSError):
+        stream.close()
 
 
 def _new_file(directory: int, name: str, mode: int | None) -> tuple[int, str | None]:

@@ -709,3 +709,60 @@ def test_exif_layout_tags_do_not_replace_the_tiffs_own(tmp_path):
     with Image.open(tmp_path / "x.tiff") as tiff, Image.open(tmp_path / "x.png") as png:
         assert tiff.getexif()[0x010F] == "abcodec test camera"
         assert np.array_equal(np.asarray(tiff), np.asarray(png))
+
+
+def test_a_full_disk_under_jobs_is_one_line_per_file_and_the_others_go_on(tmp_path):
+    # A file size limit one byte short of the large output fails writes as a full disk does
+    # (EFBIG for ENOSPC), at the last flush, so that bytes are still buffered when the file is
+    # closed: the case where close() used to raise again, a traceback that stopped the other jobs.
+    # The workers inherit the limit, and SIGXFSZ ignored.
+    import resource
+
+    large = Image.fromarray(data.astronaut()[:200, :200])
+    small = Image.fromarray(data.astronaut()[:40, :40])
+    names = ["0-large.abc", "1-small.abc", "2-large.abc", "3-small.abc"]
+    for name in names:
+        image = large if "large" in name else small
+        (tmp_path / name).write_bytes(abcodec.encode(image, options=abcodec.EncodeOptions(inpainter="diffusion")))
+    assert cli.decode_cli([str(tmp_path / names[0]), str(tmp_path / "large.png")]) == 0
+    limit = (tmp_path / "large.png").stat().st_size - 1
+
+    def files_up_to_limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    (tmp_path / "out").mkdir()
+    decoded = subprocess.run([script("abc-decode"), *names, "-o", "out", "-j", "2"], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=120, preexec_fn=files_up_to_limit,
+                             env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    assert decoded.returncode == cli.EXIT_INPUT
+    too_large = os.strerror(errno.EFBIG)
+    assert decoded.stderr.splitlines() == [f"abc-decode: error: out/{name[:-4]}.png: cannot write ({too_large})"
+                                           for name in names if "large" in name]
+    assert listing(tmp_path / "out") == ["1-small.png", "3-small.png"]
+    for name in listing(tmp_path / "out"):
+        with Image.open(tmp_path / "out" / name) as out:
+            out.load()
+            assert out.size == (40, 40)
+
+
+@pytest.mark.parametrize(("error", "line"), [
+    (TypeError("a bug"), "unexpected TypeError: a bug (please report it)"),
+    (OSError(errno.EIO, os.strerror(errno.EIO)), os.strerror(errno.EIO)),
+])
+def test_any_failure_of_one_file_is_its_line_and_the_others_go_on(encoded, tmp_path, monkeypatch, capsys, error, line):
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.abc").write_bytes(encoded.read_bytes())
+    decode_file = cli.decode_file
+
+    def failing_for_b(job, settings, lines):
+        if job.source.endswith("b.abc"):
+            raise error
+        decode_file(job, settings, lines)
+
+    monkeypatch.setattr(cli, "decode_file", failing_for_b)
+    (tmp_path / "out").mkdir()
+    sources = [str(tmp_path / f"{name}.abc") for name in ("a", "b", "c")]
+    assert cli.decode_cli([*sources, "-o", str(tmp_path / "out")]) == cli.EXIT_INPUT
+    assert capsys.readouterr().err == f"abc-decode: error: {sources[1]}: {line}\n"
+    assert listing(tmp_path / "out") == ["a.png", "c.png"]
