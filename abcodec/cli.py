@@ -251,7 +251,7 @@ def add_options(parser, cls: type, *, defaults_to_none: bool = False) -> None:
 def _common_arguments(parser: argparse.ArgumentParser, prog: str, what: str) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help=f"IN OUT, or with -o: the {what} to convert")
     parser.add_argument("-o", "--output-dir", metavar="DIR",
-                        help="write each output into DIR (an existing directory), named after its input")
+                        help="write each output into DIR (created if missing, not its parents), named after its input")
     parser.add_argument("-j", "--jobs", type=positive, default=1, metavar="N",
                         help="with several inputs, convert N at once in worker processes (default 1)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print bytes and bpp per chunk, and the time")
@@ -385,6 +385,7 @@ def _encode_command(prog: str, argv: list[str]) -> int:
         jobs = plan(args.paths, args.output_dir, lambda source: Path(source).stem + container_extension())
         if args.output_dir is None:
             refuse_image_name(jobs[0].target)
+        make_output_dir(args.output_dir)
     except (AbcError, CliError) as e:
         return _fail(prog, str(e))
     return run_jobs(prog, [(encode_file, job, settings) for job in jobs], args.jobs)
@@ -401,6 +402,7 @@ def _decode_command(prog: str, argv: list[str]) -> int:
         extension = extension_for(wanted or "PNG")
         jobs = plan(args.paths, args.output_dir, lambda source: Path(source).stem + extension)
         jobs = [dataclasses.replace(job, format=output_format(job.target, wanted)) for job in jobs]
+        make_output_dir(args.output_dir)
     except CliError as e:
         return _fail(prog, str(e))
     return run_jobs(prog, [(decode_file, job, settings) for job in jobs], args.jobs)
@@ -426,8 +428,8 @@ def plan(paths: list[str], output_dir: str | None, name_for: Callable[[str], str
             raise CliError(msg)
         jobs = [Job(*paths)]
     else:
-        if not os.path.isdir(output_dir):
-            msg = f"{output_dir}: not a directory (-o takes an existing one)"
+        if os.path.lexists(output_dir) and not os.path.isdir(output_dir):
+            msg = f"{output_dir}: not a directory"
             raise CliError(msg)
         if STDIO in paths:
             msg = "- (stdin) has no name to give its output in -o DIR; give IN OUT instead"
@@ -445,6 +447,23 @@ def plan(paths: list[str], output_dir: str | None, name_for: Callable[[str], str
         if job.target == STDIO:
             refuse_terminal(sys.stdout, "<stdout>", "written to")
     return jobs
+
+
+def make_output_dir(output_dir: str | None) -> None:
+    """Create ``-o DIR`` if missing, once the command line is known to be good, and say so, as
+    batch tools do (squoosh-cli, sharp-cli); not its parents: a mistyped path grows no tree."""
+    if output_dir is None or os.path.isdir(output_dir):
+        return
+    try:
+        os.mkdir(output_dir)
+    except FileNotFoundError as e:
+        parent = os.path.dirname(os.path.normpath(output_dir))
+        msg = f"{output_dir}: cannot create it: {parent} does not exist (-o creates DIR, not its parents)"
+        raise CliError(msg) from e
+    except OSError as e:
+        msg = f"{output_dir}: cannot create it ({e.strerror})"
+        raise CliError(msg) from e
+    print(f"note: {output_dir}: created the output directory", file=sys.stderr)
 
 
 def refuse_terminal(stream: IO | None, name: str, verb: str) -> None:

@@ -249,7 +249,8 @@ def test_a_second_image_name_is_not_taken_for_the_output(sample, tmp_path):
 @pytest.mark.parametrize(("arguments", "message"), [
     (["in.png"], "no output: give IN OUT, or several inputs with -o DIR"),
     (["in.png", "a.abc", "b.abc"], "3 paths: give IN OUT"),
-    (["in.png", "-o", "nowhere"], "nowhere: not a directory"),
+    (["in.png", "-o", "in.png"], "in.png: not a directory"),
+    (["in.png", "-o", "missing/new"], "missing/new: cannot create it: missing does not exist (-o creates DIR, not"),
     (["in.png", "sub/in.jpg", "-o", "."], "in.png and sub/in.jpg would both be written to ./in.abc"),
     (["-", "-o", "."], "- (stdin) has no name"),
 ])
@@ -258,6 +259,18 @@ def test_bad_command_lines_are_one_line(sample, tmp_path, capsys, monkeypatch, a
     assert cli.encode_cli(arguments) == cli.EXIT_INPUT
     error = capsys.readouterr().err
     assert error.startswith(f"abc-encode: error: {message}") and error.count("\n") == 1
+
+
+@pytest.mark.parametrize("command", ["encode", "decode"])
+def test_o_creates_a_missing_directory_and_says_so(sample, encoded, tmp_path, command):
+    source, output = (sample, "in.abc") if command == "encode" else (encoded, "x.png")
+    made = run(command, str(source), "-o", "new/", *FAST, cwd=tmp_path)
+    assert made.returncode == 0 and made.stderr == "note: new/: created the output directory\n"
+    assert listing(tmp_path / "new") == [output]
+    again = run(command, str(source), "-o", "new", *FAST, cwd=tmp_path)
+    assert again.returncode == 0 and again.stderr == ""
+    assert "missing/new: cannot create it" in error_line(run(command, str(source), "-o", "missing/new", cwd=tmp_path))
+    assert not (tmp_path / "missing").exists()
 
 
 # Errors name the file
