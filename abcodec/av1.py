@@ -140,6 +140,14 @@ MC_BT_601 = 6
 MC_IDENTITY = 0
 """AV1 spec §6.4.2 colour codes (the same as ISO/IEC 23091-4 CICP)."""
 
+FRAME_TYPES = ("KEY_FRAME", "INTER_FRAME", "INTRA_ONLY_FRAME", "SWITCH_FRAME")
+"""AV1 spec §6.8.2 frame_type, by value; a base layer is one KEY_FRAME (0)."""
+
+SELECT_SCREEN_CONTENT_TOOLS = 2
+SELECT_INTEGER_MV = 2
+"""AV1 spec §3: the sequence header leaves screen content tools, and integer motion vectors, to
+each frame header (what a reduced still picture header implies)."""
+
 MAX_TILE_WIDTH = 4096
 MAX_TILE_AREA = 4096 * 2304
 MAX_TILE_COLS = 64
@@ -264,22 +272,20 @@ def encode(image: np.ndarray, quantizer: int, speed: int = DEFAULT_SPEED, thread
     obus = primary_item_data(encode_avif(image, quantizer, speed, threads))
     if obus.startswith(TEMPORAL_DELIMITER):
         obus = obus[len(TEMPORAL_DELIMITER):]
-    header = parse_sequence_header(obus)
+    header, frame = parse_headers(obus)
     height, width = image.shape[:2]
     grey = image.ndim == 2
     if (header.width, header.height) != (width, height) or header.monochrome != grey:
         msg = (f"BASE: libavif coded a {width}x{height} {'grey' if grey else 'RGB'} image as a "
                f"{header.width}x{header.height} {'monochrome' if header.monochrome else 'colour'} frame")
         raise AbcError(msg)
-    if header.reduced_still_picture_header:  # what libavif writes; base_q_idx reads no other
-        q_index = base_q_idx(obus, header)
-        if q_index != QINDEX_FOR_QUANTIZER[quantizer]:
-            from PIL import _avif
+    if frame.base_q_idx != QINDEX_FOR_QUANTIZER[quantizer]:
+        from PIL import _avif
 
-            msg = (f"BASE: quantizer {quantizer} was coded as base_q_idx {q_index}, expected "
-                   f"{QINDEX_FOR_QUANTIZER[quantizer]}: this libavif {_avif.libavif_version} "
-                   f"({_avif.codec_versions()}) maps quality to quantizer in a way this module does not know")
-            raise AbcError(msg)
+        msg = (f"BASE: quantizer {quantizer} was coded as base_q_idx {frame.base_q_idx}, expected "
+               f"{QINDEX_FOR_QUANTIZER[quantizer]}: this libavif {_avif.libavif_version} "
+               f"({_avif.codec_versions()}) maps quality to quantizer in a way this module does not know")
+        raise AbcError(msg)
     return obus
 
 
@@ -582,6 +588,8 @@ class _Obu:
     obu_type: int
     payload: int  # offset of the payload's first byte
     end: int
+    temporal_id: int = 0  # from the extension header (§5.3.3), 0 without one
+    spatial_id: int = 0
 
 
 def _leb128(data: bytes, offset: int, index: int) -> tuple[int, int]:
@@ -622,22 +630,25 @@ def _split_obus(data: bytes) -> list[_Obu]:
         if not header & 0x02:
             msg = f"BASE: OBU {index} at byte {offset}: obu_has_size_field is 0, expected 1"
             raise AbcError(msg)
-        size_at = offset + 1 + (header >> 2 & 1)  # obu_extension_flag adds one byte
+        extension = header >> 2 & 1  # obu_extension_flag: temporal_id (3 bits), spatial_id (2), reserved (3)
+        size_at = offset + 1 + extension
         if size_at > len(data):
             msg = f"BASE: OBU {index} ends inside its extension header"
             raise AbcError(msg)
+        layers = data[offset + 1] if extension else 0
         size, payload = _leb128(data, size_at, index)
         if size > len(data) - payload:
             msg = (f"BASE: OBU {index} ({OBU_NAMES[obu_type]}) obu_size {size} runs past the end "
                    f"({len(data) - payload} bytes remain)")
             raise AbcError(msg)
-        obus.append(_Obu(obu_type, payload, payload + size))
+        obus.append(_Obu(obu_type, payload, payload + size, layers >> 5, layers >> 3 & 3))
         offset = payload + size
     return obus
 
 
-def _check_obu_order(obus: list[_Obu]) -> _Obu:
-    """§12: [temporal delimiter], one sequence header, then one frame; returns the sequence header."""
+def _check_obu_order(obus: list[_Obu]) -> tuple[_Obu, list[_Obu]]:
+    """§12: [temporal delimiter], one sequence header, then one frame; returns the sequence header
+    and the OBUs that hold a frame header: the frame's own, then any redundant copies of it."""
     if not obus:
         msg = "BASE: AV1 stream is empty"
         raise AbcError(msg)
@@ -649,7 +660,7 @@ def _check_obu_order(obus: list[_Obu]) -> _Obu:
         found = f"a {OBU_NAMES[obus[first].obu_type]}" if len(obus) > first else "missing"
         msg = f"BASE: OBU {first} is {found}, expected the sequence header"
         raise AbcError(msg)
-    frame_header = False  # a frame header was seen
+    frame_headers: list[_Obu] = []
     tiles = False  # the frame's tiles have started
     for index in range(first + 1, len(obus)):
         obu_type = obus[index].obu_type
@@ -657,12 +668,18 @@ def _check_obu_order(obus: list[_Obu]) -> _Obu:
             msg = f"BASE: OBU {index} is a {OBU_NAMES[obu_type]}, not allowed after the sequence header"
             raise AbcError(msg)
         if obu_type in (OBU_FRAME, OBU_FRAME_HEADER):
-            if frame_header:
+            if frame_headers:
                 msg = f"BASE: OBU {index} starts a second frame in a still picture"
                 raise AbcError(msg)
-            frame_header, tiles = True, obu_type == OBU_FRAME
+            tiles = obu_type == OBU_FRAME
+            frame_headers.append(obus[index])
+        elif obu_type == OBU_REDUNDANT_FRAME_HEADER:
+            if not frame_headers:  # AV1 §6.8.1: it repeats an earlier one; dav1d would take it for the first
+                msg = f"BASE: OBU {index} is a redundant frame header before the frame header it repeats"
+                raise AbcError(msg)
+            frame_headers.append(obus[index])
         elif obu_type == OBU_TILE_GROUP:
-            if not frame_header:
+            if not frame_headers:
                 msg = f"BASE: OBU {index} is a tile group before any frame header"
                 raise AbcError(msg)
             tiles = True
@@ -670,7 +687,7 @@ def _check_obu_order(obus: list[_Obu]) -> _Obu:
         msg = ("BASE: AV1 stream has no frame (no frame OBU, or frame header and tile group) "
                "after the sequence header")
         raise AbcError(msg)
-    return obus[first]
+    return obus[first], frame_headers
 
 
 @dataclass(frozen=True)
@@ -678,7 +695,8 @@ class SequenceHeader:
     """What a still-picture decoder needs from the AV1 sequence header OBU (spec §5.5, §6.4).
 
     ``width`` and ``height`` are max_frame_width_minus_1 + 1 and max_frame_height_minus_1 + 1;
-    the level and tier are those of operating point 0, as av1C records them.
+    the level and tier are those of operating point 0, as av1C records them. The fields after
+    ``film_grain_params_present`` are those the frame header's syntax depends on (§5.9.2).
     """
 
     seq_profile: int
@@ -702,6 +720,20 @@ class SequenceHeader:
     subsampling_y: int
     chroma_sample_position: int
     film_grain_params_present: bool
+    frame_width_bits: int
+    frame_height_bits: int
+    frame_id_length: int
+    """idLen, the bits of current_frame_id; 0 without frame_id_numbers_present_flag."""
+    seq_force_screen_content_tools: int
+    seq_force_integer_mv: int
+    order_hint_bits: int
+    """OrderHintBits; 0 without enable_order_hint."""
+    frame_presentation_time_length: int
+    """Bits of temporal_point_info() in a shown frame's header; 0 where there is none."""
+    buffer_removal_time_length: int
+    """0 without a decoder model (decoder_model_info_present_flag 0)."""
+    decoder_model_operating_points: tuple[tuple[int, int], ...]
+    """(opNum, operating_point_idc) of each operating point with decoder_model_present_for_this_op."""
 
 
 def parse_sequence_header(obus: bytes) -> SequenceHeader:
@@ -712,7 +744,11 @@ def parse_sequence_header(obus: bytes) -> SequenceHeader:
     other than 8; 4:4:4 or 4:2:2; and a sequence header that is truncated or has extra bits.
     """
     data = _as_bytes(obus)
-    obu = _check_obu_order(_split_obus(data))
+    sequence, _ = _check_obu_order(_split_obus(data))
+    return _sequence_header(data, sequence)
+
+
+def _sequence_header(data: bytes, obu: _Obu) -> SequenceHeader:
     bits = _Bits(data, obu.payload, obu.end, "sequence header")
     seq_profile = bits.f(3, "seq_profile")
     if seq_profile > 2:
@@ -723,38 +759,26 @@ def parse_sequence_header(obus: bytes) -> SequenceHeader:
     if not still_picture:
         msg = "BASE: sequence header still_picture is 0 (a video), expected 1"
         raise AbcError(msg)
-    seq_tier_0 = 0
     if reduced:
-        seq_level_idx_0 = bits.f(5, "seq_level_idx[0]")
+        points = dict(seq_level_idx_0=bits.f(5, "seq_level_idx[0]"), seq_tier_0=0, frame_presentation_time_length=0,
+                      buffer_removal_time_length=0, decoder_model_operating_points=())
     else:
-        seq_level_idx_0 = _operating_points(bits)
-        seq_tier_0, seq_level_idx_0 = seq_level_idx_0 >> 5, seq_level_idx_0 & 31
+        points = _operating_points(bits)
     width_bits = bits.f(4, "frame_width_bits_minus_1") + 1
     height_bits = bits.f(4, "frame_height_bits_minus_1") + 1
     width = bits.f(width_bits, "max_frame_width_minus_1") + 1
     height = bits.f(height_bits, "max_frame_height_minus_1") + 1
+    frame_id_length = 0
     if not reduced and bits.f(1, "frame_id_numbers_present_flag"):
-        bits.f(4, "delta_frame_id_length_minus_2")
-        bits.f(3, "additional_frame_id_length_minus_1")
+        frame_id_length = bits.f(4, "delta_frame_id_length_minus_2") + 2
+        frame_id_length += bits.f(3, "additional_frame_id_length_minus_1") + 1
     use_128x128_superblock = bits.f(1, "use_128x128_superblock")
     bits.f(1, "enable_filter_intra")
     bits.f(1, "enable_intra_edge_filter")
+    tools = dict(seq_force_screen_content_tools=SELECT_SCREEN_CONTENT_TOOLS, seq_force_integer_mv=SELECT_INTEGER_MV,
+                 order_hint_bits=0)  # what a reduced header implies
     if not reduced:
-        for field in ("enable_interintra_compound", "enable_masked_compound", "enable_warped_motion",
-                      "enable_dual_filter"):
-            bits.f(1, field)
-        enable_order_hint = bits.f(1, "enable_order_hint")
-        if enable_order_hint:
-            bits.f(1, "enable_jnt_comp")
-            bits.f(1, "enable_ref_frame_mvs")
-        if bits.f(1, "seq_choose_screen_content_tools"):
-            seq_force_screen_content_tools = 2  # SELECT_SCREEN_CONTENT_TOOLS
-        else:
-            seq_force_screen_content_tools = bits.f(1, "seq_force_screen_content_tools")
-        if seq_force_screen_content_tools > 0 and not bits.f(1, "seq_choose_integer_mv"):
-            bits.f(1, "seq_force_integer_mv")
-        if enable_order_hint:
-            bits.f(3, "order_hint_bits_minus_1")
+        tools = _inter_tools(bits)
     enable_superres = bits.f(1, "enable_superres")
     bits.f(1, "enable_cdef")
     bits.f(1, "enable_restoration")
@@ -763,25 +787,49 @@ def parse_sequence_header(obus: bytes) -> SequenceHeader:
     bits.trailing_bits()
     header = SequenceHeader(
         seq_profile=seq_profile, still_picture=bool(still_picture),
-        reduced_still_picture_header=bool(reduced),
-        seq_level_idx_0=seq_level_idx_0, seq_tier_0=seq_tier_0, width=width, height=height,
+        reduced_still_picture_header=bool(reduced), width=width, height=height,
         use_128x128_superblock=bool(use_128x128_superblock), enable_superres=bool(enable_superres),
-        film_grain_params_present=bool(film_grain_params_present), **colour,
+        film_grain_params_present=bool(film_grain_params_present), frame_width_bits=width_bits,
+        frame_height_bits=height_bits, frame_id_length=frame_id_length, **points, **tools, **colour,
     )
     _check_decodable(header)
     return header
 
 
-def _operating_points(bits: _Bits) -> int:
-    """timing_info, decoder_model_info and operating points of a full sequence header (§5.5.1);
-    returns seq_tier[0] << 5 | seq_level_idx[0]."""
+def _inter_tools(bits: _Bits) -> dict:
+    """The fields of a full sequence header between enable_intra_edge_filter and enable_superres
+    (§5.5.1), as SequenceHeader fields: screen content tools, integer MVs, the order hint."""
+    for field in ("enable_interintra_compound", "enable_masked_compound", "enable_warped_motion",
+                  "enable_dual_filter"):
+        bits.f(1, field)
+    enable_order_hint = bits.f(1, "enable_order_hint")
+    if enable_order_hint:
+        bits.f(1, "enable_jnt_comp")
+        bits.f(1, "enable_ref_frame_mvs")
+    if bits.f(1, "seq_choose_screen_content_tools"):
+        seq_force_screen_content_tools = SELECT_SCREEN_CONTENT_TOOLS
+    else:
+        seq_force_screen_content_tools = bits.f(1, "seq_force_screen_content_tools")
+    seq_force_integer_mv = SELECT_INTEGER_MV
+    if seq_force_screen_content_tools > 0 and not bits.f(1, "seq_choose_integer_mv"):
+        seq_force_integer_mv = bits.f(1, "seq_force_integer_mv")
+    order_hint_bits = bits.f(3, "order_hint_bits_minus_1") + 1 if enable_order_hint else 0
+    return dict(seq_force_screen_content_tools=seq_force_screen_content_tools,
+                seq_force_integer_mv=seq_force_integer_mv, order_hint_bits=order_hint_bits)
+
+
+def _operating_points(bits: _Bits) -> dict:
+    """timing_info, decoder_model_info and operating points of a full sequence header (§5.5.1),
+    as SequenceHeader fields: operating point 0's level and tier, and what the decoder model
+    adds to the frame header."""
     decoder_model_info_present = 0
-    buffer_delay_length = 0
+    buffer_delay_length = buffer_removal_time_length = frame_presentation_time_length = 0
     if bits.f(1, "timing_info_present_flag"):
         if not bits.f(32, "num_units_in_display_tick") or not bits.f(32, "time_scale"):
             msg = "BASE: sequence header num_units_in_display_tick or time_scale is 0"
             raise AbcError(msg)
-        if bits.f(1, "equal_picture_interval"):
+        equal_picture_interval = bits.f(1, "equal_picture_interval")
+        if equal_picture_interval:
             bits.uvlc("num_ticks_per_picture_minus_1")
         decoder_model_info_present = bits.f(1, "decoder_model_info_present_flag")
         if decoder_model_info_present:
@@ -789,10 +837,13 @@ def _operating_points(bits: _Bits) -> int:
             if not bits.f(32, "num_units_in_decoding_tick"):
                 msg = "BASE: sequence header num_units_in_decoding_tick is 0"
                 raise AbcError(msg)
-            bits.f(5, "buffer_removal_time_length_minus_1")
-            bits.f(5, "frame_presentation_time_length_minus_1")
+            buffer_removal_time_length = bits.f(5, "buffer_removal_time_length_minus_1") + 1
+            frame_presentation_time_length = bits.f(5, "frame_presentation_time_length_minus_1") + 1
+            if equal_picture_interval:  # temporal_point_info() is only there without it
+                frame_presentation_time_length = 0
     initial_display_delay_present = bits.f(1, "initial_display_delay_present_flag")
-    first = 0
+    level_0 = tier_0 = 0
+    with_model = []
     for i in range(bits.f(5, "operating_points_cnt_minus_1") + 1):
         idc = bits.f(12, f"operating_point_idc[{i}]")
         if idc and (not idc & 0xFF or not idc & 0xF00):  # §6.4.1: both a temporal and a spatial layer
@@ -802,14 +853,16 @@ def _operating_points(bits: _Bits) -> int:
         level = bits.f(5, f"seq_level_idx[{i}]")
         tier = bits.f(1, f"seq_tier[{i}]") if level > 7 else 0
         if decoder_model_info_present and bits.f(1, f"decoder_model_present_for_this_op[{i}]"):
+            with_model.append((i, idc))
             bits.f(buffer_delay_length, f"decoder_buffer_delay[{i}]")
             bits.f(buffer_delay_length, f"encoder_buffer_delay[{i}]")
             bits.f(1, f"low_delay_mode_flag[{i}]")
         if initial_display_delay_present and bits.f(1, f"initial_display_delay_present_for_this_op[{i}]"):
             bits.f(4, f"initial_display_delay_minus_1[{i}]")
         if i == 0:
-            first = tier << 5 | level
-    return first
+            level_0, tier_0 = level, tier
+    return dict(seq_level_idx_0=level_0, seq_tier_0=tier_0, frame_presentation_time_length=frame_presentation_time_length,
+                buffer_removal_time_length=buffer_removal_time_length, decoder_model_operating_points=tuple(with_model))
 
 
 def _color_config(bits: _Bits, seq_profile: int) -> dict:
@@ -867,36 +920,115 @@ def _check_decodable(header: SequenceHeader) -> None:
         raise AbcError(msg)
 
 
-def base_q_idx(obus: bytes, header: SequenceHeader) -> int:
-    """The frame's base_q_idx (§5.9.12) for a reduced still picture header.
+@dataclass(frozen=True)
+class FrameHeader:
+    """What this module reads of the frame's uncompressed header (AV1 spec §5.9.2), which it
+    parses as far as quantization_params(): a shown key frame of the sequence header's size."""
 
-    Reads the uncompressed header of the frame (§5.9.2) as far as quantization_params(); with
-    reduced_still_picture_header it is a shown key frame whose size is the sequence header's.
+    frame_size_override: bool
+    width: int
+    """FrameWidth, which is also UpscaledWidth and RenderWidth: §12 allows no other."""
+    height: int
+    base_q_idx: int
+    """§5.9.12: what :func:`encode` checks the quantizer against."""
+
+
+def parse_headers(obus: bytes) -> tuple[SequenceHeader, FrameHeader]:
+    """Check the OBU framing and order of ``obus``, parse its sequence header (§5.5) and its
+    frame header (§5.9.2), and any redundant copies of the latter, each as far as base_q_idx.
+
+    Refuses (AbcError naming the field and its value) what :func:`parse_sequence_header` refuses
+    and a frame that is not one shown key frame of exactly the sequence header's size (§12): a
+    frame size of its own (frame_size_override_flag), superres, a render size that differs.
+    With the sequence header's size checked against the image, this bounds what dav1d decodes.
     """
-    if not header.reduced_still_picture_header:
-        msg = "BASE: base_q_idx is read only behind a reduced still picture header"
-        raise AbcError(msg)
     data = _as_bytes(obus)
-    split = _split_obus(data)
-    _check_obu_order(split)
-    frame = next(obu for obu in split if obu.obu_type in (OBU_FRAME, OBU_FRAME_HEADER))
-    bits = _Bits(data, frame.payload, frame.end, "frame header")
-    bits.f(1, "disable_cdf_update")
-    # Reduced: seq_force_screen_content_tools and seq_force_integer_mv are both SELECT.
-    allow_screen_content_tools = bits.f(1, "allow_screen_content_tools")
-    if allow_screen_content_tools:
+    sequence, frames = _check_obu_order(_split_obus(data))
+    header = _sequence_header(data, sequence)
+    frame_headers = [_frame_header(data, obu, header) for obu in frames]  # a redundant copy may lie too
+    return header, frame_headers[0]
+
+
+def base_q_idx(obus: bytes, header: SequenceHeader) -> int:
+    """The base_q_idx (§5.9.12) of the frame in ``obus``, whose sequence header parses to
+    ``header``: which quantizer coded it, what tests of the quality tables read back."""
+    data = _as_bytes(obus)
+    _, frames = _check_obu_order(_split_obus(data))
+    return _frame_header(data, frames[0], header).base_q_idx
+
+
+def _frame_header(data: bytes, obu: _Obu, header: SequenceHeader) -> FrameHeader:
+    """uncompressed_header() (§5.9.2) of a shown key frame, as far as base_q_idx (§5.9.12)."""
+    what = "AV1 redundant frame header" if obu.obu_type == OBU_REDUNDANT_FRAME_HEADER else "AV1 frame header"
+    bits = _Bits(data, obu.payload, obu.end, what)
+    if not header.reduced_still_picture_header:
+        _frame_kind(bits, header, what)
+    disable_cdf_update = bits.f(1, "disable_cdf_update")
+    allow_screen_content_tools = header.seq_force_screen_content_tools
+    if allow_screen_content_tools == SELECT_SCREEN_CONTENT_TOOLS:
+        allow_screen_content_tools = bits.f(1, "allow_screen_content_tools")
+    if allow_screen_content_tools and header.seq_force_integer_mv == SELECT_INTEGER_MV:
         bits.f(1, "force_integer_mv")
-    upscaled_width = frame_width = header.width
-    if header.enable_superres and bits.f(1, "use_superres"):
-        denominator = bits.f(3, "coded_denom") + 9  # SUPERRES_DENOM_MIN
-        frame_width = (upscaled_width * 8 + denominator // 2) // denominator
-    if bits.f(1, "render_and_frame_size_different"):
-        bits.f(16, "render_width_minus_1")
-        bits.f(16, "render_height_minus_1")
-    if allow_screen_content_tools and upscaled_width == frame_width:
+    bits.f(header.frame_id_length, "current_frame_id")
+    override = 0 if header.reduced_still_picture_header else bits.f(1, "frame_size_override_flag")
+    bits.f(header.order_hint_bits, "order_hint")
+    _buffer_removal_times(bits, header, obu)
+    width, height = header.width, header.height
+    if override:  # frame_size()
+        width = bits.f(header.frame_width_bits, "frame_width_minus_1") + 1
+        height = bits.f(header.frame_height_bits, "frame_height_minus_1") + 1
+        if (width, height) != (header.width, header.height):
+            msg = (f"BASE: {what} codes a {width}x{height} frame (frame_size_override_flag 1, "
+                   f"frame_width_minus_1 {width - 1}, frame_height_minus_1 {height - 1}), but its sequence "
+                   f"header declares {header.width}x{header.height}")
+            raise AbcError(msg)
+    if header.enable_superres and bits.f(1, "use_superres"):  # superres_params()
+        msg = (f"BASE: {what} use_superres is 1 (a frame coded narrower and upscaled), which a base layer "
+               "may not use: a smaller frame is declared by its sequence header")
+        raise AbcError(msg)
+    if bits.f(1, "render_and_frame_size_different"):  # render_size()
+        render = (bits.f(16, "render_width_minus_1") + 1, bits.f(16, "render_height_minus_1") + 1)
+        if render != (width, height):
+            msg = (f"BASE: {what} render size {render[0]}x{render[1]} (render_and_frame_size_different 1) "
+                   f"differs from its frame size, {width}x{height}")
+            raise AbcError(msg)
+    if allow_screen_content_tools:  # UpscaledWidth == FrameWidth: no superres
         bits.f(1, "allow_intrabc")
-    _tile_info(bits, header, frame_width)
-    return bits.f(8, "base_q_idx")
+    if not (header.reduced_still_picture_header or disable_cdf_update):
+        bits.f(1, "disable_frame_end_update_cdf")
+    _tile_info(bits, header)
+    return FrameHeader(frame_size_override=bool(override), width=width, height=height,
+                       base_q_idx=bits.f(8, "base_q_idx"))
+
+
+def _frame_kind(bits: _Bits, header: SequenceHeader, what: str) -> None:
+    """The fields of a full header before disable_cdf_update (§5.9.2): one shown key frame, or
+    AbcError. A still picture has nothing for show_existing_frame to show or an inter frame to
+    predict from, and AV1-ISOBMFF makes an image item's frame a shown key frame."""
+    if bits.f(1, "show_existing_frame"):
+        msg = f"BASE: {what} show_existing_frame is 1, but a still picture has no earlier frame to show"
+        raise AbcError(msg)
+    frame_type = bits.f(2, "frame_type")
+    if frame_type != 0:
+        msg = f"BASE: {what} frame_type is {frame_type} ({FRAME_TYPES[frame_type]}), expected 0 (KEY_FRAME)"
+        raise AbcError(msg)
+    if not bits.f(1, "show_frame"):
+        msg = f"BASE: {what} show_frame is 0 (a hidden frame), expected 1"
+        raise AbcError(msg)
+    bits.f(header.frame_presentation_time_length, "frame_presentation_time")  # temporal_point_info()
+    # A shown key frame: showable_frame 0 and error_resilient_mode 1, neither coded.
+
+
+def _buffer_removal_times(bits: _Bits, header: SequenceHeader, obu: _Obu) -> None:
+    """The decoder model's buffer_removal_time of each operating point that holds the frame's
+    layer (§5.9.2), read only to step over them."""
+    if not header.buffer_removal_time_length or not bits.f(1, "buffer_removal_time_present_flag"):
+        return
+    for number, idc in header.decoder_model_operating_points:
+        in_temporal_layer = idc >> obu.temporal_id & 1
+        in_spatial_layer = idc >> (obu.spatial_id + 8) & 1
+        if idc == 0 or (in_temporal_layer and in_spatial_layer):
+            bits.f(header.buffer_removal_time_length, f"buffer_removal_time[{number}]")
 
 
 def _tile_log2(block: int, target: int) -> int:
@@ -906,9 +1038,9 @@ def _tile_log2(block: int, target: int) -> int:
     return k
 
 
-def _tile_info(bits: _Bits, header: SequenceHeader, frame_width: int) -> None:
-    """tile_info() (§5.9.15), read only to step over it."""
-    mi_cols = 2 * ((frame_width + 7) >> 3)
+def _tile_info(bits: _Bits, header: SequenceHeader) -> None:
+    """tile_info() (§5.9.15) of a frame of the sequence header's size, read only to step over it."""
+    mi_cols = 2 * ((header.width + 7) >> 3)
     mi_rows = 2 * ((header.height + 7) >> 3)
     sb_shift = 5 if header.use_128x128_superblock else 4
     sb_cols = (mi_cols + (1 << sb_shift) - 1) >> sb_shift
@@ -959,8 +1091,9 @@ def decode_image(obus: bytes, channels: int, max_size: tuple[int, int]) -> Image
     thumbnail takes as it is, without a copy through numpy (0.08 s at 12 MP).
 
     ``max_size`` is the (width, height) the frame may not exceed. The sequence header is checked
-    against it, the module's limits and ``channels`` before anything is decoded; Pillow's
-    decompression-bomb limit is not consulted, since the caller has bounded the size already.
+    against it, the module's limits and ``channels``, and the frame header against the sequence
+    header (:func:`parse_headers`), before anything is decoded; Pillow's decompression-bomb limit
+    is not consulted, since the caller has bounded the size already.
     """
     require_avif(encoder=False)
     if isinstance(channels, bool) or channels not in (1, 3):
@@ -971,7 +1104,7 @@ def decode_image(obus: bytes, channels: int, max_size: tuple[int, int]) -> Image
         raise AbcError(msg)
     max_width = _check_int("max_size width", max_size[0], 1, 1 << 31)
     max_height = _check_int("max_size height", max_size[1], 1, 1 << 31)
-    header = parse_sequence_header(obus)
+    header, _ = parse_headers(obus)
     size = f"{header.width}x{header.height}"
     if header.width > max_width or header.height > max_height:
         msg = f"BASE: AV1 frame {size} is larger than the image, {max_width}x{max_height}"
@@ -985,9 +1118,12 @@ def decode_image(obus: bytes, channels: int, max_size: tuple[int, int]) -> Image
         raise AbcError(msg)
     mode = "L" if channels == 1 else "RGB"
     picture = _pillow_decode(avif_file(obus, header))
+    # libavif sizes the image by the rebuilt file's ispe, whatever the size of the frame dav1d
+    # decoded (a larger frame is cropped, a smaller one read at the wrong stride): checking the
+    # frame header above is what bounds the frame; this checks what Pillow hands back.
     if (picture.mode, picture.size) != (mode, (header.width, header.height)):
         msg = (f"BASE: AV1 stream decoded to {picture.mode} {picture.size[0]}x{picture.size[1]}, "
-               f"expected {mode} {size} from its sequence header")
+               f"expected {mode} {size} from its headers")
         raise AbcError(msg)
     return picture
 

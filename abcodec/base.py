@@ -74,14 +74,15 @@ def decode_frame(payload: bytes, channels: int, size: tuple[int, int]) -> np.nda
 def decode_frame_image(payload: bytes, channels: int, size: tuple[int, int]) -> Image.Image:
     """§12 steps 1–2: the AV1 frame as decoded, a PIL image (L or RGB) at its own size.
 
-    The frame's size is read from the AV1 sequence header and checked against the image's, size
-    (H, W), before anything is decoded; any problem is an AbcError naming the field.
+    The frame's size is read from its AV1 headers (the frame header must code the sequence
+    header's size) and checked against the image's, size (H, W), before anything is decoded; any
+    problem is an AbcError naming the field.
     """
     height, width = size
-    header = av1.parse_sequence_header(bytes(payload))
+    _, frame = av1.parse_headers(bytes(payload))
     smallest = (-(-width // MAX_SCALE), -(-height // MAX_SCALE))
-    if not (smallest[0] <= header.width <= width and smallest[1] <= header.height <= height):
-        msg = (f"BASE: AV1 frame of {header.width}x{header.height} for a {width}x{height} image; it must lie "
+    if not (smallest[0] <= frame.width <= width and smallest[1] <= frame.height <= height):
+        msg = (f"BASE: AV1 frame of {frame.width}x{frame.height} for a {width}x{height} image; it must lie "
                f"within {smallest[0]}x{smallest[1]} .. {width}x{height}")
         raise AbcError(msg)
     return av1.decode_image(bytes(payload), channels, (width, height))

@@ -1,4 +1,4 @@
-"""Hostile files of at most 1 KB that ask for the most decoding work, and what they cost.
+"""Hostile files of at most 2 KB that ask for the most decoding work, and what they cost.
 
 ``python -m fuzz.hostile`` decodes each file of :data:`CASES` in a fresh process and prints one
 JSON line per file: its bytes, the outcome (image size or the error), seconds and peak RSS.
@@ -29,6 +29,7 @@ from abcodec.container import AbcFile, Header
 from abcodec.inpaint.descent import Params, packaged_generator_hash
 from abcodec.maskcode import encode_mask
 from abcodec.pixels import PixelParams, expected_size
+from fuzz import av1_streams
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -111,6 +112,18 @@ def generative_file(width: int, height: int, *, steps: int = 0, classes: bool = 
     return container.write_file(AbcFile(header, encode_mask(kept), zero_frame(size), ancillary))
 
 
+def av1_frame_larger_than_head(width: int, height: int, frame: int, *, mode: int = container.MODE_L) -> bytes:
+    """A file of ``width`` × ``height`` whose AV1 sequence header declares that size, but whose
+    frame header sets frame_size_override_flag and codes a flat ``frame`` × ``frame`` frame,
+    its tile data real (libaom's, coded at that size): what a decoder that trusts the sequence
+    header alone hands to dav1d whole."""
+    flat = np.full((frame, frame, 3) if mode == container.MODE_RGB else (frame, frame), 128, np.uint8)
+    stream = av1_streams.still_picture(av1.encode(flat, 63, speed=10), max_size=(width, height),
+                                       frame_size=(frame, frame))
+    header = Header(width=width, height=height, mode=mode, block=1, q_luma=1, q_chroma=1, chroma_shift=0)
+    return container.write_file(AbcFile(header, None, None, {}, stream))
+
+
 CASES = {
     "rgb-8192x8192-one-block64": lambda: hostile_file(8192, 8192, block=64),
     "grey-8192x8192-one-pixel": lambda: hostile_file(8192, 8192, mode=container.MODE_L),
@@ -129,13 +142,17 @@ CASES = {
     "ppgn-rgb-1312x1312-G-alone": lambda: generative_file(1312, 1312),
     "ppgn-rgb-1024x1024-av1-flat": lambda: generative_file(1024, 1024, av1_base=True),
     "ppgn-rgb-4096x4096-av1-flat": lambda: generative_file(4096, 4096, av1_base=True),
+    "av1-grey-128x96-frame-4096x4096": lambda: av1_frame_larger_than_head(128, 96, 4096),
+    "av1-grey-128x96-frame-16384x16384": lambda: av1_frame_larger_than_head(128, 96, 16384),
 }
 """Files of at most 1 KB: the first five ask for 25 to 67 million pixels (the format allows them),
 the next three for the most the decoder's default limits admit (SMALL_IMAGE_PIXELS, and
 MAX_PIXELS_PER_BYTE per byte of MASK and PIXL); the ``ppgn-`` ones ask the generative decoder for
 its most expensive work: the classifier on a thin strip, thousands of descent steps on a tiny
 image, tile overlaps, many thin tiles, G alone on the largest image that needs no bytes, and flat
-AV1 bases."""
+AV1 bases. The ``av1-`` ones (about 300 bytes and 1.9 KB) hold an AV1 frame larger than the image
+that its frame header alone declares (issue 25); building the 16384 × 16384 one codes that frame
+with libaom first, 12 s and 3.4 GB in the process that builds it, not in the one that decodes."""
 
 
 def peak_rss_mib() -> int:

@@ -11,6 +11,8 @@ from skimage import data
 
 from abcodec import av1
 from abcodec.container import AbcError
+from fuzz import av1_streams
+from fuzz.av1_streams import bits_of, field, join, payload_of, split, uvlc, without_trailing
 
 
 def textured(height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -40,67 +42,7 @@ def pillow_decode(avif: bytes) -> np.ndarray:
         return np.array(picture)
 
 
-# --- bit strings, to edit sequence headers field by field -----------------------------------
-
-
-def bits_of(payload: bytes) -> str:
-    return "".join(f"{byte:08b}" for byte in payload)
-
-
-def without_trailing(bits: str) -> str:
-    """Drop trailing_bits(): the last 1 and the zeros after it."""
-    return bits[: bits.rindex("1")]
-
-
-def payload_of(bits: str) -> bytes:
-    """Append trailing_bits() (a 1, zeros to a byte boundary) and pack."""
-    bits += "1"
-    bits += "0" * (-len(bits) % 8)
-    return bytes(int(bits[i : i + 8], 2) for i in range(0, len(bits), 8))
-
-
-def field(value: int, n: int) -> str:
-    return format(value, f"0{n}b") if n else ""
-
-
-def uvlc(value: int) -> str:
-    """AV1 §4.10.3 uvlc() for value."""
-    leading = (value + 1).bit_length() - 1
-    return "0" * leading + "1" + field(value + 1 - (1 << leading), leading)
-
-
-def obu(obu_type: int, payload: bytes) -> bytes:
-    size = len(payload)
-    leb = bytearray()
-    while True:
-        leb.append(size & 0x7F | (0x80 if size > 0x7F else 0))
-        size >>= 7
-        if not size:
-            break
-    return bytes([obu_type << 3 | 0x02]) + bytes(leb) + payload
-
-
-def split(stream: bytes) -> list[tuple[int, bytes]]:
-    """(obu_type, payload) of each OBU, by an independent reader of the simple form libaom writes."""
-    out, i = [], 0
-    while i < len(stream):
-        header = stream[i]
-        i += 1 + (header >> 2 & 1)
-        size = shift = 0
-        while True:
-            byte = stream[i]
-            i += 1
-            size |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                break
-        out.append((header >> 3 & 15, stream[i : i + size]))
-        i += size
-    return out
-
-
-def join(obus: list[tuple[int, bytes]]) -> bytes:
-    return b"".join(obu(t, p) for t, p in obus)
+# --- bit strings, to edit sequence headers field by field (fuzz.av1_streams writes them) ---------
 
 
 def reduced_parts(stream: bytes) -> dict:
@@ -354,9 +296,9 @@ LIBAOM_QUANTIZER_TO_QINDEX = (
 @pytest.mark.parametrize("quantizer", range(64))
 def test_every_quantizer_codes_as_libaoms_qindex(quantizer):
     stream = av1.encode(colour(8, 8, 7), quantizer, speed=9)  # encode checks this too
-    header = av1.parse_sequence_header(stream)
+    header, frame = av1.parse_headers(stream)
     expected = LIBAOM_QUANTIZER_TO_QINDEX[quantizer]
-    assert av1.base_q_idx(stream, header) == av1.QINDEX_FOR_QUANTIZER[quantizer] == expected
+    assert frame.base_q_idx == av1.base_q_idx(stream, header) == av1.QINDEX_FOR_QUANTIZER[quantizer] == expected
 
 
 def test_a_different_quality_mapping_fails_loudly(monkeypatch):
@@ -482,6 +424,110 @@ def test_bad_full_sequence_headers_are_refused(prefix, message):
     stream, _ = animation_first_frame()
     with pytest.raises(AbcError, match=message):
         av1.decode(full_header(stream, prefix), 3, (40, 24))
+
+
+# --- the frame header -------------------------------------------------------------------------
+
+LAYERED = av1_streams.DecoderModel(buffer_removal_time_length=13, frame_presentation_time_length=20,
+                                   operating_points=(0x303, 0x101, 0x202))
+"""Three operating points with a decoder model; a frame of temporal and spatial layer 1 is in the
+first and the third, so its header holds two buffer_removal_time fields, not three."""
+
+KEY_FRAMES = {
+    "full header": {},
+    "override repeating the size": dict(frame_size=(33, 20)),
+    "override in 6- and 5-bit fields": dict(frame_size=(33, 20), size_bits=(6, 5)),
+    "render size equal to the frame's": dict(render_size=(33, 20)),
+    "frame ids": dict(frame_id_length=15, frame_size=(33, 20)),
+    "decoder model": dict(decoder_model=av1_streams.DecoderModel(), render_size=(33, 20)),
+    "decoder model, layered": dict(decoder_model=LAYERED, extension=(1, 1), frame_size=(33, 20), frame_id_length=4),
+}
+
+
+@pytest.mark.parametrize("fields", KEY_FRAMES.values(), ids=KEY_FRAMES.keys())
+@pytest.mark.parametrize("grey", [False, True], ids=["rgb", "grey"])
+def test_a_shown_key_frame_behind_a_full_header_is_parsed_and_decoded_as_libaoms(fields, grey):
+    """The writer follows the AV1 spec, not this parser: base_q_idx comes after every field the
+    frame header may hold, so reading it right means every field was stepped over right."""
+    original = STREAM_GREY if grey else STREAM_RGB
+    stream = av1_streams.still_picture(original, **fields)
+    header, frame = av1.parse_headers(stream)
+    assert not header.reduced_still_picture_header
+    assert (frame.width, frame.height, frame.frame_size_override) == (33, 20, "frame_size" in fields)
+    assert frame.base_q_idx == av1.QINDEX_FOR_QUANTIZER[30]
+    channels = 1 if grey else 3
+    assert np.array_equal(av1.decode(stream, channels, (33, 20)), av1.decode(original, channels, (33, 20)))
+
+
+@pytest.mark.parametrize("grey", [False, True], ids=["rgb", "grey"])
+@pytest.mark.parametrize("image", [LARGE, CHELSEA, colour(1, 1), colour(40, 1, 6)], ids=["768x512", "chelsea", "1x1", "1x40"])
+def test_every_frame_the_encoder_writes_is_one_key_frame_of_its_sequence_headers_size(image, grey):
+    if grey:
+        image = np.ascontiguousarray(image[..., 1])
+    header, frame = av1.parse_headers(av1.encode(image, 40, speed=9))
+    assert header.reduced_still_picture_header and not header.enable_superres
+    assert (frame.width, frame.height, frame.frame_size_override) == (image.shape[1], image.shape[0], False)
+
+
+LIES = {
+    "larger frame": (dict(max_size=(16, 10), frame_size=(33, 20)),
+                     r"codes a 33x20 frame \(frame_size_override_flag 1, frame_width_minus_1 32, frame_height_minus_1 19\), "
+                     "but its sequence header declares 16x10$"),
+    "16384 x 16384": (dict(frame_size=(16384, 16384)), "codes a 16384x16384 frame .* declares 33x20$"),
+    "smaller frame": (dict(max_size=(40, 30), frame_size=(33, 20)), "codes a 33x20 frame .* declares 40x30$"),
+    "one column more": (dict(max_size=(32, 20), frame_size=(33, 20)), "codes a 33x20 frame .* declares 32x20$"),
+    "one row more": (dict(max_size=(33, 19), frame_size=(33, 20)), "codes a 33x20 frame .* declares 33x19$"),
+    "larger, behind frame ids and a layered decoder model": (
+        dict(max_size=(16, 10), frame_size=(33, 20), size_bits=(7, 9), frame_id_length=9, decoder_model=LAYERED,
+             extension=(1, 1)), "codes a 33x20 frame .* declares 16x10$"),
+    "superres": (dict(superres_denom=16), "use_superres is 1"),
+    "render size": (dict(render_size=(66, 40)), r"render size 66x40 \(render_and_frame_size_different 1\) differs "
+                                                 "from its frame size, 33x20$"),
+    "render size, one row less": (dict(render_size=(33, 19)), "render size 33x19"),
+    "show_existing_frame": (dict(show_existing_frame=1), "show_existing_frame is 1"),
+    "inter frame": (dict(frame_type=av1_streams.INTER_FRAME), r"frame_type is 1 \(INTER_FRAME\), expected 0 \(KEY_FRAME\)"),
+    "intra-only frame": (dict(frame_type=av1_streams.INTRA_ONLY_FRAME), r"frame_type is 2 \(INTRA_ONLY_FRAME\)"),
+    "switch frame": (dict(frame_type=av1_streams.SWITCH_FRAME), r"frame_type is 3 \(SWITCH_FRAME\)"),
+    "hidden key frame": (dict(show_frame=0), r"show_frame is 0 \(a hidden frame\), expected 1"),
+}
+
+
+@pytest.mark.parametrize("fields, message", LIES.values(), ids=LIES.keys())
+def test_a_frame_that_is_not_one_key_frame_of_the_sequence_headers_size_is_refused_before_decoding(
+        no_pixel_decoding, fields, message):
+    with pytest.raises(AbcError, match=f"^BASE: AV1 frame header {message}"):
+        av1.decode(av1_streams.still_picture(STREAM_RGB, **fields), 3, (64, 64))
+
+
+def test_the_issues_frame_the_sequence_header_hides_is_refused_with_real_tiles_and_decoded_before(monkeypatch):
+    """A flat 512 x 512 frame behind a 64 x 48 sequence header: dav1d decodes it whole and
+    libavif hands back its 64 x 48 corner, so only the frame header tells the lie."""
+    flat = np.full((512, 512), 90, np.uint8)
+    lie = av1_streams.still_picture(av1.encode(flat, 63, speed=10), max_size=(64, 48), frame_size=(512, 512))
+    with pytest.raises(AbcError, match="codes a 512x512 frame"):
+        av1.decode(lie, 1, (64, 48))
+    monkeypatch.setattr(av1, "_frame_header", lambda *args: None)  # the decoder before the frame header was read
+    assert av1.decode(lie, 1, (64, 48)).shape == (48, 64)
+
+
+def test_a_redundant_frame_header_is_held_to_the_same_rules(no_pixel_decoding):
+    sequence, frame = split(av1_streams.still_picture(STREAM_RGB, frame_size=(33, 20)))
+    lying_sequence, lying = split(av1_streams.still_picture(STREAM_RGB, frame_size=(66, 40)))
+    assert lying_sequence == sequence  # the same sequence header: only the frame headers differ
+    copy = (av1.OBU_REDUNDANT_FRAME_HEADER, frame[1])
+    assert av1.parse_headers(join([sequence, frame, copy]))[1].width == 33
+    with pytest.raises(AbcError, match="^BASE: AV1 redundant frame header codes a 66x40 frame"):
+        av1.decode(join([sequence, frame, (av1.OBU_REDUNDANT_FRAME_HEADER, lying[1])]), 3, (64, 64))
+    with pytest.raises(AbcError, match="^BASE: OBU 1 is a redundant frame header before the frame header"):
+        av1.decode(join([sequence, copy, frame]), 3, (64, 64))
+
+
+@pytest.mark.parametrize("cut", range(12))
+def test_every_truncation_of_a_full_frame_header_is_refused_by_the_parser(no_pixel_decoding, cut):
+    sequence, frame = split(av1_streams.still_picture(STREAM_RGB, frame_size=(33, 20), decoder_model=LAYERED,
+                                                      extension=(1, 1), frame_id_length=16))
+    with pytest.raises(AbcError, match="^BASE: AV1 frame header ends inside "):
+        av1.parse_headers(join([sequence, (av1.OBU_FRAME, frame[1][:cut])]))
 
 
 # --- damaged and hostile streams --------------------------------------------------------------
@@ -624,9 +670,10 @@ def test_too_many_obus_are_refused(no_pixel_decoding):
 
 
 def test_a_frame_that_dav1d_rejects_is_an_abc_error():
-    empty_frame = join([SEQUENCE, (av1.OBU_FRAME, b"")])
+    headers_only = join([SEQUENCE, (av1.OBU_FRAME, FRAME[1][:4])])  # the frame header, no tiles
+    av1.parse_headers(headers_only)
     with pytest.raises(AbcError, match=r"^BASE: AV1 stream could not be decoded \("):
-        av1.decode(empty_frame, 3, (33, 20))
+        av1.decode(headers_only, 3, (33, 20))
 
 
 @pytest.mark.parametrize("channels, max_size, message", [
