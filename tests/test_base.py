@@ -55,13 +55,6 @@ def test_payload_round_trip_keeps_the_shape_and_the_picture(height, width, chann
         assert np.abs(decoded - image).mean() < 12
 
 
-@pytest.mark.parametrize("bpp", [0.1, 0.3, 0.8])
-def test_encode_base_fits_the_budget_closely(bpp):
-    budget = int(bpp * 128 * 192 / 8)
-    payload = base.encode_base(ASTRONAUT, budget)
-    assert 0.9 * budget <= len(payload) <= budget
-
-
 def test_low_rates_shrink_the_frame_and_the_decoder_upsamples_it():
     payload = base.encode_base(ASTRONAUT, 60)
     header = av1.parse_sequence_header(payload)
@@ -94,14 +87,11 @@ def test_prefilter_blurs_what_matters_less_only():
     assert np.array_equal(base.prefilter(ASTRONAUT, np.full((128, 192), 0.3, np.float32)), ASTRONAUT)
 
 
-def test_default_encode_is_base_only_and_hits_the_rate():
-    image = np.asarray(Image.fromarray(data.astronaut()).resize((384, 256)))
-    for bpp in (0.1, 0.25, 0.5):
-        encoded = encode(image, options=EncodeOptions(bpp=bpp))
-        abc = container.read_file(encoded)
-        assert abc.base is not None and abc.mask is None and abc.pixels is None
-        assert abc.header.version == 3
-        assert 0.9 * bpp <= 8 * len(encoded) / (384 * 256) <= bpp
+def test_default_encode_is_base_only():
+    """The rate it meets is tests/test_codec.py's test_bpp_target_is_met_from_below."""
+    abc = container.read_file(encode(np.asarray(Image.fromarray(data.astronaut()).resize((384, 256)))))
+    assert abc.base is not None and abc.mask is None and abc.pixels is None
+    assert abc.header.version == 3
 
 
 def test_base_beats_jpeg_at_equal_bytes_on_a_photograph():
@@ -191,5 +181,6 @@ def test_base_file_round_trips_through_pillow(tmp_path):
     Image.fromarray(ASTRONAUT).save(path, bpp=0.4, speed=8)
     with Image.open(path) as im:
         assert im.size == (192, 128)
-        im.load()
+        np.testing.assert_array_equal(np.asarray(im), np.asarray(decode(path.read_bytes())))
+        assert structural_similarity(ASTRONAUT, np.asarray(im), channel_axis=2, data_range=255) > 0.75  # 0.80 measured; blank: 0.18
     assert container.read_file(path.read_bytes()).base is not None

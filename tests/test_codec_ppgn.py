@@ -67,8 +67,12 @@ def test_pillow_and_cli_decode_ppgn_files(ppgn_file, tmp_path):
         assert np.array_equal(np.asarray(im), np.asarray(decode(ppgn_file)))
     Image.fromarray(ASTRONAUT).save(tmp_path / "in.png")
     assert cli.encode_cli([str(tmp_path / "in.png"), str(tmp_path / "a.abc"), "--inpainter", "ppgn"]) == 0
-    assert container.read_file((tmp_path / "a.abc").read_bytes()).header.inpainter == container.INPAINTER_PPGN
+    written = (tmp_path / "a.abc").read_bytes()
+    assert container.read_file(written).header.inpainter == container.INPAINTER_PPGN
     assert cli.decode_cli([str(tmp_path / "a.abc"), str(tmp_path / "a.png")]) == 0
+    refined = np.asarray(decode(written))
+    assert not np.array_equal(refined, np.asarray(decode(written, inpainter="diffusion")))
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "a.png")), refined)
 
 
 def test_steps_are_written_and_reported_as_progress(tmp_path, capsys):

@@ -103,11 +103,20 @@ def test_animation_is_refused_with_its_frame_count(tmp_path, extension):
 
 
 def test_mpo_is_its_primary_image(tmp_path):
-    frames = [Image.new("RGB", (8, 8), (0, 80 * i, 0)) for i in range(2)]
+    """A stereo pair (MPO) is not refused as an animation, and the image stored is the first one."""
+    frames = [Image.new("RGB", (8, 8), (200, 40 + 120 * i, 0)) for i in range(2)]
     frames[0].save(tmp_path / "camera.mpo", save_all=True, append_images=frames[1:])
     with Image.open(tmp_path / "camera.mpo") as im:
         assert (im.format, im.n_frames) == ("MPO", 2)
         images.check_image(im)
+        array, _, _ = images.image_to_array(im)
+        lossless = codec.BlockLayer(keep=1.0, q_luma=1, q_chroma=1, chroma_shift=0)
+        decoded = np.asarray(codec.decode(codec.encode(im, options=codec.EncodeOptions(blocks=lossless))), dtype=int)
+        first = np.asarray(im.convert("RGB"), dtype=int)
+        im.seek(1)
+        assert np.abs(np.asarray(im.convert("RGB"), dtype=int) - first).max() > 100  # the views differ
+    np.testing.assert_array_equal(array, first)
+    assert np.abs(decoded - first).max() <= 1  # through YCbCr and back
 
 
 def test_size_is_checked_from_the_header_before_decoding(tmp_path, monkeypatch):
