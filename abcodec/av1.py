@@ -1004,7 +1004,8 @@ def _frame_header(data: bytes, obu: _Obu, header: SequenceHeader) -> FrameHeader
 def _frame_kind(bits: _Bits, header: SequenceHeader, what: str) -> None:
     """The fields of a full header before disable_cdf_update (§5.9.2): one shown key frame, or
     AbcError. A still picture has nothing for show_existing_frame to show or an inter frame to
-    predict from, and AV1-ISOBMFF makes an image item's frame a shown key frame."""
+    predict from, and AVIF makes an image item's data a sync sample, whose frame AV1-ISOBMFF
+    makes a key frame with show_frame 1."""
     if bits.f(1, "show_existing_frame"):
         msg = f"BASE: {what} show_existing_frame is 1, but a still picture has no earlier frame to show"
         raise AbcError(msg)

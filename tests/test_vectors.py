@@ -41,6 +41,16 @@ def test_invalid_vector_is_refused(name):
         decode((VECTORS / MANIFEST["invalid"][name]["file"]).read_bytes())
 
 
+def test_the_frame_larger_than_its_sequence_header_is_refused_by_its_frame_header():
+    """§12 step 1: the sequence header's size is the image's, so only the frame header tells."""
+    data = (VECTORS / "bad-av1-frame-larger-than-head.abc").read_bytes()
+    assert container.read_file(data).header.width == 16
+    with pytest.raises(AbcError, match=r"^BASE: AV1 frame header codes a 64x36 frame \(frame_size_override_flag 1, "
+                                       r"frame_width_minus_1 63, frame_height_minus_1 35\), but its sequence header "
+                                       "declares 16x9$"):
+        decode(data)
+
+
 def test_committed_vectors_are_what_the_generator_makes():
     """Bit for bit where the bytes are the format's; the AV1 frames are libaom's choice, so files
     with a BASE are compared only where the same libavif and libaom made them."""

@@ -31,6 +31,7 @@ from abcodec.pixels import pack_blocks
 from abcodec.reconstruct import pixel_params
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
 
 DESCENT_STEPS = 10
 """Descent steps the assistant-statistics vector asks for (any count > 0 switches the terms on)."""
@@ -192,7 +193,24 @@ def invalid_vectors(valid: dict[str, tuple[bytes, str]]) -> dict[str, tuple[byte
                                      "a 16x10 AV1 frame in the BASE of a 16x9 image"),
         "bad-av1-grey-for-rgb": (container.write_file(dataclasses.replace(
             av1_rgb, base=container.read_file(valid["grey-16x9-av1"][0]).base)), "a 4:0:0 AV1 frame for an RGB image"),
+        "bad-av1-frame-larger-than-head": (frame_larger_than_its_sequence_header(),
+                                           "a 64x36 AV1 frame (frame_size_override_flag) behind a sequence header "
+                                           "declaring the image's 16x9"),
     }
+
+
+def frame_larger_than_its_sequence_header() -> bytes:
+    """A 16×9 grey image whose AV1 sequence header declares 16×9, while its frame header sets
+    frame_size_override_flag and codes a 64×36 frame, the tiles of one (§12 step 1): dav1d decodes
+    it whole, so only a decoder that reads the frame header refuses it. The headers are written
+    by fuzz/av1_streams.py, from the AV1 spec."""
+    from fuzz import av1_streams  # the repository's root is on sys.path (pytest's, or main's)
+
+    image = pattern(36, 64, 1)
+    stream = av1_streams.still_picture(av1.encode(image, AV1_FULL[1], base.DEFAULT_SPEED, base.ENCODER_THREADS),
+                                       max_size=(16, 9), frame_size=(64, 36))
+    header = header_for(EncodeOptions(inpainter="diffusion"), width=16, height=9, mode=container.MODE_L)
+    return container.write_file(container.AbcFile(header, None, None, {}, stream))
 
 
 def as_version_1_unchecked(data: bytes) -> bytes:
@@ -249,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.write:
         parser.print_help()
         return 2
+    sys.path.insert(0, str(ROOT))  # for fuzz.av1_streams
     write(HERE)
     return 0
 
