@@ -27,7 +27,7 @@ from .importance import ImportanceSource, resolve_importance
 from .inpaint.descent import Progress, descent_of, work_units
 from .mask import block_order, mask_from_order
 from .maskcode import encode_mask
-from .metadata import chunks_from_info, info_from_chunks
+from .metadata import chunks_from_info, info_from_chunks, usable_info
 from .options import AVAILABLE_INPAINTERS, DEVICES, BlockLayer, EncodeOptions, header_for
 from .pixels import pack_blocks
 from .reconstruct import fast_decode, pixel_params, reduced_decode, reduced_size
@@ -55,7 +55,7 @@ def encode(
         warnings.warn(note, AbcWarning, stacklevel=2)
     if alpha is not None:
         array = fill_hidden(array, alpha)
-    info = metadata if metadata is not None else getattr(image, "info", {})
+    info = metadata if metadata is not None else usable_info(getattr(image, "info", {}), options.metadata)
     ancillary = chunks_from_info(info, options.metadata)
     ancillary |= assist_stats.measure_chunks(array, options.assist)
     packed_alpha = None if alpha is None else pack_alpha(alpha)

@@ -14,7 +14,7 @@ from typing import Any
 
 from PIL import Image, PngImagePlugin
 
-from .container import CHUNK_EXIF, CHUNK_ICCP, CHUNK_PHYS, CHUNK_XMPD, AbcError
+from .container import CHUNK_EXIF, CHUNK_ICCP, CHUNK_PHYS, CHUNK_XMPD, AbcError, AbcWarning
 
 EXIF_PREFIX = b"Exif\x00\x00"
 """The APP1 header JPEG-style EXIF carries (and ``Image.Exif.tobytes()`` writes). The ``exif``
@@ -95,6 +95,8 @@ def _bytes_payload(key: str, value: Any) -> bytes:
         msg = f"{key} must be {allowed}, got {type(value).__name__}"
         raise AbcError(msg)
     value = bytes(value)
+    if key == "exif" and value:
+        parse_exif(value)
     return value.removeprefix(EXIF_PREFIX) if key == "exif" else value
 
 
@@ -110,20 +112,38 @@ def _dpi_payload(value: Any) -> bytes:
     return _PHYS.pack(round(x * DPI_SCALE), round(y * DPI_SCALE))
 
 
-def parse_exif(data: bytes) -> Image.Exif:
-    """EXIF bytes (with or without the ``Exif\\0\\0`` prefix) as Pillow reads them, every value
-    read once as a writer reads it; an AbcError where Pillow cannot, so that no file carries EXIF
-    on which ``getexif()`` or an image writer would fail later."""
+def parse_exif(data: bytes, *, rewritable: bool = False) -> Image.Exif:
+    """EXIF bytes (with or without the ``Exif\\0\\0`` prefix) as Pillow reads them, and, if
+    ``rewritable``, writes them again (as the TIFF and AVIF writers do); an AbcError where it
+    cannot (not TIFF data, or values it cannot write), as Pillow's AVIF writer refuses such
+    bytes. Damage Pillow reads past ("Corrupt EXIF data", tags skipped) is accepted, silently:
+    cameras write such EXIF, and it is carried as it is."""
     exif = Image.Exif()
     with warnings.catch_warnings():
-        warnings.simplefilter("error", UserWarning)  # "Corrupt EXIF data": Pillow skips what it cannot read
+        warnings.simplefilter("ignore", UserWarning)
         try:
             exif.load(data)
-            exif.tobytes()
+            if rewritable:
+                exif.tobytes()
         except Exception as e:  # Pillow raises SyntaxError, TypeError, struct.error, AttributeError... on damaged EXIF
             msg = f"exif is not EXIF data Pillow can read ({type(e).__name__}: {' '.join(str(e).split())})"
             raise AbcError(msg) from e
     return exif
+
+
+def usable_info(info: Mapping[str, Any], kinds: Iterable[str] = tuple(KINDS)) -> dict[str, Any]:
+    """An input image's ``info`` with an EXIF Pillow cannot read left out, with an AbcWarning:
+    what an image brings along is carried where it can be, while an EXIF given explicitly (the
+    ``metadata`` of :func:`abcodec.encode`, ``save(exif=...)``) is refused by :func:`chunks_from_info`."""
+    exif = info.get("exif")
+    if "exif" not in kinds or not isinstance(exif, (bytes, bytearray, memoryview)) or not exif:
+        return dict(info)
+    try:
+        parse_exif(bytes(exif))
+    except AbcError as e:
+        warnings.warn(f"the image's EXIF is left out: {e}", AbcWarning, stacklevel=3)
+        return {key: value for key, value in info.items() if key != "exif"}
+    return dict(info)
 
 
 def save_keywords(info: Mapping[str, Any], fmt: str) -> tuple[dict[str, Any], list[str]]:
@@ -136,15 +156,15 @@ def save_keywords(info: Mapping[str, Any], fmt: str) -> tuple[dict[str, Any], li
     Each writer ignores the keywords it cannot hold (dpi in WebP, all of them in GIF). PNG and
     TIFF have no ``xmp`` keyword but hold XMP where Pillow reads it back: an iTXt chunk, tag 700
     among the EXIF tags the TIFF writer copies into the image's IFD (without TIFF_LAYOUT_TAGS).
-    An EXIF that Pillow cannot read is left out with a note; TIFF's and AVIF's writers would
-    fail on it, the others write what no reader takes.
+    An EXIF that Pillow cannot read and write again is left out with a note: TIFF's and AVIF's
+    writers would fail on it, the others write what no reader takes.
     """
     keywords = {key: info[key] for key in ("icc_profile", "dpi") if info.get(key)}
     notes = []
     exif = Image.Exif()
     if info.get("exif"):
         try:
-            exif = parse_exif(info["exif"])
+            exif = parse_exif(info["exif"], rewritable=True)
             keywords["exif"] = info["exif"]
         except AbcError as e:
             notes.append(f"the output gets no EXIF: {e}")

@@ -50,7 +50,10 @@ Save options (``im.save(path, **options)``), all optional:
   file is already as small as its settings make it.
 
 Any other keyword is refused with a ``ValueError`` that names it: Pillow hands every ``save()``
-keyword to the plugin, and silently ignoring a misspelt ``qualty=90`` would hide a mistake. As with every
+keyword to the plugin, and silently ignoring a misspelt ``qualty=90`` would hide a mistake. The
+other exceptions are those of Pillow's own writers: a bad value (an ``exif`` Pillow cannot read
+included) is a ``ValueError`` (:class:`~abcodec.container.AbcError`), as is an empty image; an
+image .abc cannot store, or the encoder failing, is an ``OSError``, a failure to write. As with every
 Pillow format, ``save()`` of an animation writes its current frame (``save_all=True`` refuses
 more than one); :func:`abcodec.encode` and ``abc-encode`` refuse animations instead.
 """
@@ -64,7 +67,7 @@ from PIL import Image, ImageFile
 
 from . import container
 from .container import SIGNATURE, AbcError, AbcImageError
-from .metadata import info_from_chunks
+from .metadata import info_from_chunks, usable_info
 
 MIME_TYPE = "image/x-abc"
 EXTENSION = ".abc"
@@ -81,6 +84,11 @@ METADATA_OPTIONS = ("icc_profile", "exif", "xmp", "dpi")
 
 IGNORED_OPTIONS = ("optimize",)
 """Save keywords generic code passes to any format, accepted and ignored (module docstring)."""
+
+ENCODER_FAILURES = (OSError, MemoryError, RuntimeError)
+"""What Pillow's AVIF encoder raises when it fails, which ``av1.encode_avif`` reports as an AbcError
+caused by it: through ``save()`` a failure to write, an OSError as in every Pillow plugin, where
+AbcError (a ValueError) is a bad option or a bad EXIF."""
 
 DECODE_INPAINTERS = (None, "diffusion", "ppgn")
 """``register_abc_opener(inpainter=...)``: None decodes as the file asks (options.AVAILABLE_INPAINTERS
@@ -220,13 +228,25 @@ def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     _check_save_keys(im.encoderinfo)
     # An animation's current frame, as Pillow's other formats save it (the module docstring).
     frame = im.copy() if getattr(im, "n_frames", 1) > 1 else im
+    if not im.width or not im.height:  # as Pillow's own writers refuse it (ImageFile._save)
+        msg = f"cannot write empty image ({im.width}x{im.height})"
+        raise ValueError(msg)
     options = codec.EncodeOptions(**{key: im.encoderinfo[key] for key in ENCODER_OPTIONS if key in im.encoderinfo})
-    metadata = {**im.info, **{key: im.encoderinfo[key] for key in METADATA_OPTIONS if key in im.encoderinfo}}
+    given = {key: im.encoderinfo[key] for key in METADATA_OPTIONS if key in im.encoderinfo}
+    metadata = {**usable_info(im.info, options.metadata), **given}
     try:
         data = codec.encode(frame, options=options, importance=im.encoderinfo.get("importance"),
                             roi=im.encoderinfo.get("roi") or (), metadata=metadata)
     except AbcImageError as e:
         msg = f"cannot write this image as ABC: {e}"
+        raise OSError(msg) from e
+    except AbcError as e:
+        if not isinstance(e.__cause__, ENCODER_FAILURES):
+            raise
+        msg = f"cannot write ABC: {e}"
+        raise OSError(msg) from e
+    except MemoryError as e:
+        msg = "cannot write ABC: out of memory"
         raise OSError(msg) from e
     fp.write(data)
 

@@ -700,13 +700,19 @@ def test_decoding_keeps_the_metadata_pillow_can_write(with_metadata, tmp_path, f
     assert {key for key, there in found.items() if there} == kept
 
 
-def test_a_damaged_exif_is_left_out_of_a_tiff_with_a_note(tmp_path):
+@pytest.mark.parametrize(("exif", "problem"), [
+    (b"XX*\x00\x00\x00\x00\x08", "SyntaxError: not a TIFF file"),
+    # Orientation as a SLONG of 196608: read, but not written again as the SHORT it is
+    (bytes.fromhex("4d4d002a00000008000101120009000000010003000000000000"), "error: 'H' format requires"),
+])
+def test_a_damaged_exif_is_left_out_of_a_tiff_with_a_note(tmp_path, exif, problem):
     abc = container.read_file((Path(__file__).parents[1] / "format_spec/vectors/rgb-33x20-centre-metadata.abc").read_bytes())
-    abc.ancillary[container.CHUNK_EXIF] = b"MM\x00*\x00\x00\x00\x08\x00\x05\x01\x12"  # an IFD cut short
+    abc.ancillary[container.CHUNK_EXIF] = exif
     (tmp_path / "damaged.abc").write_bytes(container.write_file(abc))
     decoded = run("decode", "damaged.abc", "out.tiff", *FAST, cwd=tmp_path)
     assert decoded.returncode == 0, decoded.stderr
-    assert decoded.stderr.startswith("note: damaged.abc: the output gets no EXIF: exif is not EXIF data Pillow can read")
+    assert decoded.stderr.startswith(f"note: damaged.abc: the output gets no EXIF: exif is not EXIF data Pillow can "
+                                     f"read ({problem}") and decoded.stderr.count("\n") == 1
     with Image.open(tmp_path / "out.tiff") as out:
         assert out.info["xmp"] == b'<x:xmpmeta xmlns:x="adobe:ns:meta/"/>' and 0x0112 not in out.getexif()
 

@@ -482,3 +482,51 @@ def test_save_of_an_animation_writes_its_current_frame(tmp_path):
                   inpainter="diffusion")
     decoded = codec.decode((tmp_path / "frame.abc").read_bytes())
     assert np.abs(np.asarray(decoded, dtype=int) - np.asarray(frames[2], dtype=int)).max() <= 2
+
+
+# The exceptions Pillow users catch (README, "Python"): what PNG, JPEG and AVIF raise
+
+
+@pytest.mark.parametrize("size", [(0, 0), (0, 16), (16, 0)])
+@pytest.mark.parametrize("extension", [".abc", ".png"])
+def test_an_empty_image_is_a_value_error(tmp_path, size, extension):
+    with pytest.raises(ValueError, match="cannot write empty image"):
+        Image.new("RGB", size).save(tmp_path / f"x{extension}")
+    assert not (tmp_path / f"x{extension}").exists()
+
+
+@pytest.mark.parametrize(("where", "failure"), [
+    ("AVIF encoder", OSError("encoding error")),
+    ("AVIF encoder", MemoryError()),
+    ("codec", MemoryError()),
+])
+def test_a_failure_to_write_is_an_os_error_from_save(rgb_image, tmp_path, monkeypatch, where, failure):
+    def fail(*args, **kwargs):
+        raise failure
+
+    if where == "AVIF encoder":
+        Image.init()  # registers Pillow's AVIF writer now, not over the failing one
+        monkeypatch.setitem(Image.SAVE, "AVIF", fail)
+    else:
+        monkeypatch.setattr(codec, "encode", fail)
+    with pytest.raises(OSError, match="^cannot write ABC: "):
+        rgb_image.save(tmp_path / "x.abc")
+    assert not (tmp_path / "x.abc").exists()
+    if where == "AVIF encoder":  # the API's own error stays AbcError
+        with pytest.raises(abcodec.AbcError, match="AVIF encoder failed"):
+            abcodec.encode(rgb_image)
+
+
+def test_a_bad_exif_is_refused_at_save_and_an_inherited_one_left_out(rgb_image, tmp_path):
+    with pytest.raises(ValueError, match="exif is not EXIF data Pillow can read"):
+        rgb_image.save(tmp_path / "x.abc", exif=b"invalid")
+    assert not (tmp_path / "x.abc").exists()
+    with pytest.raises(abcodec.AbcError, match="exif is not EXIF data"):
+        abcodec.encode(rgb_image, metadata={"exif": b"invalid"})
+    source = rgb_image.copy()
+    source.info["exif"] = b"invalid"  # as a damaged photo brings it
+    with pytest.warns(abcodec.AbcWarning, match="the image's EXIF is left out"):
+        source.save(tmp_path / "y.abc", inpainter="diffusion")
+    with Image.open(tmp_path / "y.abc") as im:
+        assert "exif" not in im.info
+        assert ImageOps.exif_transpose(im).size == im.size  # raised "not a TIFF file" when it was carried
