@@ -1,7 +1,9 @@
 """Hostile input (issue 6): every committed crasher and seed replayed through both fuzz targets,
-files of at most 1 KB that ask for huge decodes, and the decoder limits that refuse them."""
+files of at most 1 KB that ask for huge decodes, and the decoder limits that refuse them; an AV1
+frame larger than the image that only its frame header declares (issue 25), through every face."""
 
 import hashlib
+import importlib.util
 import io
 import json
 import random
@@ -12,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from abcodec import cli, codec, container
+from abcodec import av1, base, cli, codec, container
 from abcodec.container import AbcError, AbcFile, Header
 from fuzz import hostile, mutate, run, targets
 from fuzz.seeds import SEED_DIR
@@ -249,3 +251,98 @@ def test_the_recorder_judges_an_inputs_own_memory_not_the_processs(tmp_path, mon
     assert recorder.failures == {}
     recorder(b"spike")
     assert list(recorder.failures) == ["peak memory over 64 MiB above the process's"]
+
+
+# --- an AV1 frame larger than the image, declared by its frame header alone (issue 25) ---------
+
+LYING_FRAME = ("BASE: AV1 frame header codes a 2048x2048 frame (frame_size_override_flag 1, frame_width_minus_1 "
+               "2047, frame_height_minus_1 2047), but its sequence header declares 128x96")
+
+
+@pytest.fixture(scope="module")
+def lying_frame() -> bytes:
+    """A grey 128 × 96 file whose sequence header declares 128 × 96 and whose frame header codes
+    a flat 2048 × 2048 frame, its tiles real: decoded whole by dav1d before the frame header was read."""
+    return hostile.av1_frame_larger_than_head(128, 96, 2048)
+
+
+@pytest.fixture
+def nothing_decoded(monkeypatch):
+    def refuse(avif):
+        raise AssertionError("the stream reached the AV1 decoder")
+
+    monkeypatch.setattr(av1, "_pillow_decode", refuse)
+
+
+def test_a_frame_larger_than_the_image_is_refused_by_decode_at_once(lying_frame, nothing_decoded):
+    started = time.perf_counter()
+    with pytest.raises(AbcError) as refused:
+        codec.decode(lying_frame)
+    assert time.perf_counter() - started < 0.5
+    assert str(refused.value) == LYING_FRAME
+
+
+def test_a_frame_larger_than_the_image_is_one_line_from_abc_decode(lying_frame, nothing_decoded, tmp_path, capsys):
+    source = tmp_path / "lie.abc"
+    source.write_bytes(lying_frame)
+    assert cli.decode_cli([str(source), str(tmp_path / "out.png")]) == cli.EXIT_INPUT
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{source}: {LYING_FRAME}" in err, err
+    assert list(tmp_path.iterdir()) == [source]  # no output, no partial file
+
+
+@pytest.mark.parametrize("face", ["load", "thumbnail", "draft"])
+def test_a_frame_larger_than_the_image_is_an_os_error_through_pillow(lying_frame, nothing_decoded, face):
+    with Image.open(io.BytesIO(lying_frame)) as image:
+        assert (image.mode, image.size) == ("L", (128, 96))
+        with pytest.raises(OSError, match=re.escape(LYING_FRAME)):
+            if face == "load":
+                image.load()
+            elif face == "thumbnail":
+                image.thumbnail((64, 48))
+            else:
+                assert image.draft(None, (64, 48)) == ("L", (0, 0, 128, 96))  # the frame, as its sequence header says
+                image.load()
+
+
+@pytest.mark.skipif(not all(importlib.util.find_spec(name) for name in ("ray", "pyarrow")),
+                    reason='Ray Data is not installed: pip install "abcodec[batch]"')
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.context")  # Ray's own, on copying its context
+def test_a_frame_larger_than_the_image_fails_alone_in_abc_batch(lying_frame, tmp_path):
+    """Starts a Ray cluster of its own (seconds): one case, the others are the faces above."""
+    from abcodec import batch
+
+    source = tmp_path / "in"
+    source.mkdir()
+    (source / "lie.abc").write_bytes(lying_frame)
+    report = tmp_path / "report.json"
+    assert batch.main(["decode", str(source), str(tmp_path / "out"), "--report", str(report), "--quiet"]) == cli.EXIT_INPUT
+    [record] = json.loads(report.read_text())["files"]
+    assert (record["status"], record["error"]) == ("failed", f"{source / 'lie.abc'}: {LYING_FRAME}")
+    assert not [path for path in (tmp_path / "out").rglob("*") if path.is_file()]
+
+
+KODAK = (768, 512)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1.5, 2.0, 3.0, 7.0, base.MAX_SCALE])
+@pytest.mark.parametrize("grey", [False, True], ids=["rgb", "grey"])
+def test_every_frame_size_the_encoder_may_choose_for_a_kodak_image_decodes(scale, grey):
+    """The frame header check refuses no frame that §12 allows: each shrink of a 768 × 512 image."""
+    width, height = base.frame_size(KODAK, scale)
+    y, x = np.mgrid[0:height, 0:width]
+    frame = np.stack([(x * 255) // width, (y * 255) // height, (x + y) % 256], axis=-1).astype(np.uint8)
+    frame = np.ascontiguousarray(frame[..., 0]) if grey else frame
+    decoded = base.decode_frame_image(av1.encode(frame, 40, speed=9), 1 if grey else 3, KODAK[::-1])
+    assert decoded.size == (width, height)
+
+
+@pytest.mark.parametrize("bpp", [0.02, 0.3])
+def test_what_the_encoder_writes_for_a_kodak_image_decodes(bpp):
+    y, x = np.mgrid[0:KODAK[1], 0:KODAK[0]]
+    image = np.stack([(x * 3 + y) % 256, (x * y) % 253, (y * 255) // KODAK[1]], axis=-1).astype(np.uint8)
+    data = codec.encode(image, options=codec.EncodeOptions(bpp=bpp, inpainter="diffusion"))
+    header, frame = av1.parse_headers(container.read_file(data).base)
+    assert (header.width, header.height) == (frame.width, frame.height)
+    assert (frame.width < KODAK[0]) == (bpp < 0.07)  # below 0.07 bpp the frame shrinks (base.SCALE_BY_RATE)
+    assert codec.decode(data).size == KODAK
