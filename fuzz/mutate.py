@@ -3,9 +3,11 @@
 A random byte change in an .abc file almost always lands in a CRC-protected payload and dies in
 ``container.iter_chunks``. So besides raw mutations of the whole file (which fuzz the container
 itself), most mutations here parse the chunks leniently, change a payload, a HEAD field or the
-chunk list, and re-seal every chunk with :func:`abcodec.container.pack_chunk`. The last three
-re-encode the mask and re-compress the pixel stream, so that the mask, pixel and inpainting code
-see well-formed but unusual inputs: odd geometries, masks, residual bytes.
+chunk list, and re-seal every chunk with :func:`abcodec.container.pack_chunk`. Three re-encode
+the mask and re-compress the pixel stream, so that the mask, pixel and inpainting code see
+well-formed but unusual inputs: odd geometries, masks, residual bytes; :func:`av1_headers`
+rewrites the AV1 base's sequence and frame headers field by field (issue 25: a frame header that
+codes a frame larger than the image).
 
 ``mutate(data, rng, byte_mutator, donors)`` applies one of them; ``byte_mutator`` changes a byte
 string (libFuzzer's own ``atheris.Mutate`` under atheris, :func:`byte_mutator` otherwise).
@@ -24,6 +26,7 @@ from abcodec import container
 from abcodec.container import SIGNATURE, AbcError, Header, pack_chunk
 from abcodec.maskcode import encode_mask
 from abcodec.pixels import PixelParams, expected_size, levels
+from fuzz import av1_streams
 
 ByteMutator = Callable[[bytes], bytes]
 Chunks = list[tuple[bytes, bytes]]
@@ -295,9 +298,93 @@ def pixel_stream(data: bytes, rng: random.Random, mutate_bytes: ByteMutator, don
     return seal(chunks, tail)
 
 
+MAX_AV1_SIDE = 1 << 16
+"""AV1 codes a frame's side in at most 16 bits (frame_width_bits_minus_1 is 4 bits)."""
+
+OPERATING_POINT_IDCS = (0, 0x101, 0x103, 0x303, 0x202, 0xF01, 0x1FF, 0xFFF)
+"""operating_point_idc values for the decoder models av1_headers writes: none, one layer, several."""
+
+
+def av1_headers(data: bytes, rng: random.Random, mutate_bytes: ByteMutator, donors: Sequence[bytes]) -> bytes:
+    """The AV1 BASE's headers rewritten by :func:`fuzz.av1_streams.still_picture`, the tiles kept:
+    behind a full sequence header, a frame header with a frame size of its own (the image's, near
+    it, far larger or smaller), superres, a render size, another frame type, frame ids, a decoder
+    model and layers, a redundant copy that differs; then, sometimes, a bit of the new frame
+    header flipped. A BASE not of libaom's form has its first bytes, the headers, mutated instead."""
+    parsed = parse(data)
+    index = _pick(parsed[0], rng, container.CHUNK_BASE) if parsed else None
+    if index is None:
+        return payload(data, rng, mutate_bytes, donors)
+    chunks, tail = parsed
+    stream = chunks[index][1]
+    try:
+        picture = av1_streams.reduced(stream)
+    except (ValueError, IndexError):
+        chunks[index] = (container.CHUNK_BASE, mutate_bytes(stream[:32]) + stream[32:])
+        return seal(chunks, tail)
+    size = (picture.width, picture.height)
+    fields = _frame_fields(size, rng)
+    new = av1_streams.still_picture(stream, **fields)
+    redundant, flip = rng.random() < 0.1, rng.random() < 0.3
+    if redundant or flip:  # (split and join drop an extension header)
+        obus = av1_streams.split(new)
+        if redundant:  # a copy of the frame header that codes another size
+            other = av1_streams.still_picture(stream, **{**fields, "frame_size": _size_near(size, rng)})
+            obus.append((av1_streams.OBU_REDUNDANT_FRAME_HEADER, av1_streams.split(other)[1][1]))
+        if flip:
+            frame = bytearray(obus[1][1])
+            frame[rng.randrange(min(16, len(frame)))] ^= 1 << rng.randrange(8)
+            obus[1] = (obus[1][0], bytes(frame))
+        new = av1_streams.join(obus)
+    chunks[index] = (container.CHUNK_BASE, new)
+    return seal(chunks, tail)
+
+
+def _frame_fields(size: tuple[int, int], rng: random.Random) -> dict:
+    """Keyword arguments of :func:`fuzz.av1_streams.still_picture`, each field set now and then."""
+    fields: dict = {}
+    if rng.random() < 0.3:
+        fields["max_size"] = _size_near(size, rng)
+    if rng.random() < 0.6:
+        fields["frame_size"] = _size_near(size, rng)
+    needed = max(1, (max(*fields.get("frame_size", size), *fields.get("max_size", size)) - 1).bit_length())
+    if rng.random() < 0.3:
+        fields["size_bits"] = (rng.randrange(needed, 17), rng.randrange(needed, 17))
+    if rng.random() < 0.1:
+        fields["superres_denom"] = rng.randrange(9, 17)
+    if rng.random() < 0.15:
+        fields["render_size"] = rng.choice((size, _size_near(size, rng)))
+    if rng.random() < 0.05:
+        fields["show_existing_frame"] = 1
+    if rng.random() < 0.1:
+        fields["frame_type"] = rng.randrange(4)
+    if rng.random() < 0.05:
+        fields["show_frame"] = 0
+    if rng.random() < 0.15:
+        fields["frame_id_length"] = rng.randrange(3, 26)
+    if rng.random() < 0.15:
+        points = tuple(rng.choice(OPERATING_POINT_IDCS) for _ in range(rng.randrange(1, 4)))
+        fields["decoder_model"] = av1_streams.DecoderModel(rng.randrange(1, 33), rng.randrange(1, 33), points)
+    if rng.random() < 0.15:
+        fields["extension"] = (rng.randrange(8), rng.randrange(4))
+    return fields
+
+
+def _size_near(size: tuple[int, int], rng: random.Random) -> tuple[int, int]:
+    """A frame size an attacker would code for an image of ``size``: itself, one sample off,
+    scaled up or down, a boundary, or anything up to AV1's 65536."""
+    width, height = size
+    choices = (
+        size, (width + 1, height), (width, max(1, height - 1)), (width * 2, height * 2), (width * 16, height * 16),
+        (max(1, width // 2), max(1, height // 2)), (1, 1), (16384, 16384), (65536, 65536), (4096, 1),
+        (rng.randrange(1, 65537), rng.randrange(1, 65537)),
+    )
+    return tuple(min(side, MAX_AV1_SIDE) for side in rng.choice(choices))
+
+
 MUTATIONS = {
     raw: 1, truncate: 1, length_field: 1, payload: 3, head_field: 3, chunk_list: 2, pixel_stream: 3, mask_pattern: 3,
-    geometry: 2,
+    geometry: 2, av1_headers: 3,
 }
 """Each mutation with its weight: most keep the CRCs right, so that most inputs reach the decoders."""
 

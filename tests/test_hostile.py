@@ -74,6 +74,24 @@ def test_most_mutations_get_past_the_crcs_to_the_decoders():
     assert parsed > 50 and decoded > 25
 
 
+def test_the_av1_header_mutation_reaches_the_frame_header_and_gets_past_it():
+    """Rewritten headers (issue 25) are refused by the frame header's checks or parse: they are
+    not lost to the container or the OBU framing."""
+    rng = random.Random(5)
+    seed = (SEED_DIR / "grey-16x9-av1.abc").read_bytes()
+    parsed = refused = 0
+    for _ in range(100):
+        stream = container.read_file(mutate.av1_headers(seed, rng, mutate.byte_mutator(rng), [seed])).base
+        assert stream != container.read_file(seed).base
+        try:
+            av1.parse_headers(stream)
+            parsed += 1
+        except AbcError as e:
+            assert "frame header" in str(e), e
+            refused += 1
+    assert parsed > 20 and refused > 50
+
+
 def test_recorder_keeps_one_crasher_per_distinct_failure(tmp_path):
     def target(data):
         if data.startswith(b"boom"):
