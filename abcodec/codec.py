@@ -24,7 +24,7 @@ from .container import AbcError, AbcFile, AbcWarning, Header
 from .alpha import fill_hidden, pack_alpha, unpack_alpha
 from .images import image_to_array
 from .importance import ImportanceSource, resolve_importance
-from .inpaint.descent import Progress, descent_of, work_units
+from .inpaint.descent import Params, Progress, descent_of, work_units
 from .mask import block_order, mask_from_order
 from .maskcode import encode_mask
 from .metadata import chunks_from_info, info_from_chunks, usable_info
@@ -140,13 +140,19 @@ def _largest_fitting(size_of, n_blocks: int, budget: int) -> int:
 
 
 def _warn_if_refused_by_default(abc: AbcFile) -> None:
-    """A large, nearly flat or empty image can come out so small that decoders take it for a
-    decompression bomb (spec §5); say so now rather than let the user find out at decode time."""
+    """A file default decoders would refuse (spec §5) is written as asked for, with a warning now
+    rather than a surprise at decode time: a large, nearly flat or empty image can come out so
+    small that decoders take it for a decompression bomb, and descent steps can ask for more work
+    than the file's bytes pay for. The encoder does not change the rate or the steps it was given
+    to pass the limits, which guard against untrusted files; lifting them decodes one's own."""
     try:
         container.check_decode_limits(abc)
+        if abc.header.inpainter == container.INPAINTER_PPGN:
+            _bounded_descent(abc)
     except AbcError as e:
+        change = ", or encode with fewer steps or at a higher bpp" if abc.header.steps else ""
         warnings.warn(f"default decoders will refuse the .abc file ({e}); decode it with max_pixels=None "
-                      "(abc-decode --max-pixels 0)", AbcWarning, stacklevel=3)
+                      f"(abc-decode --max-pixels 0){change}", AbcWarning, stacklevel=3)
 
 
 def decode(
@@ -203,6 +209,20 @@ def with_alpha(image: Image.Image, alpha: np.ndarray) -> Image.Image:
     return image
 
 
+def _bounded_descent(
+    abc: AbcFile, max_pixels: int | None = container.DEFAULT_MAX_PIXELS,
+) -> tuple[Params, assist_stats.Statistics]:
+    """The descent a file asks of the generative decoder and the statistics it reads, once its
+    work (G on every tile, the steps, the classifier) is known to be within the limit its bytes
+    pay for (§5; ``max_pixels=None`` trusts the file)."""
+    descent = descent_of(abc.header)
+    stats = assist_stats.statistics_from_chunks(abc.ancillary)
+    classes = stats.classes is not None and descent.classification > 0
+    what = f"{descent.steps} descent steps" + (" with the classifier" if classes else "") if descent.steps else "G"
+    container.check_generative_work(abc, work_units(abc.header, descent.steps, classes), what, max_pixels)
+    return descent, stats
+
+
 def _generative_decode(
     abc: AbcFile, device: str, max_pixels: int | None, progress: Progress | None, threads: int | None,
 ) -> np.ndarray:
@@ -210,11 +230,7 @@ def _generative_decode(
 
     G alone (no descent steps, on the CPU) runs on ONNX Runtime; the descent, and CUDA, need torch.
     """
-    descent = descent_of(abc.header)
-    stats = assist_stats.statistics_from_chunks(abc.ancillary)
-    classes = stats.classes is not None and descent.classification > 0
-    what = f"{descent.steps} descent steps" + (" with the classifier" if classes else "") if descent.steps else "G"
-    container.check_generative_work(abc, work_units(abc.header, descent.steps, classes), what, max_pixels)
+    descent, stats = _bounded_descent(abc, max_pixels)
     image, exact = fast_decode(abc)
     if not descent.steps and device != "cuda":
         from .inpaint import refine

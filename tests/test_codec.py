@@ -1,4 +1,5 @@
 import io
+import warnings
 
 import numpy as np
 import pytest
@@ -257,3 +258,25 @@ def test_a_reduced_decode_is_a_plain_image_of_the_frame_with_the_files_metadata(
     full = np.asarray(decode(abc, inpainter="diffusion"))
     assert reduced.size == (rgb.shape[1], rgb.shape[0])  # at 0.5 bpp the frame is the image's size
     np.testing.assert_array_equal(np.asarray(reduced), full)  # and its fast decode is the frame itself
+
+
+@pytest.mark.parametrize(("steps", "refused"), [(5, False), (10, True)])
+def test_encode_warns_exactly_when_the_descent_is_more_work_than_the_file_pays_for(monkeypatch, steps, refused):
+    """Spec §5: 256x256 at 0.1 bpp pays for max(2^21, 2048 x ~800 bytes) units of work; 5 descent
+    steps ask for about 1.3 M, 10 for about 2.5 M. A file written without a warning decodes under
+    the default limits; one written with it is refused there, and says what to change."""
+    from abcodec.inpaint import ppgn
+
+    monkeypatch.setattr(ppgn, "inpaint", lambda image, *args, **kwargs: image)  # the limits, not the descent
+    image = data.astronaut()[::2, ::2]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        encoded = encode(image, options=EncodeOptions(bpp=0.1, steps=steps))
+    warned = [str(w.message) for w in caught if issubclass(w.category, AbcWarning)]
+    if refused:
+        assert len(warned) == 1 and "units of work" in warned[0] and "fewer steps or at a higher bpp" in warned[0]
+        with pytest.raises(AbcError, match="units of work"):
+            decode(encoded)
+    else:
+        assert warned == []
+        assert decode(encoded).size == (256, 256)
