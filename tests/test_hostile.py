@@ -22,9 +22,13 @@ from fuzz.seeds import SEED_DIR
 CRASHERS = sorted(targets.CRASH_DIR.glob("crash-*.abc"))
 SEEDS = sorted(SEED_DIR.glob("*.abc"))
 
-WORST_CASE_SECONDS = 20
-"""Loose bound on the worst ≤ 1 KB file the default limits admit (1.8 s measured on the 2-core
-reference machine; benchmarks/RESULTS.md, Hostile input), so that a slow CI machine passes."""
+WORST_CASE_SECONDS = 6
+"""Bound on decoding the worst ≤ 1 KB files the default limits admit. They took 1.37 s
+(rgb-admitted-lattice) and 0.79 s (ppgn-rgb-1024x1024-av1-flat, G included) in fresh processes
+on the 2-core reference CPU (benchmarks/RESULTS.md, "Hostile input, second round"), and 2.5-2.9 s
+in this test's process on the same 2 cores shared with about five busy processes (load 5,
+2026-12-06). 6 s is 4× the quiet figure and 2× the busy one, so a 2-core CI runner passes, while
+a file that costs several times what the limits promise fails."""
 
 
 @pytest.fixture(scope="module")
