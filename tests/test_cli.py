@@ -330,6 +330,99 @@ def test_threads_is_a_positive_count(sample, tmp_path, capsys):
     assert "--threads: 0 is not a positive integer" in capsys.readouterr().err
 
 
+def test_decode_threads_reach_the_generative_decoder(sample, tmp_path, monkeypatch, capsys):
+    from abcodec.inpaint import refine
+
+    assert cli.encode_cli([str(sample), str(tmp_path / "g.abc")]) == 0  # the default file asks for G
+    seen, session = [], refine._session
+    monkeypatch.setattr(refine, "_session", lambda threads: seen.append(threads) or session(threads))
+    for count in ("1", "2"):
+        assert cli.decode_cli([str(tmp_path / "g.abc"), str(tmp_path / f"{count}.png"), "--threads", count]) == 0
+    assert seen == [1, 2]
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "1.png")), np.asarray(Image.open(tmp_path / "2.png")))
+    assert cli.decode_cli([str(tmp_path / "g.abc"), str(tmp_path / "0.png"), "--threads", "0"]) == cli.EXIT_USAGE
+    assert "--threads: 0 is not a positive integer" in capsys.readouterr().err
+    assert not (tmp_path / "0.png").exists()
+
+
+def test_max_pixels_refuses_above_its_value_and_decodes_at_it(encoded, tmp_path, capsys):
+    pixels = 128 * 128
+    assert cli.decode_cli([str(encoded), str(tmp_path / "over.png"), "--max-pixels", str(pixels - 1)]) == cli.EXIT_INPUT
+    assert capsys.readouterr().err == (f"abc-decode: error: {encoded}: HEAD: 128x128 is {pixels} pixels, over the "
+                                       f"decoder's limit (max_pixels) of {pixels - 1}\n")
+    assert not (tmp_path / "over.png").exists()
+    assert cli.decode_cli([str(encoded), str(tmp_path / "at.png"), "--max-pixels", str(pixels)]) == 0
+    assert Image.open(tmp_path / "at.png").size == (128, 128)
+
+
+@pytest.fixture(scope="module")
+def descent_file(tmp_path_factory) -> Path:
+    """A file that asks for 2 descent steps: what abc-decode shows a progress bar for."""
+    path = tmp_path_factory.mktemp("descent") / "d.abc"
+    path.write_bytes(abcodec.encode(data.astronaut()[::8, ::8], options=abcodec.EncodeOptions(steps=2)))
+    return path
+
+
+def test_the_progress_bar_shows_on_a_terminal_unless_quiet(descent_file, tmp_path, monkeypatch, capsys):
+    """README: while the descent runs, abc-decode shows a progress bar on stderr, not when stderr
+    is not a terminal, nor with -q."""
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen([script("abc-decode"), str(descent_file), "tty.png"], cwd=tmp_path, stderr=terminal)
+        assert process.wait(timeout=120) == 0
+    finally:
+        os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            part = os.read(controller, 4096)
+        except OSError:  # EIO: the terminal's other end is closed and everything was read
+            break
+        if not part:
+            break
+        shown += part
+    os.close(controller)
+    assert b"decoding [###############...............] 1/2" in shown and b"2/2" in shown
+    assert cli.decode_cli([str(descent_file), str(tmp_path / "pipe.png")]) == 0  # capsys: not a terminal
+    assert "decoding [" not in capsys.readouterr().err
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert cli.decode_cli([str(descent_file), str(tmp_path / "quiet.png"), "-q"]) == 0
+    assert "decoding [" not in capsys.readouterr().err
+    assert cli.decode_cli([str(descent_file), str(tmp_path / "shown.png")]) == 0  # the same "terminal" without -q
+    assert "decoding [" in capsys.readouterr().err
+
+
+def test_strip_and_metadata_choose_the_chunks_written(tmp_path, capsys):
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(data.astronaut()[::8, ::8]).save(tmp_path / "m.jpg", icc_profile=b"icc", exif=exif,
+                                                      dpi=(300, 300), xmp=b"<x:xmpmeta/>")
+    metadata = {"iccp", "exif", "xmpd", "phys"}
+    for flags, chunks in (("", metadata), ("--strip", set()), ("--metadata icc,exif", {"iccp", "exif"}),
+                          ("--metadata xmp,dpi", {"xmpd", "phys"})):
+        assert cli.encode_cli([str(tmp_path / "m.jpg"), str(tmp_path / "m.abc"), *flags.split(), *FAST]) == 0
+        written = {name for name, _ in container.chunk_sizes((tmp_path / "m.abc").read_bytes())}
+        assert written & metadata == chunks, flags
+    assert cli.encode_cli([str(tmp_path / "m.jpg"), str(tmp_path / "x.abc"), "--metadata", "icc,gps"]) != 0
+    assert "gps" in capsys.readouterr().err and not (tmp_path / "x.abc").exists()
+
+
+def test_an_rgba_file_to_jpeg_is_one_line_and_to_png_keeps_its_alpha(tmp_path):
+    """JPEG holds no alpha and abc-decode does not drop it silently: one line naming the output,
+    nothing written; PNG keeps the plane."""
+    y, x = np.mgrid[0:32, 0:48]
+    rgba = np.dstack([x * 5, y * 7, np.full_like(x, 90), np.clip(x * 8 - y, 0, 255)]).astype(np.uint8)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    assert run("encode", "a.png", "a.abc", *FAST, cwd=tmp_path).returncode == 0
+    assert error_line(run("decode", "a.abc", "a.jpg", cwd=tmp_path)) == \
+        "abc-decode: error: a.jpg: cannot write mode RGBA as JPEG"
+    assert not (tmp_path / "a.jpg").exists()
+    assert run("decode", "a.abc", "out.png", cwd=tmp_path).returncode == 0
+    with Image.open(tmp_path / "out.png") as png:
+        assert png.mode == "RGBA"
+        np.testing.assert_array_equal(np.asarray(png)[..., 3], rgba[..., 3])
+
+
 def test_deep_input_is_refused_naming_the_file_and_palette_converted(tmp_path):
     Image.new("RGBA", (8, 8)).save(tmp_path / "a.png")
     assert run("encode", "a.png", "a.abc", *FAST, cwd=tmp_path).returncode == 0  # alpha: the ALPH chunk

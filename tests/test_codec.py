@@ -221,6 +221,21 @@ def test_file_made_for_other_generator_weights_needs_an_explicit_fallback(small_
     assert np.array_equal(np.asarray(decode(data_ppgn, inpainter="diffusion")), fast)
 
 
+def test_decode_threads_reach_onnx_runtime_and_leave_the_pixels_alone(monkeypatch):
+    from abcodec.inpaint import refine
+
+    data = encode(gradient(48, 64), options=EncodeOptions(bpp=0.25))
+    assert container.read_file(data).header.inpainter == container.INPAINTER_PPGN  # a file for G
+    seen, session = [], refine._session
+    monkeypatch.setattr(refine, "_session", lambda threads: seen.append(threads) or session(threads))
+    one, two = (np.asarray(decode(data, threads=count)) for count in (1, 2))
+    assert seen == [1, 2]
+    np.testing.assert_array_equal(one, two)
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(AbcError, match="threads must be a positive integer or None"):
+            decode(data, threads=bad)
+
+
 def test_unknown_device_is_refused(small_file):
     with pytest.raises(AbcError, match="device 'tpu'"):
         decode(small_file, device="tpu")

@@ -124,6 +124,48 @@ def test_draft_gives_the_av1_frame_without_the_generator(tmp_path, rgb_image, mo
         assert im.load() is not None
 
 
+@pytest.fixture(scope="module")
+def rgba_file(tmp_path_factory) -> tuple[Path, np.ndarray]:
+    """A 192×128 RGBA photo at 0.1 bpp, whose AV1 frame is smaller than the image, and its alpha."""
+    rgb = np.asarray(Image.fromarray(samples.astronaut()).resize((192, 128)))
+    y, x = np.mgrid[0:128, 0:192]
+    alpha = np.clip(x * 2 - y, 0, 255).astype(np.uint8)
+    path = tmp_path_factory.mktemp("rgba") / "a.abc"
+    Image.fromarray(np.dstack([rgb, alpha]), "RGBA").save(path, bpp=0.1)
+    return path, alpha
+
+
+def test_draft_keeps_the_alpha_plane_box_reduced_to_the_frame(rgba_file):
+    """A thumbnail of an RGBA file is RGBA: the AV1 frame with the lossless alpha plane (§13)
+    reduced to the frame's size by a box filter, as decode(reduced=True) gives it."""
+    path, alpha = rgba_file
+    with Image.open(path) as im:
+        drafted = im.draft(None, (32, 32))
+        assert drafted is not None and drafted[0] == "RGBA"
+        frame = drafted[1][2:]
+        assert 32 <= frame[0] < 192 and 32 <= frame[1] < 128
+        im.load()
+        assert (im.mode, im.size) == ("RGBA", frame)
+        expected = np.asarray(Image.fromarray(alpha).resize(frame, Image.Resampling.BOX))
+        np.testing.assert_array_equal(np.asarray(im)[..., 3], expected)
+    with Image.open(path) as im:
+        im.thumbnail((48, 48))
+        assert im.mode == "RGBA" and max(im.size) == 48
+    np.testing.assert_array_equal(np.asarray(codec.decode(path.read_bytes()))[..., 3], alpha)
+
+
+def test_an_rgba_file_goes_to_jpeg_only_without_its_alpha(rgba_file, tmp_path):
+    """JPEG holds no alpha: Pillow refuses an RGBA image as it refuses any (an OSError), and
+    convert("RGB") is how a caller drops the plane."""
+    path, _ = rgba_file
+    with Image.open(path) as im:
+        with pytest.raises(OSError, match="cannot write mode RGBA as JPEG"):
+            im.save(tmp_path / "a.jpg")
+        im.convert("RGB").save(tmp_path / "a.jpg")
+    with Image.open(tmp_path / "a.jpg") as jpeg:
+        assert (jpeg.mode, jpeg.size) == ("RGB", (192, 128))
+
+
 def test_save_bpp_is_the_encoders_rate(tmp_path, rgb_image):
     """save(bpp=) writes what encode() writes at that rate, whose budget tests/test_codec.py checks."""
     path = tmp_path / "rate.abc"
