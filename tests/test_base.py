@@ -11,7 +11,7 @@ from scipy import ndimage
 from skimage import data
 from skimage.metrics import structural_similarity
 
-from abcodec import av1, base, container, resample
+from abcodec import av1, base, container
 from abcodec.codec import BlockLayer, EncodeOptions, decode, encode
 from abcodec.container import AbcError
 from abcodec.demo import jpeg_at_most
@@ -19,29 +19,6 @@ from abcodec.options import header_for
 from abcodec.reconstruct import canvas_of
 
 ASTRONAUT = np.asarray(Image.fromarray(data.astronaut()).resize((192, 128)))
-
-
-def spec_line_upsample(line: np.ndarray, m: int) -> np.ndarray:
-    """§12 step 3 for one line, written out sample by sample from the spec's words."""
-    def keys(d: float) -> float:
-        d = abs(d)
-        return 1.5 * d**3 - 2.5 * d**2 + 1 if d <= 1 else -0.5 * d**3 + 2.5 * d**2 - 4 * d + 2 if d < 2 else 0.0
-
-    n = len(line)
-    out = np.zeros(m)
-    for i in range(m):
-        x = (2 * i + 1) * n / (2 * m) - 0.5
-        for j in range(int(np.floor(x)) - 1, int(np.floor(x)) + 3):
-            out[i] += keys(x - j) * line[min(max(j, 0), n - 1)]
-    return out
-
-
-def test_upsample_follows_the_spec_formula():
-    coarse = np.random.default_rng(0).uniform(0, 255, (5, 7))
-    for size in ((9, 13), (5, 20), (16, 7), (11, 11)):
-        columns = np.stack([spec_line_upsample(coarse[:, c], size[0]) for c in range(7)], axis=1)
-        expected = np.stack([spec_line_upsample(row, size[1]) for row in columns])
-        assert np.allclose(resample.upsample_plane(coarse, size), expected, atol=1e-9)
 
 
 @pytest.mark.parametrize(("height", "width", "channels"), [(1, 1, 3), (1, 1, 1), (17, 9, 3), (9, 40, 1), (128, 192, 3)])

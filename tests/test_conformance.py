@@ -32,7 +32,7 @@ from PIL import Image
 from scipy.sparse import lil_matrix
 from scipy.sparse.linalg import spsolve
 
-from abcodec import av1, colour, container, maskcode, pixels
+from abcodec import av1, colour, container, dctbase, maskcode, pixels, resample
 from abcodec.codec import BlockLayer, EncodeOptions, decode, encode
 
 VECTORS = Path(__file__).resolve().parent.parent / "format_spec" / "vectors"
@@ -500,20 +500,23 @@ def keys(d: float) -> float:
     return 0.0
 
 
-def keys_line(line: np.ndarray, m: int) -> np.ndarray:
+def keys_line(line: np.ndarray, m: int, ratio: tuple[int, int] | None = None) -> np.ndarray:
+    """n samples to m, output i read at x = (2i + 1) · a / (2b) − ½: a / b = n / m in §12 step 3;
+    4 / r for §10 step 4's stride r in quarter pixels, which is its x = (4i + 2) / r − ½."""
     n = len(line)
+    a, b = ratio or (n, m)
     out = np.zeros(m)
     for i in range(m):
-        x = (2 * i + 1) * n / (2 * m) - 0.5
+        x = (2 * i + 1) * a / (2 * b) - 0.5
         for j in range(math.floor(x) - 1, math.floor(x) + 3):
             out[i] += keys(x - j) * line[min(max(j, 0), n - 1)]
     return out
 
 
-def keys_plane(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """§12 step 3: down the columns to H rows, then along the rows to W columns."""
-    columns = np.stack([keys_line(plane[:, c], size[0]) for c in range(plane.shape[1])], axis=1)
-    return np.stack([keys_line(row, size[1]) for row in columns])
+def keys_plane(plane: np.ndarray, size: tuple[int, int], ratio: tuple[int, int] | None = None) -> np.ndarray:
+    """§12 step 3 (and §10 step 4): down the columns to H rows, then along the rows to W columns."""
+    columns = np.stack([keys_line(plane[:, c], size[0], ratio) for c in range(plane.shape[1])], axis=1)
+    return np.stack([keys_line(row, size[1], ratio) for row in columns])
 
 
 def upsampled(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -631,6 +634,20 @@ def test_colour_conversions_are_the_spec_formulas():
     assert np.array_equal(decoded[~near_half], round_and_clip(exact)[~near_half])
     rgb = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1).astype(np.uint8)
     np.testing.assert_allclose(colour.rgb_to_ycbcr(rgb), to_ycbcr(rgb), atol=1e-3)
+
+
+@pytest.mark.parametrize(("size", "quarters"), [
+    ((9, 13), None), ((5, 20), None), ((16, 7), None), ((11, 11), None),  # §12 step 3: any size
+    ((5, 9), 5), ((6, 11), 6), ((9, 15), 8), ((14, 22), 12), ((24, 36), 20),  # §10 step 4: stride r / 4
+])
+def test_the_upsamplers_are_the_spec_formula(size, quarters):
+    """resample.upsample_plane (version 3) and dctbase.upsample (version 2) against the spec's words."""
+    coarse = np.random.default_rng(0).uniform(0, 255, (5, 7))
+    if quarters is None:
+        np.testing.assert_allclose(resample.upsample_plane(coarse, size), keys_plane(coarse, size), atol=1e-3)
+    else:
+        expected = keys_plane(coarse, size, (4, quarters))
+        np.testing.assert_allclose(dctbase.upsample(coarse, size, quarters), expected, atol=1e-3)
 
 
 def test_spec_upsampler_and_conversions_on_known_values():

@@ -41,29 +41,6 @@ def params(stride: int = 8, chroma_stride: int = 16, step: float = 8.0) -> base.
     return base.BaseParams(stride, chroma_stride, step, 1.5 * step, SLOPE)
 
 
-def spec_line_upsample(line: np.ndarray, m: int, r: int) -> np.ndarray:
-    """§10 step 4 for one line, written out sample by sample from the spec's words."""
-    def keys(d: float) -> float:
-        d = abs(d)
-        return 1.5 * d**3 - 2.5 * d**2 + 1 if d <= 1 else -0.5 * d**3 + 2.5 * d**2 - 4 * d + 2 if d < 2 else 0.0
-
-    out = np.zeros(m)
-    for i in range(m):
-        x = (4 * i + 2) / r - 0.5
-        for j in range(int(np.floor(x)) - 1, int(np.floor(x)) + 3):
-            out[i] += keys(x - j) * line[min(max(j, 0), len(line) - 1)]
-    return out
-
-
-def test_upsample_follows_the_spec_formula():
-    coarse = np.random.default_rng(0).uniform(0, 255, (5, 7))
-    for quarters in (5, 6, 8, 12, 20):
-        size = (5 * quarters // 4 - 1, 7 * quarters // 4 + 1)
-        columns = np.stack([spec_line_upsample(coarse[:, c], size[0], quarters) for c in range(7)], axis=1)
-        expected = np.stack([spec_line_upsample(row, size[1], quarters) for row in columns])
-        assert np.allclose(base.upsample(coarse, size, quarters), expected, atol=1e-9)
-
-
 def test_upsample_keeps_constants_and_reproduces_ramps_away_from_the_border():
     assert np.allclose(base.upsample(np.full((4, 5), 77.0), (12, 15), 12), 77.0)
     ramp = np.add.outer(np.arange(10.0), 2 * np.arange(10.0))
