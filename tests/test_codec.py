@@ -175,29 +175,38 @@ def test_palette_and_bilevel_images_are_converted():
     assert images.image_to_array(Image.new("1", (3, 3)))[2] == "converted mode 1 to L"
 
 
-def test_icc_profile_and_exif_survive_and_can_be_stripped():
-    image = Image.fromarray(data.astronaut()[::8, ::8])
+def camera_jpeg_with_xmp_and_dpi() -> Image.Image:
+    """A JPEG as a camera writes it (an ICC profile, EXIF orientation 6), with XMP and dpi in its info;
+    the XMP comes back as bytes."""
     exif = Image.Exif()
     exif[0x0112] = 6
     buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", exif=exif, icc_profile=b"fake profile")
+    Image.fromarray(data.astronaut()[::8, ::8]).save(buffer, format="JPEG", exif=exif, icc_profile=b"fake profile")
     source = Image.open(buffer)
-    decoded = decode(encode(source))
-    assert decoded.info["icc_profile"] == b"fake profile"
-    assert decoded.getexif()[0x0112] == 6
-    stored = container.read_file(encode(source)).ancillary[container.CHUNK_EXIF]
-    assert stored[:4] in (b"II*\x00", b"MM\x00*")
-    assert decode(encode(source, options=EncodeOptions(metadata="none"))).info == {}
-    assert set(decode(encode(source, options=EncodeOptions(metadata="icc"))).info) == {"icc_profile"}
+    source.info.update(xmp="<x:xmpmeta/>", dpi=(72, 96.5))  # XMP as str, as some plugins give it
+    return source
 
 
-def test_xmp_and_dpi_survive():
-    image = Image.fromarray(data.astronaut()[::8, ::8])
-    image.info.update(xmp="<x:xmpmeta/>", dpi=(72, 96.5))
-    info = decode(encode(image)).info
-    assert info["xmp"] == b"<x:xmpmeta/>" and info["dpi"] == (72.0, 96.5)
+@pytest.mark.parametrize(("selection", "kept"), [
+    (None, {"icc_profile", "exif", "xmp", "dpi"}), ("none", set()), ("icc", {"icc_profile"}),
+    ("exif,xmp", {"exif", "xmp"}), ("dpi", {"dpi"}),
+])
+def test_metadata_round_trips_as_selected(selection, kept):
+    """EncodeOptions.metadata picks what is carried (default: all four) from the image's info."""
+    options = EncodeOptions() if selection is None else EncodeOptions(metadata=selection)
+    encoded = encode(camera_jpeg_with_xmp_and_dpi(), options=options)
+    decoded = decode(encoded, inpainter="diffusion")
+    assert set(decoded.info) == kept
+    expected = {"icc_profile": b"fake profile", "xmp": b"<x:xmpmeta/>", "dpi": (72.0, 96.5)}
+    assert {key: decoded.info[key] for key in kept - {"exif"}} == {key: expected[key] for key in kept - {"exif"}}
+    if "exif" in kept:
+        assert decoded.getexif()[0x0112] == 6
+        assert container.read_file(encoded).ancillary[container.CHUNK_EXIF][:4] in (b"II*\x00", b"MM\x00*")
+
+
+def test_a_resolution_of_zero_is_refused():
     with pytest.raises(AbcError, match="dpi"):
-        encode(image, metadata={"dpi": (0, 72)})
+        encode(gradient(8, 8), metadata={"dpi": (0, 72)})
 
 
 def test_quality_codes_one_quantizer_whatever_the_image():
