@@ -6,8 +6,10 @@ Pillow's AVIF encoder (libavif + libaom) code a grey or RGB image as a still pic
 only the AV1 bitstream of the primary item, the OBUs that the AVIF file's ``mdat`` holds, without
 the ~275 bytes of HEIF boxes around it. :func:`decode` checks the stream's sequence header first
 (its size against the caller's bound, 8-bit, still picture, 4:2:0 or 4:0:0, the number of
-channels), so nothing large is allocated for a hostile stream, then rebuilds the minimal AVIF
-file that libavif itself writes (:func:`avif_file`) and lets Pillow (libavif + dav1d) decode it.
+channels) and its frame header (one shown key frame of the sequence header's size: dav1d decodes
+the size the frame header codes), so nothing large is allocated for a hostile stream, then
+rebuilds the minimal AVIF file that libavif itself writes (:func:`avif_file`) and lets Pillow
+(libavif + dav1d) decode it.
 
 Pixels are the same as from Pillow's own file: the rebuilt boxes carry the same properties, and
 colour comes from the ``colr`` box, which this module always writes (§12), never from the

@@ -6,5 +6,6 @@ failures as JSON. Every input must decode to an image or be refused as the API p
 (``targets``); the first input of each distinct failure is saved as ``crashers/crash-<sha1>.abc``,
 and ``tests/test_hostile.py`` replays every file there forever. ``seeds/`` is the starting corpus
 (``python -m fuzz.seeds --write`` makes it); ``mutate`` changes files in ways that get past the
-chunk CRCs, so that the mask, pixel and inpainting code are fuzzed, not just the container.
+chunk CRCs, so that the mask, pixel and inpainting code are fuzzed, not just the container;
+``av1_streams`` writes AV1 headers from the spec, for the AV1 base's mutations and hostile tests.
 """
