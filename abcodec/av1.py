@@ -19,15 +19,19 @@ sequence header. Every problem raises :class:`~abcodec.container.AbcError`, its 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import numbers
+import os
 import struct
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
-from .container import AbcError
+from .container import AbcEncoderError, AbcError
 
 # ---------------------------------------------------------------------------------------------
 # Encoder settings
@@ -50,6 +54,15 @@ AUTOTILING = False
 tiling splits a Kodak image into 2 tile columns, which costs about 1 % of the bytes (kodim23,
 quantizer 40, speed 6: 14110 against 13962 bytes) for a faster multi-threaded decode that a
 small base layer does not need."""
+
+RATE_GUIDE_BLOCK = 16
+"""libaom's rate guide (its options ``enable-rate-guide-deltaq`` and ``rate-distribution-info``,
+with ``deltaq-mode`` 3) reads a desired rate for every 16×16 block of the frame, ⌈H/16⌉ rows of
+⌈W/16⌉ numbers in raster order, from a text file, and gives each superblock a quantizer offset
+(within ±39 of base_q_idx) from the ratio of the rates asked for there to its own estimate
+(av1/encoder/allintra_vis.c). It is how an importance map reaches the bitstream (base.py): the
+offsets are coded in the frame (the AV1 spec's delta_q_params and delta_qindex), so any decoder
+reads them."""
 
 QINDEX_FOR_QUANTIZER = tuple(4 * q for q in range(62)) + (249, 255)
 """§12. libaom's quantizer_to_qindex (av1/encoder/av1_quantize.c): the base_q_idx (AV1 spec
@@ -263,15 +276,18 @@ def _check_image(image: object) -> bool:
     return image.ndim == 2
 
 
-def encode(image: np.ndarray, quantizer: int, speed: int = DEFAULT_SPEED, threads: int = 1) -> bytes:
+def encode(image: np.ndarray, quantizer: int, speed: int = DEFAULT_SPEED, threads: int = 1,
+           rate_guide: np.ndarray | None = None) -> bytes:
     """Code ``image`` (uint8, (H, W) grey or (H, W, 3) RGB) as one AV1 intra frame; return its OBUs.
 
     Grey is coded 4:0:0, RGB as BT.601 YCbCr 4:2:0, both full range, 8-bit. The stream is what
     :func:`decode` accepts, checked here: a libavif that changes its defaults fails now, not at
     decode time. ``threads`` changes the bytes (libaom codes differently with 1 and with 2 or more
     threads; every count from 2 to 8 gave the same bytes), so pick one value for reproducible files.
+    ``rate_guide`` (see ``RATE_GUIDE_BLOCK``) lets the quantizer vary around ``quantizer`` by region.
     """
-    obus = primary_item_data(encode_avif(image, quantizer, speed, threads))
+    with rate_guide_options(rate_guide, np.shape(image)[:2]) as advanced:
+        obus = primary_item_data(encode_avif(image, quantizer, speed, threads, advanced))
     if obus.startswith(TEMPORAL_DELIMITER):
         obus = obus[len(TEMPORAL_DELIMITER):]
     header, frame = parse_headers(obus)
@@ -295,8 +311,8 @@ def encode_avif(image: np.ndarray, quantizer: int, speed: int = DEFAULT_SPEED, t
                 advanced: dict[str, str] | None = None) -> bytes:
     """The whole AVIF file Pillow writes for these settings, which :func:`encode` takes its OBUs
     from; public so that tests and size reports can compare with it. ``advanced`` are libaom
-    options passed through Pillow (``tune``, ``deltaq-mode``, ...), for comparing encoder settings
-    (benchmarks.av1_options); :func:`encode` passes none."""
+    options passed through Pillow (``tune``, ``deltaq-mode``, ...): :func:`encode` passes the rate
+    guide's, benchmarks.av1_options others to compare encoder settings."""
     require_avif(decoder=False)
     quantizer = _check_int("quantizer", quantizer, *QUANTIZER_RANGE)
     speed = _check_int("speed", speed, *SPEED_RANGE)
@@ -314,8 +330,36 @@ def encode_avif(image: np.ndarray, quantizer: int, speed: int = DEFAULT_SPEED, t
         )
     except (OSError, ValueError, RuntimeError, MemoryError) as e:
         msg = f"BASE: the AVIF encoder failed ({type(e).__name__}: {e})"
-        raise AbcError(msg) from e
+        raise AbcEncoderError(msg) from e
     return buffer.getvalue()
+
+
+def rate_guide_shape(size: tuple[int, int]) -> tuple[int, int]:
+    """(rows, columns) of the rate guide of a frame of size (H, W): one value per 16×16 block."""
+    return (-(-size[0] // RATE_GUIDE_BLOCK), -(-size[1] // RATE_GUIDE_BLOCK))
+
+
+@contextlib.contextmanager
+def rate_guide_options(guide: np.ndarray | None, size: tuple[int, int]) -> Iterator[dict[str, str] | None]:
+    """The libaom options that hand it ``guide`` (a file it reads while coding, removed after), or
+    None for no guide. A guide of the wrong shape or with a value that is not positive and finite
+    is refused: libaom would silently code the whole frame at its coarsest offset."""
+    if guide is None:
+        yield None
+        return
+    guide = np.asarray(guide, dtype=np.float64)
+    if guide.shape != rate_guide_shape(size) or not np.isfinite(guide).all() or guide.min() <= 0:
+        msg = (f"BASE: a rate guide for a {size[1]}x{size[0]} frame must be {rate_guide_shape(size)} positive "
+               f"numbers, got shape {guide.shape}")
+        raise AbcError(msg)
+    descriptor, path = tempfile.mkstemp(prefix="abcodec-rate-", suffix=".txt")
+    try:
+        with os.fdopen(descriptor, "w") as stream:
+            stream.write(" ".join(f"{value:.6g}" for value in guide.ravel()))
+        yield {"deltaq-mode": "3", "enable-rate-guide-deltaq": "1", "rate-distribution-info": path}
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 # ---------------------------------------------------------------------------------------------

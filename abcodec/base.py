@@ -11,8 +11,9 @@ that fits the budget, so a file lands up to one step (typically 3–4 %) under i
 coarsest quantizer does not fit does it shrink the frame. Spending the last few per cent by
 shrinking the frame slightly at the next finer quantizer was measured and is worse: the resampling
 blurs the whole image (benchmarks/RESULTS.md, "AV1 base: rate control").
-An importance map acts through a pre-filter (:func:`prefilter`): what matters less is blurred
-before coding, so AV1 spends its bytes where the map asks for detail.
+An importance map acts through AV1's own quantizer (:func:`rate_guide`): libaom is asked for more
+rate where the map ranks high and less where it ranks low, and codes each superblock at its own
+quantizer, so the bytes move to what matters without blurring the rest.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 from PIL import Image
 
 from . import av1
+from .colour import luma
 from .container import AbcError
 from .resample import upsample_plane
 
@@ -49,17 +51,13 @@ from the sweep of scales on six Kodak images (benchmarks/RESULTS.md, "AV1 base: 
 rate"). Above 0.07 bpp the full size is best; below, AV1's coarsest quantizer cannot reach the
 rate at full size."""
 
-PREFILTER_SIGMA = 3.0
-PREFILTER_EXPONENT = 1.0
-"""The pre-filter: what importance w keeps of the image is 1 − (1 − w)^PREFILTER_EXPONENT (with 1,
-w itself), the rest is the image blurred by a Gaussian of PREFILTER_SIGMA pixels. Of the settings
-compared on Kodak's centre quarter at 0.15 bpp (benchmarks/RESULTS.md, "Regions of interest on the
-AV1 base"; ``python -m benchmarks.roi --prefilter SIGMA EXPONENT``), the strongest that keeps the
-whole image within 0.06 SSIM of AVIF's at equal bytes."""
-
-MAP_FEATHER = 8.0
-"""σ (pixels) by which the importance map is smoothed first, so that the blur fades in."""
-
+RATE_PROXY_SMOOTHING = 0.7
+RATE_PROXY_FLOOR = 2.0
+"""The rate a block would take under uniform coding, as the rate guide's baseline: the mean absolute
+Laplacian of its luma after a Gaussian of 0.7 pixels, plus 2 grey levels so flat blocks ask for
+something. libaom compares the guide with its own estimate superblock by superblock; without
+this baseline the guide would also move rate from textured to flat regions (measured: a third of
+the gain where people look; benchmarks/RESULTS.md, "Ablation where people look")."""
 
 def frame_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
     """(width, height) of the AV1 frame for an image of size (width, height) shrunk by ``scale``."""
@@ -113,24 +111,33 @@ def _upsample(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.stack([upsample_plane(samples[..., c], size) for c in range(3)], axis=-1).astype(np.float32)
 
 
-def prefilter(image: np.ndarray, importance: np.ndarray) -> np.ndarray:
-    """The image blurred where it matters less: mix = w' · image + (1 − w') · blur(image), with
-    w' = 1 − (1 − w)^PREFILTER_EXPONENT of the feathered map scaled to a maximum of 1 (a uniform map
-    changes nothing).
+def rate_guide(image: np.ndarray, emphasis: np.ndarray) -> np.ndarray:
+    """libaom's desired rate for each 16×16 block of ``image`` (av1.RATE_GUIDE_BLOCK): the block's
+    rate proxy times 2 to the block's mean emphasis (importance.emphasis, at the image's size).
 
     scipy.ndimage is imported here, not with the module: it takes 0.25 s, which a decode must not pay.
     """
     from scipy import ndimage
 
-    weights = ndimage.gaussian_filter(importance.astype(np.float32), MAP_FEATHER, mode="nearest")
-    weights = weights / max(float(weights.max()), np.finfo(np.float32).tiny)
-    keep = 1.0 - (1.0 - np.clip(weights, 0.0, 1.0)) ** PREFILTER_EXPONENT
-    samples = image.astype(np.float32)
-    sigma = (PREFILTER_SIGMA, PREFILTER_SIGMA, 0) if image.ndim == 3 else PREFILTER_SIGMA
-    blurred = ndimage.gaussian_filter(samples, sigma, mode="nearest")
-    if image.ndim == 3:
-        keep = keep[..., None]
-    return np.clip(np.rint(keep * samples + (1 - keep) * blurred), 0, 255).astype(np.uint8)
+    detail = np.abs(ndimage.laplace(ndimage.gaussian_filter(luma(image), RATE_PROXY_SMOOTHING)))
+    proxy = _block_means(detail) + RATE_PROXY_FLOOR
+    return proxy * np.exp2(_block_means(emphasis))
+
+
+def _block_means(values: np.ndarray) -> np.ndarray:
+    """Means over av1.RATE_GUIDE_BLOCK-pixel blocks, edge blocks over their part inside the image."""
+    rows, columns = av1.rate_guide_shape(values.shape)
+    block = av1.RATE_GUIDE_BLOCK
+    padded = np.pad(values.astype(np.float64), ((0, rows * block - values.shape[0]), (0, columns * block - values.shape[1])),
+                    mode="edge")
+    return padded.reshape(rows, block, columns, block).mean(axis=(1, 3))
+
+
+def _resized_emphasis(emphasis: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The emphasis map at a frame of size (width, height) (bilinear; area-averaged when shrinking)."""
+    if emphasis.shape == (size[1], size[0]):
+        return emphasis
+    return np.asarray(Image.fromarray(emphasis, mode="F").resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
 
 
 QUANTIZER_FOR_QUALITY = (
@@ -148,10 +155,11 @@ measured and printed it (benchmarks/RESULTS.md, "The quality scale")."""
 
 
 def encode_at_quality(image: np.ndarray, quality: int, *, speed: int = DEFAULT_SPEED,
-                      importance: np.ndarray | None = None) -> bytes:
-    """The BASE payload of a uint8 image at one quantizer, the quality's: no rate search, one encode."""
-    source = image if importance is None else prefilter(image, importance)
-    return av1.encode(source, QUANTIZER_FOR_QUALITY[quality], speed, ENCODER_THREADS)
+                      emphasis: np.ndarray | None = None) -> bytes:
+    """The BASE payload of a uint8 image at one quantizer, the quality's: no rate search, one encode.
+    ``emphasis`` (importance.emphasis) moves the quantizer around it by region."""
+    guide = None if emphasis is None else rate_guide(image, emphasis)
+    return av1.encode(image, QUANTIZER_FOR_QUALITY[quality], speed, ENCODER_THREADS, guide)
 
 
 def scale_for(bpp: float) -> float:
@@ -159,15 +167,15 @@ def scale_for(bpp: float) -> float:
 
 
 def encode_base(image: np.ndarray, budget: int, *, speed: int = DEFAULT_SPEED,
-                importance: np.ndarray | None = None) -> bytes:
-    """The BASE payload of a uint8 (H, W) or (H, W, 3) image that fits ``budget`` bytes.
+                emphasis: np.ndarray | None = None) -> bytes:
+    """The BASE payload of a uint8 (H, W) or (H, W, 3) image that fits ``budget`` bytes; ``emphasis``
+    (importance.emphasis) moves the quantizer by region, on every frame size tried.
 
     When not even the coarsest quantizer on the smallest frame fits, that file is returned: the
     caller's rate is then missed, as a JPEG at quality 1 misses one.
     """
-    source = image if importance is None else prefilter(image, importance)
     height, width = image.shape[:2]
-    search = _RateSearch(source, budget, speed)
+    search = _RateSearch(image, budget, speed, emphasis)
     return search.run(scale_for(8 * budget / (width * height)))
 
 
@@ -199,15 +207,26 @@ class _RateSearch:
     image: np.ndarray
     budget: int
     speed: int
+    emphasis: np.ndarray | None = None
     trials: dict = field(default_factory=dict)
     frames: dict = field(default_factory=dict)
+    guides: dict = field(default_factory=dict)
 
     def payload(self, scale: float, quantizer: int, speed: int | None = None) -> bytes:
         speed = self.speed if speed is None else speed
         size = frame_size((self.image.shape[1], self.image.shape[0]), scale)
         if (size, quantizer, speed) not in self.trials:
-            self.trials[size, quantizer, speed] = av1.encode(self.frame(size), quantizer, speed, ENCODER_THREADS)
+            self.trials[size, quantizer, speed] = av1.encode(self.frame(size), quantizer, speed, ENCODER_THREADS,
+                                                             self.guide(size))
         return self.trials[size, quantizer, speed]
+
+    def guide(self, size: tuple[int, int]) -> np.ndarray | None:
+        """The rate guide of the frame of size (width, height), made once; None without emphasis."""
+        if self.emphasis is None:
+            return None
+        if size not in self.guides:
+            self.guides[size] = rate_guide(self.frame(size), _resized_emphasis(self.emphasis, size))
+        return self.guides[size]
 
     def frame(self, size: tuple[int, int]) -> np.ndarray:
         """The image shrunk to size (width, height) by Lanczos (the encoder's choice), made once."""

@@ -23,7 +23,7 @@ from . import container
 from .container import AbcError, AbcFile, AbcWarning, Header
 from .alpha import fill_hidden, pack_alpha, unpack_alpha
 from .images import image_to_array
-from .importance import ImportanceSource, resolve_importance
+from .importance import ImportanceSource, block_weights, emphasis, resolve_importance
 from .inpaint.descent import Params, Progress, descent_of, work_units
 from .mask import block_order, mask_from_order
 from .maskcode import encode_mask
@@ -59,13 +59,14 @@ def encode(
     ancillary = chunks_from_info(info, options.metadata)
     ancillary |= assist_stats.measure_chunks(array, options.assist)
     packed_alpha = None if alpha is None else pack_alpha(alpha)
-    weights = resolve_importance(array, importance, roi)
+    emphasised = emphasis(resolve_importance(array, importance, roi), options.ablation)
     height, width = array.shape[:2]
     mode = container.MODE_RGB if array.ndim == 3 else container.MODE_L
-    header = header_for(options, width=width, height=height, mode=mode, has_importance=weights is not None)
+    header = header_for(options, width=width, height=height, mode=mode, has_importance=emphasised is not None)
     if options.blocks is None:
-        abc = _encode_base(array, header, ancillary, options, weights, packed_alpha)
+        abc = _encode_base(array, header, ancillary, options, emphasised, packed_alpha)
     else:
+        weights = None if emphasised is None else block_weights(emphasised, options.ablation)
         abc = _encode_blocks(array, header, ancillary, options, weights, packed_alpha)
     _warn_if_refused_by_default(abc)
     return container.write_file(abc)
@@ -78,19 +79,19 @@ def _assemble(header: Header, mask: np.ndarray, image: np.ndarray, ancillary: di
 
 def _encode_base(
     array: np.ndarray, header: Header, ancillary: dict[bytes, bytes], options: EncodeOptions,
-    importance: np.ndarray | None, alpha: bytes | None,
+    emphasised: np.ndarray | None, alpha: bytes | None,
 ) -> AbcFile:
     """A file whose rate all goes to the base layer (§12), without the block layer; with ``quality``
     its header is made again once the rate, which picks the decoder it names, is known."""
     overhead = len(container.write_file(AbcFile(header, None, None, ancillary, b"", alpha)))
     if options.quality is not None:
-        payload = base_layer.encode_at_quality(array, options.quality, speed=options.speed, importance=importance)
+        payload = base_layer.encode_at_quality(array, options.quality, speed=options.speed, emphasis=emphasised)
         bpp = 8 * (overhead + len(payload)) / (header.width * header.height)
         header = header_for(options, width=header.width, height=header.height, mode=header.mode,
-                            has_importance=importance is not None, bpp=bpp)
+                            has_importance=emphasised is not None, bpp=bpp)
         return AbcFile(header, None, None, ancillary, payload, alpha)
     budget = options.byte_budget(header.width, header.height)
-    payload = base_layer.encode_base(array, max(budget - overhead, 1), speed=options.speed, importance=importance)
+    payload = base_layer.encode_base(array, max(budget - overhead, 1), speed=options.speed, emphasis=emphasised)
     return AbcFile(header, None, None, ancillary, payload, alpha)
 
 

@@ -162,6 +162,11 @@ class AbcImageError(AbcError):
     """An input image the encoder cannot store as it is (alpha, more than 8 bits per sample)."""
 
 
+class AbcEncoderError(AbcError):
+    """The AV1 encoder itself failed (libavif's error, memory running out) on input that was fine:
+    through Pillow's ``save()`` a failure to write, an OSError, as in every Pillow plugin."""
+
+
 class AbcWarning(UserWarning):
     """Something the encoder did that its caller should hear of: an input converted, a file that
     default decoders will refuse. The command line prints these as notes."""

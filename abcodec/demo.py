@@ -2,7 +2,9 @@
 
 Writes sample.png (skimage's astronaut), sample.abc and sample-decoded.png into the output
 folder and prints bytes, bpp, SSIM, and JPEG's and AVIF's SSIM at no more bytes, so a new user sees at once
-what the codec does and how it compares. The comparison helpers serve benchmarks/ too.
+what the codec does and how it compares. It then encodes the sample again with ``--importance auto``
+(sample-auto.abc) and prints every file's SSIM over the part of the image the saliency model ranks
+first (``salient``), where the bytes went. The comparison helpers serve benchmarks/ too.
 """
 
 from __future__ import annotations
@@ -19,11 +21,22 @@ from PIL import Image
 from . import cli
 
 
-def ssim(a: np.ndarray, b: np.ndarray) -> float:
-    """SSIM on RGB (or L), the paper's metric."""
+def ssim(a: np.ndarray, b: np.ndarray, region: np.ndarray | None = None) -> float:
+    """SSIM on RGB (or L), the paper's metric; with ``region``, its map's mean over those pixels."""
     from skimage.metrics import structural_similarity
 
-    return float(structural_similarity(a, b, channel_axis=2 if a.ndim == 3 else None, data_range=255))
+    channels = 2 if a.ndim == 3 else None
+    if region is None:
+        return float(structural_similarity(a, b, channel_axis=channels, data_range=255))
+    _, per_pixel = structural_similarity(a, b, channel_axis=channels, data_range=255, full=True)
+    return float((per_pixel.mean(axis=2) if a.ndim == 3 else per_pixel)[region].mean())
+
+
+def salient_region(rgb: np.ndarray) -> np.ndarray:
+    """The pixels ``--importance auto`` ranks first (importance.IMPORTANT_AREA of the image)."""
+    from .importance import AUTO, IMPORTANT_AREA, ranks, resolve_importance
+
+    return ranks(resolve_importance(rgb, AUTO)) < IMPORTANT_AREA
 
 
 def jpeg_at_most(original: np.ndarray, budget: int) -> tuple[int, bytes]:
@@ -84,25 +97,31 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(args.out)
     folder.mkdir(parents=True, exist_ok=True)
     original = Image.fromarray(data.astronaut())
-    paths = {name: folder / name for name in ("sample.png", "sample.abc", "sample-decoded.png")}
+    paths = {name: folder / name for name in ("sample.png", "sample.abc", "sample-decoded.png", "sample-auto.abc")}
     original.save(paths["sample.png"])
     rate = [] if args.bpp is None else ["--bpp", str(args.bpp)]
     for status in (
         cli.encode_cli([str(paths["sample.png"]), str(paths["sample.abc"]), "--verbose", *rate]),
         cli.decode_cli([str(paths["sample.abc"]), str(paths["sample-decoded.png"]), "--verbose"]),
+        cli.encode_cli([str(paths["sample.png"]), str(paths["sample-auto.abc"]), "--importance", "auto", *rate]),
     ):
         if status:
             return status
     size = paths["sample.abc"].stat().st_size
     pixels = original.width * original.height
-    decoded = np.asarray(Image.open(paths["sample-decoded.png"]))
-    summary = {"abc": {"bytes": size, "bpp": round(8 * size / pixels, 4),
-                       "ssim": round(ssim(np.asarray(original), decoded), 4)}}
+    rgb = np.asarray(original)
+    salient = salient_region(rgb)
+
+    def scores(decoded: np.ndarray, nbytes: int) -> dict:
+        return {"bytes": nbytes, "bpp": round(8 * nbytes / pixels, 4), "ssim": round(ssim(rgb, decoded), 4),
+                "ssim_salient": round(ssim(rgb, decoded, salient), 4)}
+
+    summary = {"abc": scores(np.asarray(Image.open(paths["sample-decoded.png"])), size)}
+    with Image.open(paths["sample-auto.abc"]) as auto:
+        summary["abc_auto"] = scores(np.asarray(auto), paths["sample-auto.abc"].stat().st_size)
     for name, at_most in (("jpeg", jpeg_at_most), ("avif", avif_at_most)):
-        quality, other = at_most(np.asarray(original), size)
-        other_pixels = np.asarray(Image.open(io.BytesIO(other)).convert("RGB"))
-        summary[name] = {"quality": quality, "bytes": len(other), "bpp": round(8 * len(other) / pixels, 4),
-                         "ssim": round(ssim(np.asarray(original), other_pixels), 4)}
+        quality, other = at_most(rgb, size)
+        summary[name] = {"quality": quality, **scores(np.asarray(Image.open(io.BytesIO(other)).convert("RGB")), len(other))}
         if len(other) > size:
             print(f"{name.upper()} cannot reach this few bytes; its figure is its lowest quality, with more bytes.",
                   file=sys.stderr)

@@ -1,53 +1,53 @@
 """Importance maps: where the encoder should spend its bytes (``abc-encode --importance``, ``--roi``).
 
 A map is a float32 (H, W) array in [0, 1] at the image's size: white (1) asks for detail, black
-(0) marks what may be ablated first. With a base layer (the default) the map sets how coarsely
-each region of the base is quantised (``base.deadzones_for``); without one it reorders the
-blocks the encoder keeps (``mask.block_order``). Either way the rate is unchanged and the file is
-an ordinary .abc file that every decoder reads.
+(0) marks what may be ablated first. Only its ranks count (:func:`emphasis`): a soft map and a
+binary one of the same shape ask for the same thing, so a fixation density whose values are
+mostly near 0 is read as it is meant. With a base layer (the default) the emphasis sets the
+quantizer of each region of the AV1 frame (base.py); without one it reorders the blocks the
+encoder keeps (``mask.block_order``). Either way the rate is unchanged and the file is an
+ordinary .abc file that every decoder reads.
 
 A map comes from a picture (a path or PIL image of any mode and size, resized to the image), from
 rectangles of interest ("x,y,w,h"), from both (the rectangles painted white onto the picture), or
-from ``auto``: a Grad-CAM saliency map of the classifier C for its predicted class, so the object
-the image is about keeps its detail. Only ``auto`` imports torch.
+from ``auto``: the saliency model's prediction of where people look (saliency.py, ONNX Runtime).
 """
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import Union
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .container import AbcError
 
-if TYPE_CHECKING:
-    from .nets import EfficientNetLite0
-
 AUTO = "auto"
-"""The ``importance`` value that asks for the classifier's saliency map instead of a picture."""
+"""The ``importance`` value that asks for the saliency model's map instead of a picture."""
 
 BACKGROUND_IMPORTANCE = 0.25
-"""Importance of what nobody pointed at: outside the rectangles when only rectangles are given,
-and the floor of the ``auto`` map. Not 0: a block of importance w is taken where a block of
-importance 1 would be at 1/w times its place in the scheme's order, so at 0.25 the region gets
-its blocks about four times sooner while the background keeps its strongest edges and random
-anchors instead of being left to one smooth fill; with a base layer the background's dead zone
-grows by 1.2 · 0.75² ≈ 0.68 of a step (``base.IMPORTANCE_DEADZONE``). Chosen from the sweep over 0, 0.1, 0.25 and
-0.5 in benchmarks/RESULTS.md ("How the background importance was chosen"); pass ``background``
-or a map for another balance."""
+"""Importance painted outside the rectangles when only rectangles are given (any value below 1
+reads the same, ranks being what counts), and the floor of the block layout's weights
+(:func:`block_weights`): there a block of weight w is taken where a block of weight 1 would be at
+1/w times its place in the scheme's order, so the background keeps its strongest edges and random
+anchors (benchmarks/RESULTS.md, "How the background importance was chosen")."""
 
-SALIENCY_SIDE = 384
-"""Longer side, in pixels, of the copy of the image C looks at: near the 224-pixel ImageNet scale
-the classifier was trained at, so the predicted class is the image's subject, and ~0.05 s on one
-CPU core; the class-activation map (1/32 of it, 12×8 for a Kodak image) is coarse anyway."""
+IMPORTANT_AREA = 0.3
+"""The share of the image, taken in the map's order, that the emphasis raises; the rest is lowered
+as its rank falls, to the full ablation at twice this share. Measured on held-out fixation photos
+(benchmarks/RESULTS.md, "Ablation where people look"): 0.2, 0.3 and 0.45 land within 0.002 SSIM."""
 
-SALIENCY_MIN_SIDE = 32
-"""C's output stride: a shorter side below it would leave no activation map."""
+DEFAULT_ABLATION = 3.0
+"""How strongly a map moves bytes (``EncodeOptions.ablation``): the most important blocks ask for
+2^3 = 8 times the rate a uniform coding would give them and the least for 1/8 (base.py); libaom
+caps the quantizer offsets it turns this into, so 2 and 4 land close (benchmarks/RESULTS.md,
+"Ablation where people look")."""
+
+MAX_ABLATION = 8.0
+"""2^8: far past where libaom's offsets saturate; a larger value would only overflow the guide."""
 
 SAMPLE_MAX = {"I;16": 65535, "I;16L": 65535, "I;16B": 65535, "I;16N": 65535, "I": 65535, "F": 1}
 """Full-scale sample value of the modes that are not 8-bit (16-bit PNGs open as I;16 or I); every
@@ -58,15 +58,14 @@ Rectangle = tuple[int, int, int, int]
 
 
 def resolve_importance(
-    image: np.ndarray, source: ImportanceSource | None = None, rois: Iterable[str | Sequence[int]] = (), *,
-    background: float = BACKGROUND_IMPORTANCE,
+    image: np.ndarray, source: ImportanceSource | None = None, rois: Iterable[str | Sequence[int]] = (),
 ) -> np.ndarray | None:
     """The map for an encode of ``image`` (uint8 (H, W) or (H, W, 3)), or None when nothing is asked.
 
     ``source`` is a path, a PIL image, an array (see :func:`as_importance`) or ``"auto"``;
     ``rois`` are "x,y,w,h" strings or (x, y, w, h) tuples (one alone needs no list), painted
-    white onto the source's map, or onto ``background`` when there is no source (``background``
-    is also the floor of ``"auto"``'s map). The CLI and the Pillow plugin call this.
+    white onto the source's map, or onto ``BACKGROUND_IMPORTANCE`` when there is no source. The
+    CLI and the Pillow plugin call this.
     """
     shape = image.shape[:2]
     if isinstance(rois, str) or is_rectangle(rois):
@@ -75,16 +74,19 @@ def resolve_importance(
     if source is None and not rectangles:
         return None
     if source is None:
-        base = np.full(shape, _check_background(background), dtype=np.float32)
+        base = np.full(shape, BACKGROUND_IMPORTANCE, dtype=np.float32)
     else:
-        base = importance_from_source(image, source, background)
+        base = importance_from_source(image, source)
     return paint_rectangles(base, rectangles)
 
 
-def importance_from_source(image: np.ndarray, source: ImportanceSource, background: float) -> np.ndarray:
-    """The map a path, picture, array or ``"auto"`` (floored at ``background``) stands for, at the image's size."""
+def importance_from_source(image: np.ndarray, source: ImportanceSource) -> np.ndarray:
+    """The map a path, picture, array or ``"auto"`` stands for, at the image's size."""
     if isinstance(source, str) and source == AUTO:
-        return saliency_map(image, background)
+        from .saliency import fixation_density
+
+        density = fixation_density(image)
+        return as_importance(density / max(float(density.max()), np.finfo(np.float32).tiny))
     if isinstance(source, (str, os.PathLike)):
         return resize_importance(load_importance(source), image.shape[:2])
     return resize_importance(as_importance(source), image.shape[:2])
@@ -206,69 +208,42 @@ def paint_rectangles(importance: np.ndarray, rectangles: Sequence[Rectangle]) ->
     return painted
 
 
-def saliency_map(image: np.ndarray, background: float = BACKGROUND_IMPORTANCE) -> np.ndarray:
-    """``auto``: the classifier's activation map, lifted to ``background`` so the background is
-    ablated first but not emptied."""
-    return with_floor(class_activation_map(image), background)
+def ranks(importance: np.ndarray) -> np.ndarray:
+    """Each pixel's rank as the share of the image more important than it, float32 (H, W) in [0, 1].
 
-
-def with_floor(values: np.ndarray, floor: float) -> np.ndarray:
-    """A map in [0, 1] rescaled to [floor, 1], read-only."""
-    floor = _check_background(floor)
-    lifted = (floor + (1 - floor) * values).astype(np.float32)
-    lifted.flags.writeable = False
-    return lifted
-
-
-def class_activation_map(image: np.ndarray) -> np.ndarray:
-    """Where C looks when it names the image's class: (H, W) in [0, 1], maximum 1.
-
-    Grad-CAM (Selvaraju et al. 2017) of C's predicted class on its last convolution, the maps
-    its pooling and classifier read: each map is weighted by the mean gradient of the class
-    logit over it, and the weighted sum is rectified, scaled to a maximum of 1 and resized to
-    the image (uniform where nothing is positive). C sees a copy of at most ``SALIENCY_SIDE``
-    pixels a side, so the map takes well under a second on a CPU (benchmarks/RESULTS.md).
+    Pixels of equal importance share the middle of their ranks, except the most important level,
+    which ranks 0, and the least, which ranks 1: a rectangle painted white is all first and the
+    background it leaves all last, whatever their sizes.
     """
-    import torch
-    from torch.nn import functional as F
-
-    net = classifier()
-    rgb = np.repeat(image[:, :, None], 3, axis=2) if image.ndim == 2 else image
-    pixels = torch.from_numpy(np.array(saliency_input(rgb), dtype=np.float32)).permute(2, 0, 1)[None]
-    captured: list[torch.Tensor] = []
-    hook = net._conv_head.register_forward_hook(lambda module, inputs, output: captured.append(output))
-    try:
-        with torch.enable_grad():
-            logits = net(pixels.requires_grad_(True))
-            (gradients,) = torch.autograd.grad(logits[0, logits[0].argmax()], captured[0])
-    finally:
-        hook.remove()
-    with torch.no_grad():
-        weights = gradients.mean(dim=(2, 3), keepdim=True)
-        cam = F.relu((weights * captured[0]).sum(dim=1, keepdim=True))
-        cam = F.interpolate(cam, size=image.shape[:2], mode="bilinear", align_corners=False)[0, 0]
-        cam = cam / cam.max() if cam.max() > 0 else torch.ones_like(cam)
-    return cam.clamp(0, 1).numpy().astype(np.float32)
+    flat = importance.ravel()
+    _, inverse, counts = np.unique(-flat, return_inverse=True, return_counts=True)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    middle = (starts + counts / 2) / flat.size
+    middle[-1], middle[0] = 1.0, 0.0
+    return middle[inverse].reshape(importance.shape).astype(np.float32)
 
 
-def _check_background(background: float) -> float:
-    if isinstance(background, bool) or not isinstance(background, (int, float, np.floating)) or not 0 <= background <= 1:
-        msg = f"background importance {background!r} must be a number in [0, 1]"
+def emphasis(importance: np.ndarray | None, strength: float = DEFAULT_ABLATION) -> np.ndarray | None:
+    """How much more rate each pixel asks for, as a power of 2, from the map's ranks: ``strength``
+    for the first ``IMPORTANT_AREA`` of the image, falling linearly with the rank to ``-strength``
+    at twice that share and below. None where nothing is asked: no map, a uniform one, or strength 0.
+    """
+    if importance is None or not strength or float(importance.min()) == float(importance.max()):
+        return None
+    position = (IMPORTANT_AREA - ranks(importance)) / IMPORTANT_AREA
+    return (strength * np.clip(position, -1.0, 1.0)).astype(np.float32)
+
+
+def block_weights(emphasis_map: np.ndarray, strength: float) -> np.ndarray:
+    """The block layout's weights in [BACKGROUND_IMPORTANCE, 1] (mask.block_order): 1 where the
+    emphasis is full, halving with each step below it; a rectangle keeps 1 and its background the floor."""
+    return np.maximum(2.0 ** (emphasis_map - strength), BACKGROUND_IMPORTANCE).astype(np.float32)
+
+
+def check_ablation(strength: object) -> float:
+    """``ablation`` as a number in [0, MAX_ABLATION]."""
+    if isinstance(strength, bool) or not isinstance(strength, (int, float, np.integer, np.floating)) \
+            or not 0 <= strength <= MAX_ABLATION:
+        msg = f"ablation {strength!r} must be a number in [0, {MAX_ABLATION:g}]"
         raise AbcError(msg)
-    return float(background)
-
-
-def saliency_input(rgb: np.ndarray) -> Image.Image:
-    """The copy of the image C classifies: longer side ``SALIENCY_SIDE``, shorter at least ``SALIENCY_MIN_SIDE``."""
-    height, width = rgb.shape[:2]
-    scale = SALIENCY_SIDE / max(height, width)
-    size = (max(SALIENCY_MIN_SIDE, round(width * scale)), max(SALIENCY_MIN_SIDE, round(height * scale)))
-    return Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR)
-
-
-@functools.cache
-def classifier() -> EfficientNetLite0:
-    """C, loaded once per process: the weights take ~0.1 s to read, torch's import ~1 s more."""
-    from .nets import load_efficientnet
-
-    return load_efficientnet()
+    return float(strength)

@@ -18,7 +18,7 @@ from .av1 import SPEED_RANGE
 from .base import DEFAULT_SPEED
 from .assist import KINDS as ASSIST_KINDS
 from .container import AbcError, Header
-from .importance import AUTO, BACKGROUND_IMPORTANCE
+from .importance import AUTO, BACKGROUND_IMPORTANCE, DEFAULT_ABLATION, MAX_ABLATION, check_ablation
 from .metadata import KINDS as METADATA_KINDS
 from .metadata import selected as selected_metadata
 from .inpaint.descent import Params, packaged_generator_hash, params_for
@@ -38,7 +38,7 @@ DEVICES = ("auto", "cpu", "cuda")
 
 ENCODE_KEYWORDS = {
     "importance": (f"PATH|{AUTO}", "where to keep detail at the same rate: a grey image (white = keep; any size, "
-                                   f"resized), or {AUTO}: the classifier's saliency map (loads torch)"),
+                                   f"resized; only its ranks count), or {AUTO}: where people are predicted to look"),
     "roi": ("X,Y,W,H", "a rectangle to keep in detail, in pixels (repeatable); painted white onto the importance "
                        f"map, or alone: the rest gets importance {BACKGROUND_IMPORTANCE}"),
 }
@@ -109,7 +109,8 @@ class EncodeOptions:
     None (the default) chooses by rate (:attr:`decoder`). ``assist`` names assistant statistics
     of the original to store for the descent (keys of ``assist.KINDS``; a comma-separated string
     is accepted), each an ancillary chunk whose bytes come out of the rate; none by default
-    (benchmarks/RESULTS.md says why). ``metadata`` names what of the input's ICC profile, EXIF, XMP
+    (benchmarks/RESULTS.md says why). ``ablation`` is how strongly an importance map given to
+    :func:`codec.encode` moves the rate toward what it ranks first (importance.emphasis). ``metadata`` names what of the input's ICC profile, EXIF, XMP
 and dpi the file carries (all by default; "none" or () strips them).
     """
 
@@ -129,6 +130,10 @@ and dpi the file carries (all by default; "none" or () strips them).
                                           "classifier's top classes (class, 19 bytes in the file) and/or E's Gram "
                                           "matrix (style, 337 bytes); their bytes come out of the rate (needs --steps)",
                                       metavar="class,style")
+    ablation: float = _option(DEFAULT_ABLATION, "how strongly an importance map or --roi moves bytes: the most "
+                                                "important area asks for 2^S times the rate, the least 2^-S "
+                                                f"(0 ignores the map, at most {MAX_ABLATION:g}; default {DEFAULT_ABLATION:g})",
+                              type=float, metavar="S")
     metadata: tuple[str, ...] = _option(tuple(METADATA_KINDS), "which of the input's metadata to carry: "
                                         f"{','.join(METADATA_KINDS)}, all or none (default all)", metavar="LIST")
     blocks: BlockLayer | None = _option(None, "no coarse base layer: spend the rate on kept blocks only "
@@ -141,6 +146,7 @@ and dpi the file carries (all by default; "none" or () strips them).
         if self.inpainter is not None:
             _require_type("inpainter", self.inpainter, (str,))
         _require_type("steps", self.steps, INTEGER)
+        object.__setattr__(self, "ablation", check_ablation(self.ablation))
         object.__setattr__(self, "metadata", selected_metadata(self.metadata))
         self._check_layers()
         self._check_assist()

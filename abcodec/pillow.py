@@ -66,14 +66,14 @@ from typing import IO, Any
 from PIL import Image, ImageFile
 
 from . import container
-from .container import SIGNATURE, AbcError, AbcImageError
+from .container import SIGNATURE, AbcEncoderError, AbcError, AbcImageError
 from .metadata import info_from_chunks, usable_info
 
 MIME_TYPE = "image/x-abc"
 EXTENSION = ".abc"
 DECODER_NAME = "abc"
 
-ENCODER_OPTIONS = ("bpp", "quality", "speed", "inpainter", "steps", "assist", "metadata", "blocks")
+ENCODER_OPTIONS = ("bpp", "quality", "speed", "inpainter", "steps", "assist", "ablation", "metadata", "blocks")
 """Save keywords passed on to ``options.EncodeOptions``: all its fields (tests/test_pillow.py checks)."""
 
 IMPORTANCE_OPTIONS = ("importance", "roi")
@@ -84,11 +84,6 @@ METADATA_OPTIONS = ("icc_profile", "exif", "xmp", "dpi")
 
 IGNORED_OPTIONS = ("optimize",)
 """Save keywords generic code passes to any format, accepted and ignored (module docstring)."""
-
-ENCODER_FAILURES = (OSError, MemoryError, RuntimeError)
-"""What Pillow's AVIF encoder raises when it fails, which ``av1.encode_avif`` reports as an AbcError
-caused by it: through ``save()`` a failure to write, an OSError as in every Pillow plugin, where
-AbcError (a ValueError) is a bad option or a bad EXIF."""
 
 DECODE_INPAINTERS = (None, "diffusion", "ppgn")
 """``register_abc_opener(inpainter=...)``: None decodes as the file asks (options.AVAILABLE_INPAINTERS
@@ -240,9 +235,7 @@ def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     except AbcImageError as e:
         msg = f"cannot write this image as ABC: {e}"
         raise OSError(msg) from e
-    except AbcError as e:
-        if not isinstance(e.__cause__, ENCODER_FAILURES):
-            raise
+    except AbcEncoderError as e:
         msg = f"cannot write ABC: {e}"
         raise OSError(msg) from e
     except MemoryError as e:

@@ -1,6 +1,7 @@
 """The base layer of version 3 (abcodec/base.py, format_spec/abc.md §12) and how the codec uses it."""
 
 import io
+import os
 import re
 from pathlib import Path
 
@@ -53,15 +54,50 @@ def test_a_frame_outside_the_images_bounds_is_refused_before_decoding(monkeypatc
         base.decode_base(tiny, 3, (128, 192))
 
 
-def test_prefilter_blurs_what_matters_less_only():
-    importance = np.zeros((128, 192), np.float32)
-    importance[:, 96:] = 1.0
-    filtered = base.prefilter(ASTRONAUT, importance).astype(float)
-    original = ASTRONAUT.astype(float)
-    assert np.abs(filtered[:, 140:] - original[:, 140:]).max() <= 1
-    detail = [np.abs(np.diff(x[:, :60], axis=1)).mean() for x in (filtered, original)]
-    assert detail[0] < 0.6 * detail[1]
-    assert np.array_equal(base.prefilter(ASTRONAUT, np.full((128, 192), 0.3, np.float32)), ASTRONAUT)
+def test_the_rate_guide_is_a_rate_proxy_per_16_pixel_block_times_2_to_the_emphasis():
+    flat_left = np.random.default_rng(3).integers(0, 256, (128, 192, 3), dtype=np.uint8)
+    flat_left[:, :96] = 120
+    zero = np.zeros((128, 192), np.float32)
+    guide = base.rate_guide(flat_left, zero)
+    assert guide.shape == (8, 12) and guide.min() > 0
+    # a flat block asks for the floor, a textured one for more
+    assert guide[:, :5] == pytest.approx(base.RATE_PROXY_FLOOR) and (guide[:, 7:] > 10 * base.RATE_PROXY_FLOOR).all()
+    emphasis = zero.copy()
+    emphasis[:64, :] = 2.0                               # whole blocks: rows 0..3 of the guide
+    np.testing.assert_allclose(base.rate_guide(flat_left, emphasis)[:4], 4 * guide[:4])
+    np.testing.assert_allclose(base.rate_guide(flat_left, emphasis)[4:], guide[4:])
+    # a partial edge block is averaged over its part inside the image
+    assert base.rate_guide(ASTRONAUT[:, :100], zero[:, :100]).shape == (8, 7)
+
+
+def test_a_rate_guide_moves_the_bytes_to_the_blocks_it_favours():
+    """libaom's own delta-q does the work: at one quantizer, the favoured half is coded finer than
+    when the other half is favoured."""
+    left = np.full((128, 192), -3.0, np.float32)
+    left[:, :96] = 3.0
+    errors = {}
+    for name, emphasis in (("left", left), ("right", -left)):
+        decoded = av1.decode(av1.encode(ASTRONAUT, 45, 6, 2, base.rate_guide(ASTRONAUT, emphasis)), 3, (192, 128))
+        difference = np.abs(decoded.astype(float) - ASTRONAUT)
+        errors[name] = (difference[:, :96].mean(), difference[:, 96:].mean())
+    assert errors["left"][0] < 0.9 * errors["right"][0]
+    assert errors["right"][1] < 0.9 * errors["left"][1]
+
+
+@pytest.mark.parametrize("guide", [np.ones((8, 11)), np.zeros((8, 12)), np.full((8, 12), np.inf)])
+def test_a_rate_guide_libaom_would_misread_is_refused(guide):
+    with pytest.raises(AbcError, match="rate guide for a 192x128 frame must be"):
+        av1.encode(ASTRONAUT, 45, 9, 2, guide)
+
+
+def test_the_rate_guide_file_is_written_whole_and_removed():
+    with av1.rate_guide_options(np.arange(1, 7, dtype=float).reshape(2, 3), (20, 40)) as options:
+        path = options["rate-distribution-info"]
+        assert open(path).read().split() == ["1", "2", "3", "4", "5", "6"]
+        assert options["deltaq-mode"] == "3" and options["enable-rate-guide-deltaq"] == "1"
+    assert not os.path.exists(path)
+    with av1.rate_guide_options(None, (20, 40)) as options:
+        assert options is None
 
 
 def test_default_encode_is_base_only():

@@ -161,14 +161,14 @@ def test_table1_refuses_an_unknown_figure_image(tiny_images, tmp_path):
 
 def test_roi_runs_on_two_tiny_images(tiny_images, tmp_path):
     out_json, out_md, figure = tmp_path / "roi.json", tmp_path / "roi.md", tmp_path / "roi.png"
-    assert roi.main([str(tiny_images), "--bpp", "1.5", "--background", "0.25", "0", "--json", str(out_json),
+    assert roi.main([str(tiny_images), "--bpp", "1.5", "1", "--json", str(out_json),
                      "--markdown", str(out_md), "--figure", str(figure), "--figure-image", "b.png"]) == 0
     result = json.loads(out_json.read_text())
     assert len(result["rows"]) == 2 * 2 * 2
     for row in result["rows"]:
         assert list(row["variants"]) == list(roi.VARIANTS[:4 if HAS_AVIF else 3])
         plain, mapped, jpeg = (row["variants"][v] for v in roi.VARIANTS[:3])
-        assert plain["bpp"] <= 1.5 and mapped["bpp"] <= 1.5
+        assert plain["bpp"] <= row["target_bpp"] and mapped["bpp"] <= row["target_bpp"]
         assert jpeg["bytes"] <= mapped["bytes"] or jpeg["quality"] == 1
         if HAS_AVIF:
             avif = row["variants"]["AVIF"]
@@ -176,11 +176,13 @@ def test_roi_runs_on_two_tiny_images(tiny_images, tmp_path):
         assert 0 < row["region_share"] < 1 and "kept_inside" not in mapped
         parts = (mapped["ssim_inside"], mapped["ssim_outside"])
         assert min(parts) - 1e-9 <= mapped["ssim"] <= max(parts) + 1e-9
-    assert {(s["region"], s["background"]) for s in result["summary"]} == {
-        (region, background) for region in roi.REGIONS for background in (0.25, 0.0)}
-    assert result["map_s_median"] > 0 and result["classifier_load_s"] > 0
+    assert {(s["region"], s["target_bpp"]) for s in result["summary"]} == {
+        (region, bpp) for region in roi.REGIONS for bpp in (1.5, 1.0)}
+    assert result["map_s_median"] > 0
     markdown = out_md.read_text()
-    assert "| centre (25 % of pixels) | 0.25 | 1.5 | abc + map |" in markdown
+    assert "| centre (25 % of pixels) | 1.5 | abc + map |" in markdown
+    # the auto region is the share of the image the map ranks first
+    assert all(abs(row["region_share"] - roi.IMPORTANT_AREA) < 0.05 for row in result["rows"] if row["region"] == "auto")
     assert len(result["against_avif"]) == (4 if HAS_AVIF else 0)
     for entry in result["against_avif"]:
         assert entry["delta_ssim_inside"] == pytest.approx(entry["abc_ssim_inside"] - entry["avif_ssim_inside"])

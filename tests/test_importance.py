@@ -18,7 +18,7 @@ from abcodec.codec import BlockLayer, EncodeOptions, decode, encode
 from abcodec.reconstruct import canvas_of
 from abcodec.container import AbcError
 from abcodec.importance import (
-    BACKGROUND_IMPORTANCE, as_importance, class_activation_map, parse_roi, resolve_importance,
+    BACKGROUND_IMPORTANCE, IMPORTANT_AREA, as_importance, block_weights, emphasis, parse_roi, ranks, resolve_importance,
 )
 from abcodec.mask import block_grid_shape, block_order, mask_from_order, prioritise
 
@@ -236,37 +236,87 @@ def test_pillow_save_takes_importance_and_roi(astronaut, tmp_path):
     image = Image.fromarray(astronaut)
     map_path = left_black_right_white(tmp_path, "L")
     for options in ({"roi": ["64,64,96,96"]}, {"roi": ROI}, {"importance": map_path},
-                    {"importance": str(map_path), "roi": [(0, 0, 5, 5)]}, {"importance": np.ones((3, 3))},
+                    {"importance": str(map_path), "roi": [(0, 0, 5, 5)]}, {"importance": np.eye(3)},
                     {"importance": Image.open(map_path)}):
         out = io.BytesIO()
         image.save(out, format="ABC", blocks={"keep": 0.2}, **options)
         assert container.read_file(out.getvalue()).header.scheme == container.SCHEME_OTHER
         assert Image.open(out).size == image.size
+    uniform = io.BytesIO()
+    image.save(uniform, format="ABC", blocks={"keep": 0.2}, importance=np.ones((3, 3)))  # asks for nothing
+    assert container.read_file(uniform.getvalue()).header.scheme == container.SCHEMES["edge+random"]
     for options in ({"roi": ["1,2"]}, {"importance": "nowhere.png"}, {"importance": 3}, {"roi": ["999,0,5,5"]}):
         with pytest.raises(ValueError):
             image.save(io.BytesIO(), format="ABC", **options)
 
 
-def test_auto_saliency_follows_the_cat_not_the_frame():
+def test_auto_is_the_saliency_models_density_scaled_to_a_maximum_of_1():
     cat = data.chelsea()
-    saliency = resolve_importance(cat, "auto")
-    assert saliency.shape == cat.shape[:2] and saliency.min() >= BACKGROUND_IMPORTANCE - 1e-6
-    face, top_corners = saliency[100:200, 150:300].mean(), (saliency[:60, :60].mean() + saliency[:60, -60:].mean()) / 2
-    assert face > 1.5 * top_corners
-    # The same cat on either side of a noise canvas: the map must move with it (no centre prior).
-    canvas = np.clip(128 + np.random.default_rng(0).normal(0, 20, (300, 902, 1)), 0, 255).astype(np.uint8)
-    left, right = np.repeat(canvas, 3, axis=2), np.repeat(canvas, 3, axis=2)
-    left[:, :451], right[:, 451:] = cat, cat
-    on_left, on_right = class_activation_map(left), class_activation_map(right)
-    assert on_left[:, :451].mean() > 2 * on_left[:, 451:].mean()
-    assert on_right[:, 451:].mean() > 2 * on_right[:, :451].mean()
+    auto = resolve_importance(cat, "auto")
+    assert auto.shape == cat.shape[:2] and auto.max() == pytest.approx(1) and auto.min() >= 0
+    assert np.argmax(auto) == np.argmax(abcodec.saliency.fixation_density(cat))
 
 
-def test_maps_without_auto_do_not_import_torch():
+def test_ranks_are_the_share_of_the_image_ranked_above_with_ties_at_their_middle():
+    """Worked by hand on 6 pixels: the two 0.5s come after the two 1s, middle (2 + 2/2) / 6 = 0.5; the
+    0.25 comes fifth, middle (4 + 1/2) / 6 = 0.75; the top level (1) ranks 0 and the bottom one (0) 1."""
+    levels = np.array([[0, 0.5, 0.25], [0.5, 1, 1]], np.float32)
+    assert ranks(levels).tolist() == [[1.0, 0.5, 0.75], [0.5, 0.0, 0.0]]
+    rectangle = np.full((4, 8), 0.25, np.float32)
+    rectangle[:, :6] = 1                                    # the top level covers 75 %: still first
+    assert ranks(rectangle)[:, :6].max() == 0 and ranks(rectangle)[:, 6:].min() == 1
+
+
+def test_emphasis_reads_ranks_not_grey_levels():
+    """A map and any increasing function of it ask for the same thing: a soft, peaked density
+    (mostly near 0) is not read as "ablate everything"."""
+    yy, xx = np.mgrid[0:60, 0:80]
+    peak = np.exp(-((yy - 20) ** 2 + (xx - 50) ** 2) / 50.0).astype(np.float32)
+    np.testing.assert_array_equal(emphasis(peak), emphasis(0.1 * peak ** 3))
+    strong = emphasis(peak, 3.0)
+    assert strong.max() == pytest.approx(3.0) and strong.min() == pytest.approx(-3.0)
+    assert strong[20, 50] == pytest.approx(3.0) and strong[0, 0] == pytest.approx(-3.0)
+    # the top IMPORTANT_AREA of the image is raised, the rest lowered
+    assert (strong > 0).mean() == pytest.approx(IMPORTANT_AREA, abs=0.01)
+    np.testing.assert_allclose(emphasis(peak, 1.5), strong / 2, rtol=1e-6)
+
+
+def test_a_rectangle_is_raised_fully_and_its_background_lowered_fully():
+    importance = resolve_importance(np.zeros((60, 80, 3), np.uint8), rois=["10,10,30,20"])
+    strong = emphasis(importance, 2.0)
+    assert (strong[10:30, 10:40] == 2.0).all() and (strong[40:, :] == -2.0).all()
+    weights = block_weights(strong, 2.0)
+    assert (weights[10:30, 10:40] == 1).all() and (weights[40:, :] == BACKGROUND_IMPORTANCE).all()
+
+
+def test_no_map_a_uniform_map_or_no_strength_ask_for_nothing():
+    assert emphasis(None) is None
+    assert emphasis(np.full((5, 5), 0.3, np.float32)) is None
+    assert emphasis(np.eye(5, dtype=np.float32), 0) is None
+
+
+@pytest.mark.parametrize("strength", [-1, 9, float("nan"), "3", True])
+def test_bad_ablation_strengths_are_refused(strength):
+    with pytest.raises(AbcError, match="ablation"):
+        EncodeOptions(ablation=strength)
+
+
+def test_ablation_zero_ignores_the_map_and_more_ablation_moves_more(astronaut):
+    plain = encode(astronaut, options=EncodeOptions(bpp=0.3))
+    assert encode(astronaut, options=EncodeOptions(bpp=0.3, ablation=0), roi=[ROI]) == plain
+    region = resolve_importance(astronaut, rois=[ROI]) == 1
+    inside = [ssim_inside(astronaut, np.asarray(decode(encode(astronaut, options=EncodeOptions(bpp=0.3, ablation=a),
+                                                                   roi=[ROI]))), region) for a in (0, 1, 3)]
+    assert inside[0] < inside[1] < inside[2]
+
+
+def test_maps_do_not_import_torch():
+    """Not even ``auto`` (tests/test_saliency.py runs it in a fresh process too)."""
     script = (
         "import sys, numpy as np, abcodec; from abcodec.codec import EncodeOptions, encode; "
         "from abcodec.importance import resolve_importance; image = np.zeros((16, 16, 3), np.uint8); "
         "encode(image, options=EncodeOptions(blocks={'keep': 0.5}), roi=['0,0,4,4']); "
+        "encode(image, options=EncodeOptions(bpp=0.5), importance='auto'); "
         "assert 'torch' not in sys.modules, 'torch imported'"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
