@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from . import av1
+from . import av1, av1_headers
 from .colour import luma
 from .container import AbcError
 from .resample import upsample_plane
@@ -77,7 +77,7 @@ def decode_frame_image(payload: bytes, channels: int, size: tuple[int, int]) -> 
     problem is an AbcError naming the field.
     """
     height, width = size
-    _, frame = av1.parse_headers(bytes(payload))
+    _, frame = av1_headers.parse_headers(bytes(payload))
     smallest = (-(-width // MAX_SCALE), -(-height // MAX_SCALE))
     if not (smallest[0] <= frame.width <= width and smallest[1] <= frame.height <= height):
         msg = (f"BASE: AV1 frame of {frame.width}x{frame.height} for a {width}x{height} image; it must lie "

@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from . import av1
 from . import base as base_layer
 from . import dctbase
+from .av1_headers import parse_sequence_header
 from .colour import rgb_to_ycbcr, ycbcr_to_rgb
 from .container import AbcFile, Header
 from .inpaint import diffusion
@@ -51,7 +51,7 @@ def reduced_size(abc: AbcFile) -> tuple[int, int]:
     """(width, height) of :func:`reduced_decode`'s image, from the AV1 sequence header alone."""
     if abc.base is None or abc.header.version < 3 or abc.mask is not None:
         return abc.header.width, abc.header.height
-    header = av1.parse_sequence_header(bytes(abc.base))
+    header = parse_sequence_header(bytes(abc.base))
     return header.width, header.height
 
 

@@ -1,7 +1,7 @@
 """AV1 OBU streams written from the AV1 specification (2019, with errata), independently of
-``abcodec.av1``'s parser, which they exist to test: the hostile streams of tests/test_av1.py and
-tests/test_hostile.py, the frame-header mutations of :mod:`fuzz.mutate` and the bad vector
-``bad-av1-frame-larger-than-head`` of format_spec/vectors.
+abcodec's parser (``abcodec.obu``, ``abcodec.av1_headers``), which they exist to test: the hostile
+streams of tests/test_av1.py and tests/test_hostile.py, the frame-header mutations of
+:mod:`fuzz.mutate` and the bad vector ``bad-av1-frame-larger-than-head`` of format_spec/vectors.
 
 :func:`still_picture` takes a stream that libaom wrote (a reduced still picture header and one
 frame OBU, as Pillow's AVIF encoder makes it) and writes the same picture behind a full sequence

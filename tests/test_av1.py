@@ -1,4 +1,5 @@
-"""AV1 intra frames as bare OBU streams (abcodec/av1.py, format_spec/abc.md §12)."""
+"""AV1 intra frames as bare OBU streams (abcodec/av1.py, with obu.py, av1_headers.py and avif_boxes.py;
+format_spec/abc.md §12)."""
 
 import io
 import warnings
@@ -9,7 +10,7 @@ from PIL import AvifImagePlugin, Image, features
 from PIL import _avif
 from skimage import data
 
-from abcodec import av1
+from abcodec import av1, av1_headers, avif_boxes, obu
 from abcodec.container import AbcError
 from fuzz import av1_streams
 from fuzz.av1_streams import bits_of, field, join, payload_of, split, uvlc, without_trailing
@@ -52,7 +53,7 @@ def reduced_parts(stream: bytes) -> dict:
     width_bits = int(bits[10:14], 2) + 1
     height_bits = int(bits[14:18], 2) + 1
     tools_at = 18 + width_bits + height_bits
-    header = av1.parse_sequence_header(stream)
+    header = av1_headers.parse_sequence_header(stream)
     return dict(profile=bits[:3], level=bits[5:10], tools=bits[tools_at : tools_at + 6],
                 separate_uv_delta_q=bits[-2] if not header.monochrome else "", film_grain=bits[-1], header=header)
 
@@ -94,7 +95,7 @@ def edited(stream: bytes, *, width: int | None = None, height: int | None = None
     bits += "1111" + "1111" + field((width or header.width) - 1, 16) + field((height or header.height) - 1, 16)
     bits += parts["tools"] + color_config(profile_value, **colour) + parts["film_grain"]
     obus = split(stream)
-    obus[0] = (av1.OBU_SEQUENCE_HEADER, payload_of(bits))
+    obus[0] = (obu.OBU_SEQUENCE_HEADER, payload_of(bits))
     return join(obus)
 
 
@@ -106,7 +107,7 @@ def animation_first_frame() -> tuple[bytes, np.ndarray]:
     frames[0].save(buffer, "AVIF", save_all=True, append_images=frames[1:], quality=60, speed=9, max_threads=1)
     avif = buffer.getvalue()
     # libavif also stores the first frame as the primary image item: read it with the module's reader.
-    stream = av1.primary_item_data(avif.replace(b"ftypavis", b"ftypavif", 1))
+    stream = avif_boxes.primary_item_data(avif.replace(b"ftypavis", b"ftypavif", 1))
     with Image.open(io.BytesIO(avif)) as picture:
         picture.load()
         return stream, np.array(picture.convert("RGB"))
@@ -116,13 +117,13 @@ def full_header(stream: bytes, prefix: str) -> bytes:
     """Replace everything before frame_width_bits_minus_1 in a full sequence header (profile,
     flags, timing, decoder model and operating points) by ``prefix``; the rest is kept."""
     obus = split(stream)
-    index = next(i for i, (t, _) in enumerate(obus) if t == av1.OBU_SEQUENCE_HEADER)
+    index = next(i for i, (t, _) in enumerate(obus) if t == obu.OBU_SEQUENCE_HEADER)
     bits = without_trailing(bits_of(obus[index][1]))
     assert bits[4:7] == "000"  # reduced, timing_info_present, initial_display_delay_present
     assert bits[7:12] == "00000" and bits[12:24] == "0" * 12  # one operating point, idc 0
     level = int(bits[24:29], 2)
     rest = bits[29 + (level > 7) :]
-    obus[index] = (av1.OBU_SEQUENCE_HEADER, payload_of(prefix + rest))
+    obus[index] = (obu.OBU_SEQUENCE_HEADER, payload_of(prefix + rest))
     return join(obus)
 
 
@@ -210,17 +211,17 @@ def test_rebuilt_file_is_libavifs_file_byte_for_byte(grey):
     image = SMALL_GREY if grey else CHELSEA
     avif = av1.encode_avif(image, 25, 9)
     stream = av1.encode(image, 25, speed=9)
-    header = av1.parse_sequence_header(stream)
-    assert av1.avif_file(av1.TEMPORAL_DELIMITER + stream, header) == avif
-    assert len(av1.avif_file(stream, header)) == len(avif) - len(av1.TEMPORAL_DELIMITER)
+    header = av1_headers.parse_sequence_header(stream)
+    assert avif_boxes.avif_file(obu.TEMPORAL_DELIMITER + stream, header) == avif
+    assert len(avif_boxes.avif_file(stream, header)) == len(avif) - len(obu.TEMPORAL_DELIMITER)
 
 
 def test_stream_is_the_item_without_its_temporal_delimiter():
     avif = av1.encode_avif(SMALL_RGB, 30, 9)
-    item = av1.primary_item_data(avif)
-    assert item[:2] == av1.TEMPORAL_DELIMITER
+    item = avif_boxes.primary_item_data(avif)
+    assert item[:2] == obu.TEMPORAL_DELIMITER
     assert STREAM_RGB == item[2:]
-    assert [t for t, _ in split(STREAM_RGB)] == [av1.OBU_SEQUENCE_HEADER, av1.OBU_FRAME]
+    assert [t for t, _ in split(STREAM_RGB)] == [obu.OBU_SEQUENCE_HEADER, obu.OBU_FRAME]
 
 
 def test_the_stored_stream_saves_the_container():
@@ -296,9 +297,9 @@ LIBAOM_QUANTIZER_TO_QINDEX = (
 @pytest.mark.parametrize("quantizer", range(64))
 def test_every_quantizer_codes_as_libaoms_qindex(quantizer):
     stream = av1.encode(colour(8, 8, 7), quantizer, speed=9)  # encode checks this too
-    header, frame = av1.parse_headers(stream)
+    header, frame = av1_headers.parse_headers(stream)
     expected = LIBAOM_QUANTIZER_TO_QINDEX[quantizer]
-    assert frame.base_q_idx == av1.base_q_idx(stream, header) == av1.QINDEX_FOR_QUANTIZER[quantizer] == expected
+    assert frame.base_q_idx == av1_headers.base_q_idx(stream, header) == av1.QINDEX_FOR_QUANTIZER[quantizer] == expected
 
 
 def test_a_different_quality_mapping_fails_loudly(monkeypatch):
@@ -364,7 +365,7 @@ def test_non_contiguous_images_are_coded():
 
 @pytest.mark.parametrize("grey", [False, True], ids=["rgb", "grey"])
 def test_sequence_header_of_a_real_stream(grey):
-    header = av1.parse_sequence_header(av1.encode(LARGE[..., 0].copy() if grey else LARGE, 40, speed=9))
+    header = av1_headers.parse_sequence_header(av1.encode(LARGE[..., 0].copy() if grey else LARGE, 40, speed=9))
     assert (header.width, header.height, header.bit_depth) == (768, 512, 8)
     assert header.still_picture and header.reduced_still_picture_header
     assert header.monochrome == grey
@@ -372,30 +373,30 @@ def test_sequence_header_of_a_real_stream(grey):
     assert header.seq_level_idx_0 == 4  # level 3.0 covers 768 x 512 (AV1 Annex A)
     assert (header.color_primaries, header.transfer_characteristics, header.matrix_coefficients) == (1, 13, 6)
     assert header.color_range == 1
-    assert av1.av1c(header) == bytes.fromhex("81041c00" if grey else "81040c00")
+    assert avif_boxes.av1c(header) == bytes.fromhex("81041c00" if grey else "81040c00")
 
 
 def test_av1c_is_the_one_libavif_writes():
     avif = av1.encode_avif(SMALL_GREY, 30, 9)
     at = avif.index(b"av1C")
     assert avif[at - 4 : at] == b"\x00\x00\x00\x0c"
-    assert av1.av1c(av1.parse_sequence_header(STREAM_GREY)) == avif[at + 4 : at + 8]
+    assert avif_boxes.av1c(av1_headers.parse_sequence_header(STREAM_GREY)) == avif[at + 4 : at + 8]
 
 
 def test_full_sequence_header_with_timing_and_operating_points_is_parsed_and_decoded():
     stream, expected = animation_first_frame()
     with pytest.raises(AbcError, match="still_picture is 0"):
-        av1.parse_sequence_header(stream)
+        av1_headers.parse_sequence_header(stream)
     # still_picture 1; timing info with equal_picture_interval; no decoder model (which would add
     # frame header fields); display delays; two operating points, the first at level 5.1 high tier.
     prefix = ("000" "1" "0" "1" + field(1001, 32) + field(30000, 32) + "1" + uvlc(0) + "0" "1" + field(1, 5)
               + field(0, 12) + field(13, 5) + "1" + "1" + field(3, 4)
               + field(0x103, 12) + field(8, 5) + "0" + "0")
     rebuilt = full_header(stream, prefix)
-    header = av1.parse_sequence_header(rebuilt)
+    header = av1_headers.parse_sequence_header(rebuilt)
     assert (header.width, header.height, header.seq_level_idx_0, header.seq_tier_0) == (40, 24, 13, 1)
     assert header.still_picture and not header.reduced_still_picture_header
-    assert av1.av1c(header)[1:3] == bytes([13, 0x80 | 0x0C])
+    assert avif_boxes.av1c(header)[1:3] == bytes([13, 0x80 | 0x0C])
     assert np.array_equal(av1.decode(rebuilt, 3, (40, 24)), expected)
     plain = "000" "1" "0" "0" "0" + field(0, 5) + field(0, 12) + field(4, 5)  # the original, still_picture 1
     assert np.array_equal(av1.decode(full_header(stream, plain), 3, (40, 24)), expected)
@@ -407,7 +408,7 @@ def test_full_sequence_header_with_a_decoder_model_is_parsed():
               + "1" + field(9, 5) + field(90000, 32) + field(23, 5) + field(7, 5)  # decoder_model_info
               + "0" + field(0, 5)  # no display delays, one operating point
               + field(0, 12) + field(9, 5) + "0" + "1" + field(123, 10) + field(456, 10) + "1")
-    header = av1.parse_sequence_header(full_header(stream, prefix))
+    header = av1_headers.parse_sequence_header(full_header(stream, prefix))
     assert (header.width, header.height, header.seq_level_idx_0, header.seq_tier_0) == (40, 24, 9, 0)
 
 
@@ -451,7 +452,7 @@ def test_a_shown_key_frame_behind_a_full_header_is_parsed_and_decoded_as_libaoms
     frame header may hold, so reading it right means every field was stepped over right."""
     original = STREAM_GREY if grey else STREAM_RGB
     stream = av1_streams.still_picture(original, **fields)
-    header, frame = av1.parse_headers(stream)
+    header, frame = av1_headers.parse_headers(stream)
     assert not header.reduced_still_picture_header
     assert (frame.width, frame.height, frame.frame_size_override) == (33, 20, "frame_size" in fields)
     assert frame.base_q_idx == av1.QINDEX_FOR_QUANTIZER[30]
@@ -464,7 +465,7 @@ def test_a_shown_key_frame_behind_a_full_header_is_parsed_and_decoded_as_libaoms
 def test_every_frame_the_encoder_writes_is_one_key_frame_of_its_sequence_headers_size(image, grey):
     if grey:
         image = np.ascontiguousarray(image[..., 1])
-    header, frame = av1.parse_headers(av1.encode(image, 40, speed=9))
+    header, frame = av1_headers.parse_headers(av1.encode(image, 40, speed=9))
     assert header.reduced_still_picture_header and not header.enable_superres
     assert (frame.width, frame.height, frame.frame_size_override) == (image.shape[1], image.shape[0], False)
 
@@ -506,7 +507,7 @@ def test_the_issues_frame_the_sequence_header_hides_is_refused_with_real_tiles_a
     lie = av1_streams.still_picture(av1.encode(flat, 63, speed=10), max_size=(64, 48), frame_size=(512, 512))
     with pytest.raises(AbcError, match="codes a 512x512 frame"):
         av1.decode(lie, 1, (64, 48))
-    monkeypatch.setattr(av1, "_frame_header", lambda *args: None)  # the decoder before the frame header was read
+    monkeypatch.setattr(av1_headers, "_frame_header", lambda *args: None)  # the decoder before the frame header was read
     assert av1.decode(lie, 1, (64, 48)).shape == (48, 64)
 
 
@@ -514,10 +515,10 @@ def test_a_redundant_frame_header_is_held_to_the_same_rules(no_pixel_decoding):
     sequence, frame = split(av1_streams.still_picture(STREAM_RGB, frame_size=(33, 20)))
     lying_sequence, lying = split(av1_streams.still_picture(STREAM_RGB, frame_size=(66, 40)))
     assert lying_sequence == sequence  # the same sequence header: only the frame headers differ
-    copy = (av1.OBU_REDUNDANT_FRAME_HEADER, frame[1])
-    assert av1.parse_headers(join([sequence, frame, copy]))[1].width == 33
+    copy = (obu.OBU_REDUNDANT_FRAME_HEADER, frame[1])
+    assert av1_headers.parse_headers(join([sequence, frame, copy]))[1].width == 33
     with pytest.raises(AbcError, match="^BASE: AV1 redundant frame header codes a 66x40 frame"):
-        av1.decode(join([sequence, frame, (av1.OBU_REDUNDANT_FRAME_HEADER, lying[1])]), 3, (64, 64))
+        av1.decode(join([sequence, frame, (obu.OBU_REDUNDANT_FRAME_HEADER, lying[1])]), 3, (64, 64))
     with pytest.raises(AbcError, match="^BASE: OBU 1 is a redundant frame header before the frame header"):
         av1.decode(join([sequence, copy, frame]), 3, (64, 64))
 
@@ -527,7 +528,7 @@ def test_every_truncation_of_a_full_frame_header_is_refused_by_the_parser(no_pix
     sequence, frame = split(av1_streams.still_picture(STREAM_RGB, frame_size=(33, 20), decoder_model=LAYERED,
                                                       extension=(1, 1), frame_id_length=16))
     with pytest.raises(AbcError, match="^BASE: AV1 frame header ends inside "):
-        av1.parse_headers(join([sequence, (av1.OBU_FRAME, frame[1][:cut])]))
+        av1_headers.parse_headers(join([sequence, (obu.OBU_FRAME, frame[1][:cut])]))
 
 
 # --- damaged and hostile streams --------------------------------------------------------------
@@ -546,7 +547,7 @@ def test_every_truncation_is_an_abc_error(cut):
 @pytest.mark.parametrize("cut", cut_points(len(STREAM_GREY)))
 def test_every_truncation_of_grey_is_an_abc_error(cut):
     with pytest.raises(AbcError):
-        av1.parse_sequence_header(STREAM_GREY[:cut])
+        av1_headers.parse_sequence_header(STREAM_GREY[:cut])
     with pytest.raises(AbcError):
         av1.decode(STREAM_GREY[:cut], 1, (33, 20))
 
@@ -565,8 +566,8 @@ def test_random_byte_flips_give_an_abc_error_or_an_image(seed):
     except AbcError:
         return
     assert decoded.dtype == np.uint8
-    assert decoded.shape[:2][::-1] == (av1.parse_sequence_header(bytes(stream)).width,
-                                       av1.parse_sequence_header(bytes(stream)).height)
+    assert decoded.shape[:2][::-1] == (av1_headers.parse_sequence_header(bytes(stream)).width,
+                                       av1_headers.parse_sequence_header(bytes(stream)).height)
     assert decoded.shape[2:] == ((3,) if channels == 3 else ())
 
 
@@ -618,7 +619,7 @@ def test_channel_mismatch_is_refused(no_pixel_decoding):
 
 
 SEQUENCE, FRAME = split(STREAM_RGB)
-TD = (av1.OBU_TEMPORAL_DELIMITER, b"")
+TD = (obu.OBU_TEMPORAL_DELIMITER, b"")
 
 
 @pytest.mark.parametrize("stream, message", [
@@ -631,11 +632,11 @@ TD = (av1.OBU_TEMPORAL_DELIMITER, b"")
     (join([SEQUENCE, FRAME, SEQUENCE]), "OBU 2 is a sequence header, not allowed"),
     (join([TD, TD, SEQUENCE, FRAME]), "OBU 1 is a temporal delimiter, expected the sequence header"),
     (join([SEQUENCE, TD, FRAME]), "OBU 1 is a temporal delimiter, not allowed"),
-    (join([(av1.OBU_TEMPORAL_DELIMITER, b"\x00"), SEQUENCE, FRAME]), "temporal delimiter carries 1 bytes"),
+    (join([(obu.OBU_TEMPORAL_DELIMITER, b"\x00"), SEQUENCE, FRAME]), "temporal delimiter carries 1 bytes"),
     (join([SEQUENCE, FRAME, FRAME]), "OBU 2 starts a second frame"),
-    (join([SEQUENCE, (av1.OBU_TILE_GROUP, FRAME[1])]), "OBU 1 is a tile group before any frame header"),
-    (join([SEQUENCE, (av1.OBU_FRAME_HEADER, FRAME[1][:4])]), "no frame"),
-    (join([SEQUENCE, (av1.OBU_TILE_LIST, b"")]), "tile list, not allowed"),
+    (join([SEQUENCE, (obu.OBU_TILE_GROUP, FRAME[1])]), "OBU 1 is a tile group before any frame header"),
+    (join([SEQUENCE, (obu.OBU_FRAME_HEADER, FRAME[1][:4])]), "no frame"),
+    (join([SEQUENCE, (obu.OBU_TILE_LIST, b"")]), "tile list, not allowed"),
     (join([SEQUENCE, (0, b""), FRAME]), "obu_type 0 is reserved"),
     (join([SEQUENCE, (12, b""), FRAME]), "obu_type 12 is reserved"),
     (STREAM_RGB + b"\x00", "obu_type 0 is reserved"),
@@ -646,10 +647,10 @@ TD = (av1.OBU_TEMPORAL_DELIMITER, b"")
     (STREAM_RGB + b"\x7a\x05\x00", "runs past the end"),
     (b"\x0a" + b"\x80" * 8 + b"\x00", "obu_size is longer than 8 bytes"),
     (b"\x0a\xff\xff\xff\xff\x10", "exceeds 4294967295"),
-    (join([(av1.OBU_SEQUENCE_HEADER, SEQUENCE[1][:5]), FRAME]), "sequence header ends inside"),
-    (join([(av1.OBU_SEQUENCE_HEADER, SEQUENCE[1] + b"\x01"), FRAME]), "non-zero bits after its trailing one bit"),
-    (join([(av1.OBU_SEQUENCE_HEADER, SEQUENCE[1][:-1] + bytes([SEQUENCE[1][-1] | 1])), FRAME]), "trailing"),
-    (join([(av1.OBU_SEQUENCE_HEADER, SEQUENCE[1][:-1] + b"\x00"), FRAME]), "trailing"),
+    (join([(obu.OBU_SEQUENCE_HEADER, SEQUENCE[1][:5]), FRAME]), "sequence header ends inside"),
+    (join([(obu.OBU_SEQUENCE_HEADER, SEQUENCE[1] + b"\x01"), FRAME]), "non-zero bits after its trailing one bit"),
+    (join([(obu.OBU_SEQUENCE_HEADER, SEQUENCE[1][:-1] + bytes([SEQUENCE[1][-1] | 1])), FRAME]), "trailing"),
+    (join([(obu.OBU_SEQUENCE_HEADER, SEQUENCE[1][:-1] + b"\x00"), FRAME]), "trailing"),
 ])
 def test_malformed_obu_streams_are_refused(no_pixel_decoding, stream, message):
     with pytest.raises(AbcError, match=f"^BASE: .*{message}"):
@@ -657,21 +658,21 @@ def test_malformed_obu_streams_are_refused(no_pixel_decoding, stream, message):
 
 
 def test_known_obus_that_carry_nothing_are_accepted():
-    padded = join([TD, SEQUENCE, (av1.OBU_PADDING, b"\x00\x00"), FRAME, (av1.OBU_PADDING, b"")])
-    zero_padded_header = join([(av1.OBU_SEQUENCE_HEADER, SEQUENCE[1] + b"\x00\x00"), FRAME])  # AV1 §5.3.4 allows it
+    padded = join([TD, SEQUENCE, (obu.OBU_PADDING, b"\x00\x00"), FRAME, (obu.OBU_PADDING, b"")])
+    zero_padded_header = join([(obu.OBU_SEQUENCE_HEADER, SEQUENCE[1] + b"\x00\x00"), FRAME])  # AV1 §5.3.4 allows it
     assert np.array_equal(av1.decode(zero_padded_header, 3, (33, 20)), av1.decode(STREAM_RGB, 3, (33, 20)))
     assert np.array_equal(av1.decode(padded, 3, (33, 20)), av1.decode(STREAM_RGB, 3, (33, 20)))
 
 
 def test_too_many_obus_are_refused(no_pixel_decoding):
-    padding = [(av1.OBU_PADDING, b"")] * av1.MAX_OBUS
-    with pytest.raises(AbcError, match=f"more than {av1.MAX_OBUS} OBUs"):
+    padding = [(obu.OBU_PADDING, b"")] * obu.MAX_OBUS
+    with pytest.raises(AbcError, match=f"more than {obu.MAX_OBUS} OBUs"):
         av1.decode(join([SEQUENCE, FRAME, *padding]), 3, (33, 20))
 
 
 def test_a_frame_that_dav1d_rejects_is_an_abc_error():
-    headers_only = join([SEQUENCE, (av1.OBU_FRAME, FRAME[1][:4])])  # the frame header, no tiles
-    av1.parse_headers(headers_only)
+    headers_only = join([SEQUENCE, (obu.OBU_FRAME, FRAME[1][:4])])  # the frame header, no tiles
+    av1_headers.parse_headers(headers_only)
     with pytest.raises(AbcError, match=r"^BASE: AV1 stream could not be decoded \("):
         av1.decode(headers_only, 3, (33, 20))
 
@@ -695,11 +696,11 @@ def test_bad_decode_arguments_are_refused(channels, max_size, message):
 @pytest.mark.parametrize("cut", [0, 7, 8, 31, 40, 100, 200, 280])
 def test_truncated_avif_is_refused_by_the_item_reader(cut):
     with pytest.raises(AbcError, match="^BASE: "):
-        av1.primary_item_data(av1.encode_avif(SMALL_RGB, 30, 9)[:cut])
+        avif_boxes.primary_item_data(av1.encode_avif(SMALL_RGB, 30, 9)[:cut])
 
 
 def test_item_reader_refuses_an_item_that_is_not_av1():
     avif = av1.encode_avif(SMALL_RGB, 30, 9)
     assert avif.count(b"av01Color") == 1
     with pytest.raises(AbcError, match="not an AV1 image item"):
-        av1.primary_item_data(avif.replace(b"av01Color", b"gridColor"))
+        avif_boxes.primary_item_data(avif.replace(b"av01Color", b"gridColor"))

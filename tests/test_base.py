@@ -12,7 +12,7 @@ from scipy import ndimage
 from skimage import data
 from skimage.metrics import structural_similarity
 
-from abcodec import av1, base, container
+from abcodec import av1, av1_headers, base, container
 from abcodec.codec import BlockLayer, EncodeOptions, decode, encode
 from abcodec.container import AbcError
 from abcodec.demo import jpeg_at_most
@@ -35,7 +35,7 @@ def test_payload_round_trip_keeps_the_shape_and_the_picture(height, width, chann
 
 def test_low_rates_shrink_the_frame_and_the_decoder_upsamples_it():
     payload = base.encode_base(ASTRONAUT, 60)
-    header = av1.parse_sequence_header(payload)
+    header = av1_headers.parse_sequence_header(payload)
     assert header.width < 192 and header.height < 128 and len(payload) <= 60
     assert base.decode_base(payload, 3, (128, 192)).shape == (128, 192, 3)
     assert base.frame_size((192, 128), 1000) == (12, 8)
@@ -186,7 +186,7 @@ def test_a_quality_codes_the_quantizer_its_calibration_chose(quality):
     table = calibrated_quantizers()
     assert len(table) == 101 and list(table) == sorted(table, reverse=True)
     payload = container.read_file(encode(ASTRONAUT[:48, :64], options=EncodeOptions(quality=quality))).base
-    assert av1.base_q_idx(payload, av1.parse_sequence_header(payload)) == libaom_qindex(table[quality])
+    assert av1_headers.base_q_idx(payload, av1_headers.parse_sequence_header(payload)) == libaom_qindex(table[quality])
 
 
 def test_base_file_round_trips_through_pillow(tmp_path):
