@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import zstdframe
+from . import diffusion, zstdframe
 from .container import AbcError
-from .inpaint import diffusion
 
 METHOD_LEFT_DELTA = 0
 """§13: the only method, the payload's first byte: left differences mod 256, one zstd frame."""

@@ -573,7 +573,7 @@ class Transcoder:
 
         if job.kind == "decode" and job.settings.inpainter != "diffusion":
             with contextlib.suppress(ImportError):
-                from .inpaint import refine  # noqa: F401  (ONNX Runtime)
+                from .generative import onnx_generator  # noqa: F401  (ONNX Runtime)
         self.source, self.destination, self.job = source, destination, job
         self.prefix = source.root.rstrip("/") + "/" if source.root else ""
         mine = cli.version_line(BATCH)

@@ -5,7 +5,7 @@ then spends the rate on one layer: by default the coarse base layer (base.py), o
 source paper's kept blocks, the largest nested mask (mask.py) whose file fits the rate, coded
 by maskcode.py and pixels.py. The decoder parses and bounds the file (container.py), rebuilds
 the fast decode (reconstruct.py), and, when the file asks for the generative decoder, refines
-it with our generator (inpaint/ppgn.py); torch is imported only then.
+it with our generator (generative/); torch is imported only for the descent.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from . import assist as assist_stats
 from . import base as base_layer
 from . import container
-from .container import AbcError, AbcFile, AbcWarning, Header
 from .alpha import fill_hidden, pack_alpha, unpack_alpha
+from .container import AbcError, AbcFile, AbcWarning, Header
+from .generative import assist as assist_stats
+from .generative.settings import Params, Progress, descent_of, work_units
 from .images import image_to_array
 from .importance import ImportanceSource, block_weights, emphasis, resolve_importance
-from .inpaint.descent import Params, Progress, descent_of, work_units
 from .mask import block_order, mask_from_order
 from .maskcode import encode_mask
 from .metadata import chunks_from_info, info_from_chunks, usable_info
@@ -231,16 +231,16 @@ def _generative_decode(
 
     G alone (no descent steps, on the CPU) runs on ONNX Runtime; the descent, and CUDA, need torch.
     """
-    descent, stats = _bounded_descent(abc, max_pixels)
+    params, stats = _bounded_descent(abc, max_pixels)
     image, exact = fast_decode(abc)
-    if not descent.steps and device != "cuda":
-        from .inpaint import refine
+    if not params.steps and device != "cuda":
+        from .generative import onnx_generator
 
-        return refine.generate(image, exact, threads=threads, progress=progress)
+        return onnx_generator.generate(image, exact, threads=threads, progress=progress)
     try:
-        from .inpaint import ppgn
+        from .generative import descent
     except ImportError as e:
-        reason = f"{descent.steps} descent steps" if descent.steps else "device cuda"
+        reason = f"{params.steps} descent steps" if params.steps else "device cuda"
         msg = f"this file asks for {reason}, which need torch: pip install 'abcodec[torch]'"
         raise AbcError(msg) from e
-    return ppgn.inpaint(image, exact, descent, stats, device=device, progress=progress, threads=threads)
+    return descent.inpaint(image, exact, params, stats, device=device, progress=progress, threads=threads)

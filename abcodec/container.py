@@ -132,7 +132,7 @@ however few bytes describe it, so that small images with near-empty masks still 
 SMALL_FILE_WORK = 1 << 21
 WORK_PER_BYTE = 2 * MAX_PIXELS_PER_BYTE
 """§5, decoder limits. The generative decoder's work (in units of one pixel of G's forward pass,
-inpaint/descent.py's ``work_units``: tile overlaps, every descent step's pixels and fixed costs,
+generative/settings.py's ``work_units``: tile overlaps, every descent step's pixels and fixed costs,
 the classifier's resized copy) that an untrusted file may ask for: max(SMALL_FILE_WORK,
 WORK_PER_BYTE × its MASK + PIXL + BASE bytes). Twice the pixels-per-byte rate, so G alone runs on
 every image the bomb check lets through, tile overlaps included, while descent steps must be paid
@@ -322,7 +322,7 @@ def check_decode_limits(abc: AbcFile, max_pixels: int | None = DEFAULT_MAX_PIXEL
 def check_generative_work(abc: AbcFile, units: int, what: str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
     """The reference decoder's limit on the generative decoder's work (§5), before any is done.
 
-    ``units`` is the work the decoder would do (inpaint/descent.py's ``work_units``), ``what``
+    ``units`` is the work the decoder would do (generative/settings.py's ``work_units``), ``what``
     says what it is for the message; ``max_pixels=None`` trusts the file, as in
     :func:`check_decode_limits`.
     """

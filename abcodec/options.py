@@ -16,12 +16,12 @@ import numpy as np
 from . import container
 from .av1 import SPEED_RANGE
 from .base import DEFAULT_SPEED
-from .assist import KINDS as ASSIST_KINDS
 from .container import AbcError, Header
+from .generative.assist import KINDS as ASSIST_KINDS
+from .generative.settings import Params, packaged_generator_hash, params_for
 from .importance import AUTO, BACKGROUND_IMPORTANCE, DEFAULT_ABLATION, MAX_ABLATION, check_ablation
 from .metadata import KINDS as METADATA_KINDS
 from .metadata import selected as selected_metadata
-from .inpaint.descent import Params, packaged_generator_hash, params_for
 
 DEFAULT_BPP = 0.25
 """Rate when neither bpp nor keep is given: a Kodak image is then ~12 KB."""
@@ -105,7 +105,7 @@ class EncodeOptions:
     accepted too).
 
     ``inpainter`` is the decoder the file asks for: "ppgn", the generative decoder (steps and
-    loss weights into HEAD, inpaint/ppgn.py), or "diffusion", the fast decode it starts from;
+    loss weights into HEAD, generative/descent.py), or "diffusion", the fast decode it starts from;
     None (the default) chooses by rate (:attr:`decoder`). ``assist`` names assistant statistics
     of the original to store for the descent (keys of ``assist.KINDS``; a comma-separated string
     is accepted), each an ancillary chunk whose bytes come out of the rate; none by default

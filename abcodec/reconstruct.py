@@ -13,11 +13,10 @@ import numpy as np
 from PIL import Image
 
 from . import base as base_layer
-from . import dctbase
+from . import dctbase, diffusion
 from .av1_headers import parse_sequence_header
 from .colour import rgb_to_ycbcr, ycbcr_to_rgb
 from .container import AbcFile, Header
-from .inpaint import diffusion
 from .maskcode import decode_mask
 from .pixels import Canvas, PixelParams, empty_canvas, unpack_blocks
 

@@ -5,7 +5,7 @@
 The model predicts where people look, in the manner of DeepGaze I (Kümmerer et al. 2015): a
 linear read-out of pretrained features plus a learned centre prior, blurred, as a probability
 density over the photo. The features are EfficientNet-Lite0's, the network the generative
-decoder already uses (nets.py), at the ends of its stages 3, 4 and 5 (blocks 4, 7 and 10, strides
+decoder already uses (generative/networks.py), at the ends of its stages 3, 4 and 5 (blocks 4, 7 and 10, strides
 8 and 16): deeper stages added nothing on held-out photos and would triple the weights
 (benchmarks/RESULTS.md, "Saliency"). Only the read-out, the blur and the prior are trained, by the
 likelihood of the recorded fixations, so a CPU fits them in minutes; the backbone stays frozen.
@@ -102,7 +102,7 @@ def fixation_cells(photo: Photo, grid: tuple[int, int], flipped: bool = False) -
 
 def backbone():
     """EfficientNet-Lite0 up to the last tap, frozen."""
-    from .nets import load_efficientnet
+    from .generative.networks import load_efficientnet
 
     net = load_efficientnet()
     net._blocks = net._blocks[: max(TAPS) + 1]
@@ -114,7 +114,7 @@ def taps(net, rgb):
     import torch
     from torch.nn import functional as F
 
-    from .nets import normalise
+    from .generative.networks import normalise
 
     grid = (rgb.shape[2] // GRID_STRIDE, rgb.shape[3] // GRID_STRIDE)
     x = F.relu6(net._bn0(net._conv_stem(normalise(rgb))))

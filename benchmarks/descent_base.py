@@ -27,9 +27,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from abcodec import assist, container
+from abcodec import container
 from abcodec.codec import EncodeOptions, decode, encode
-from abcodec.inpaint import ppgn
+from abcodec.generative import assist, descent
+from abcodec.generative.settings import Params
 from abcodec.reconstruct import fast_decode
 
 from .common import add_image_arguments, add_output_arguments, image_source, load_average, load_images, machine, progress, publish
@@ -38,8 +39,8 @@ from .metrics import quality
 
 
 def with_base_term(weight: float, pool: int):
-    """ppgn's objective plus weight · L_B (module docstring)."""
-    objective = ppgn._objective
+    """The descent's objective plus weight · L_B (module docstring)."""
+    objective = descent._objective
 
     def tied(net, generator, h, h0, fill, known, params, classes, gram):
         loss = objective(net, generator, h, h0, fill, known, params, classes, gram)
@@ -51,14 +52,14 @@ def with_base_term(weight: float, pool: int):
     return tied
 
 
-def refine(fill: np.ndarray, known: np.ndarray, params: ppgn.Params, networks: tuple, weight: float, pool: int) -> np.ndarray:
-    """The descent with L_B added, through the library's own refine (its tiles, composite, rounding)."""
-    objective = ppgn._objective
-    ppgn._objective = with_base_term(weight, pool)
+def inpaint_tied(fill: np.ndarray, known: np.ndarray, params: Params, networks: tuple, weight: float, pool: int) -> np.ndarray:
+    """The descent with L_B added, through the library's own (its tiles, composite, rounding)."""
+    objective = descent._objective
+    descent._objective = with_base_term(weight, pool)
     try:
-        return ppgn.refine(fill, known, params, assist.Statistics(), networks)
+        return descent.inpaint_with(fill, known, params, assist.Statistics(), networks)
     finally:
-        ppgn._objective = objective
+        descent._objective = objective
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bpp", type=float, nargs="+", default=[0.1, 0.25])
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--base-weight", type=float, nargs="+", default=[0.0, 1.0, 10.0])
-    parser.add_argument("--autoencoder", type=float, nargs="+", default=[ppgn.Params().autoencoder, 0.0])
+    parser.add_argument("--autoencoder", type=float, nargs="+", default=[Params().autoencoder, 0.0])
     parser.add_argument("--pool", type=int, default=8, help="P's cell side in pixels")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     add_output_arguments(parser)
@@ -85,8 +86,8 @@ def main(argv: list[str] | None = None) -> int:
                "fill": quality(original, fill), "G": quality(original, np.asarray(decode(data)))}
         for autoencoder, weight in settings:
             started = time.perf_counter()
-            params = replace(ppgn.Params(), steps=args.steps, autoencoder=autoencoder)
-            out = refine(fill, known, params, networks, weight, args.pool)
+            params = replace(Params(), steps=args.steps, autoencoder=autoencoder)
+            out = inpaint_tied(fill, known, params, networks, weight, args.pool)
             row[f"w_E {autoencoder:g}, w_B {weight:g}"] = quality(original, out) | {"seconds": time.perf_counter() - started}
         rows.append(row)
         progress(f"{name} {bpp}: fill {row['fill']['ssim']:.4f} G {row['G']['ssim']:.4f} " + " ".join(

@@ -7,7 +7,7 @@
 
 Each image is encoded once per rate with the default encoder (``--assist``: with the class
 code and/or Gram statistics in the file, their bytes counted in its rate); the file is decoded
-by the fast path (the initialiser) and then refined by ``abcodec.inpaint.ppgn`` from that same
+by the fast path (the initialiser) and then refined by ``abcodec.generative.descent`` from that same
 fill, the file's mask and the statistics the file carries, once per step count: 0 steps is
 G(E(fill)) with the composite alone. SSIM and PSNR on RGB, as in benchmarks.rd.
 Times are wall-clock on the CPU with ``--threads`` torch threads, after loading the networks
@@ -26,11 +26,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from abcodec import assist, container
+from abcodec import container
 from abcodec.codec import BlockLayer, EncodeOptions, decode, encode
-from abcodec.inpaint import ppgn, refine
-from abcodec.inpaint.descent import FLOAT_FIELDS
-from abcodec.nets import load_efficientnet, load_generator
+from abcodec.generative import assist, descent, onnx_generator
+from abcodec.generative.networks import load_efficientnet, load_generator
+from abcodec.generative.settings import FLOAT_FIELDS, Params
 from abcodec.reconstruct import fast_decode
 
 from .common import (
@@ -48,12 +48,12 @@ def self_ensemble(fill: np.ndarray, known: np.ndarray, views: int) -> np.ndarray
     """G (on ONNX Runtime) on the first ``views`` MIRRORS of the fill, each mirrored back, averaged:
     the test-time ensemble super-resolution papers use, at ``views`` times G's cost. Each view's
     output is rounded before the mean (within half a grey level of averaging floats)."""
-    outputs = [refine.generate(fill[view], known[view])[view].astype(np.float32) for view in MIRRORS[:views]]
+    outputs = [onnx_generator.generate(fill[view], known[view])[view].astype(np.float32) for view in MIRRORS[:views]]
     return np.clip(np.rint(np.mean(outputs, axis=0)), 0, 255).astype(np.uint8)
 
 
 def evaluate(
-    original: np.ndarray, bpp: float, steps: list[int], base: ppgn.Params, networks: tuple, base_layer: bool,
+    original: np.ndarray, bpp: float, steps: list[int], base: Params, networks: tuple, base_layer: bool,
     statistics: tuple[str, ...], ensembles: list[int] = (),
 ) -> dict:
     """One image at one rate: quality and time of the fill and of each refinement."""
@@ -71,7 +71,7 @@ def evaluate(
     for count in steps:
         params = replace(base, steps=count)
         started = time.perf_counter()
-        out = ppgn.refine(fill, known, params, stats, networks)
+        out = descent.inpaint_with(fill, known, params, stats, networks)
         row[f"ppgn{count}"] = quality(original, out) | {"decode_s": time.perf_counter() - started}
     for views in ensembles:
         started = time.perf_counter()
@@ -83,10 +83,10 @@ def evaluate(
 def loaded_networks(weights: Path | None) -> tuple:
     """E/C and G (the packaged weights, or another file's) on the CPU, and a first call on a tiny
     image, so that decode times are per image."""
-    loaded = ppgn.networks_on(load_efficientnet(), load_generator(weights), "cpu")
+    loaded = descent.networks_on(load_efficientnet(), load_generator(weights), "cpu")
     known = np.zeros((16, 16), bool)
     known[:8] = True
-    ppgn.refine(np.zeros((16, 16, 3), np.uint8), known, ppgn.Params(steps=1), assist.Statistics(), loaded)
+    descent.inpaint_with(np.zeros((16, 16, 3), np.uint8), known, Params(steps=1), assist.Statistics(), loaded)
     return loaded
 
 
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     add_image_arguments(parser)
     parser.add_argument("--bpp", type=float, nargs="+", default=[0.15, 0.3])
     parser.add_argument("--steps", type=int, nargs="+", default=[0, DESCENT_STEPS])
-    defaults = ppgn.Params()
+    defaults = Params()
     for name in FLOAT_FIELDS:
         parser.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name))
     parser.add_argument("--assist", default="", metavar="class,style",
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     add_output_arguments(parser)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    base = ppgn.Params(**{name: getattr(args, name) for name in FLOAT_FIELDS})
+    base = Params(**{name: getattr(args, name) for name in FLOAT_FIELDS})
     images = load_images(args.folder, args.limit)
     load = load_average()
     started = time.perf_counter()

@@ -64,7 +64,7 @@ def gradcam(image: np.ndarray) -> np.ndarray:
 @functools.cache
 def classifier():
     """C, loaded once (torch and its weights take a second or two)."""
-    from abcodec.nets import load_efficientnet
+    from abcodec.generative.networks import load_efficientnet
 
     return load_efficientnet()
 

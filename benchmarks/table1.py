@@ -36,7 +36,7 @@ import numpy as np
 from abcodec import container
 from abcodec.codec import BlockLayer, EncodeOptions, decode, encode
 from abcodec.demo import jpeg_at_most
-from abcodec.inpaint.descent import Params
+from abcodec.generative.settings import Params
 from abcodec.reconstruct import canvas_of
 
 from .common import (

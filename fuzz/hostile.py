@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 import zstandard
 
-from abcodec import assist, av1, codec, container
+from abcodec import av1, codec, container
 from abcodec.container import AbcFile, Header
-from abcodec.inpaint.descent import Params, packaged_generator_hash
+from abcodec.generative import assist
+from abcodec.generative.settings import Params, packaged_generator_hash
 from abcodec.maskcode import encode_mask
 from abcodec.pixels import PixelParams, expected_size
 from fuzz import av1_streams

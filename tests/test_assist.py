@@ -1,9 +1,9 @@
-"""Assistant statistics and their byte formats (abcodec/assist.py)."""
+"""Assistant statistics and their byte formats (abcodec/generative/assist.py)."""
 
 import numpy as np
 import pytest
 
-from abcodec import assist
+from abcodec.generative import assist
 from abcodec.container import AbcError
 
 

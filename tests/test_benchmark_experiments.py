@@ -11,9 +11,10 @@ from PIL import Image
 from skimage import data
 from skimage.metrics import structural_similarity
 
-from abcodec import assist, container
+from abcodec import container
 from abcodec.codec import EncodeOptions, decode, encode
-from abcodec.inpaint import ppgn
+from abcodec.generative import assist, descent
+from abcodec.generative.settings import Params
 from abcodec.reconstruct import fast_decode
 from benchmarks import av1_options, descent_base
 from benchmarks.generator import loaded_networks
@@ -39,19 +40,19 @@ def test_descent_base_reports_each_setting_and_restores_the_objective(tmp_path, 
     descent without L_B (the library's own); with L_B the descent goes elsewhere. (At 0.25 bpp:
     the "G" column is decode()'s, which above 0.3 bpp is the fill, as the files ask.)"""
     out = tmp_path / "result.json"
-    objective = ppgn._objective
+    objective = descent._objective
     networks = []  # the benchmark's, for the descent recomputed below
     monkeypatch.setattr(descent_base, "loaded_networks", lambda weights: networks.append(loaded_networks(weights)) or networks[0])
     assert descent_base.main([tiny(tmp_path), "--bpp", "0.25", "--steps", "1", "--base-weight", "0", "1",
                               "--autoencoder", "10", "--json", str(out)]) == 0
-    assert ppgn._objective is objective
+    assert descent._objective is objective
     row = json.loads(out.read_text())["rows"][0]
     assert {"fill", "G", "w_E 10, w_B 0", "w_E 10, w_B 1"} <= row.keys()
     original = np.asarray(Image.open(tmp_path / "a.png"))
     data = encode(original, options=EncodeOptions(bpp=0.25))
     fill, known = fast_decode(container.read_file(data))
-    descent = ppgn.refine(fill, known, replace(ppgn.Params(), steps=1, autoencoder=10), assist.Statistics(), networks[0])
-    for label, image in (("fill", fill), ("G", decode(data, inpainter="ppgn")), ("w_E 10, w_B 0", descent)):
+    descended = descent.inpaint_with(fill, known, replace(Params(), steps=1, autoencoder=10), assist.Statistics(), networks[0])
+    for label, image in (("fill", fill), ("G", decode(data, inpainter="ppgn")), ("w_E 10, w_B 0", descended)):
         assert row[label]["ssim"] == pytest.approx(rgb_ssim(original, image), abs=1e-4), label
     assert row["w_E 10, w_B 1"]["ssim"] != row["w_E 10, w_B 0"]["ssim"]
 

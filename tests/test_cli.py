@@ -331,11 +331,11 @@ def test_threads_is_a_positive_count(sample, tmp_path, capsys):
 
 
 def test_decode_threads_reach_the_generative_decoder(sample, tmp_path, monkeypatch, capsys):
-    from abcodec.inpaint import refine
+    from abcodec.generative import onnx_generator
 
     assert cli.encode_cli([str(sample), str(tmp_path / "g.abc")]) == 0  # the default file asks for G
-    seen, session = [], refine._session
-    monkeypatch.setattr(refine, "_session", lambda threads: seen.append(threads) or session(threads))
+    seen, session = [], onnx_generator._session
+    monkeypatch.setattr(onnx_generator, "_session", lambda threads: seen.append(threads) or session(threads))
     for count in ("1", "2"):
         assert cli.decode_cli([str(tmp_path / "g.abc"), str(tmp_path / f"{count}.png"), "--threads", count]) == 0
     assert seen == [1, 2]

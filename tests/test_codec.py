@@ -231,12 +231,12 @@ def test_file_made_for_other_generator_weights_needs_an_explicit_fallback(small_
 
 
 def test_decode_threads_reach_onnx_runtime_and_leave_the_pixels_alone(monkeypatch):
-    from abcodec.inpaint import refine
+    from abcodec.generative import onnx_generator
 
     data = encode(gradient(48, 64), options=EncodeOptions(bpp=0.25))
     assert container.read_file(data).header.inpainter == container.INPAINTER_PPGN  # a file for G
-    seen, session = [], refine._session
-    monkeypatch.setattr(refine, "_session", lambda threads: seen.append(threads) or session(threads))
+    seen, session = [], onnx_generator._session
+    monkeypatch.setattr(onnx_generator, "_session", lambda threads: seen.append(threads) or session(threads))
     one, two = (np.asarray(decode(data, threads=count)) for count in (1, 2))
     assert seen == [1, 2]
     np.testing.assert_array_equal(one, two)
@@ -289,9 +289,9 @@ def test_encode_warns_exactly_when_the_descent_is_more_work_than_the_file_pays_f
     """Spec §5: 256x256 at 0.1 bpp pays for max(2^21, 2048 x ~800 bytes) units of work; 5 descent
     steps ask for about 1.3 M, 10 for about 2.5 M. A file written without a warning decodes under
     the default limits; one written with it is refused there, and says what to change."""
-    from abcodec.inpaint import ppgn
+    from abcodec.generative import descent
 
-    monkeypatch.setattr(ppgn, "inpaint", lambda image, *args, **kwargs: image)  # the limits, not the descent
+    monkeypatch.setattr(descent, "inpaint", lambda image, *args, **kwargs: image)  # the limits, not the descent
     image = data.astronaut()[::2, ::2]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

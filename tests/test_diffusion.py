@@ -3,7 +3,7 @@ import pytest
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from abcodec.inpaint import diffusion
+from abcodec import diffusion
 
 TOLERANCE = diffusion.STEP_TOLERANCE
 """Grey levels. PCG stops once an iteration moves no pixel by more than this, and shrinks the

@@ -1,4 +1,4 @@
-"""The generative decoder's loss terms (abcodec/losses.py)."""
+"""The generative decoder's loss terms (abcodec/generative/losses.py)."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import torch
 from skimage import data
 from skimage.metrics import structural_similarity
 
-from abcodec import losses
+from abcodec.generative import losses
 
 
 def as_batch(image: np.ndarray) -> torch.Tensor:

@@ -472,10 +472,10 @@ def ppgn_bytes(rgb_image) -> bytes:
 
 def test_opener_threads_reach_the_generative_decoder(ppgn_bytes, monkeypatch, opener_defaults):
     """Through the real decode: the count arrives where ONNX Runtime runs G; the pixels do not change."""
-    from abcodec.inpaint import refine
+    from abcodec.generative import onnx_generator
 
-    seen, generate = [], refine.generate
-    monkeypatch.setattr(refine, "generate", lambda *args, **kw: seen.append(kw.get("threads")) or generate(*args, **kw))
+    seen, generate = [], onnx_generator.generate
+    monkeypatch.setattr(onnx_generator, "generate", lambda *args, **kw: seen.append(kw.get("threads")) or generate(*args, **kw))
     decoded = []
     for threads in (3, None):
         register_abc_opener(threads=threads)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from abcodec import assist, container
+from abcodec import container
+from abcodec.generative import assist
 from abcodec.codec import decode
 from abcodec.container import AbcError
 

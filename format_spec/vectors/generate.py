@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from abcodec import assist, av1, base, container
+from abcodec import av1, base, container
 from abcodec.codec import BlockLayer, EncodeOptions, decode, encode
+from abcodec.generative import assist
 from abcodec.maskcode import encode_mask
 from abcodec.options import header_for
 from abcodec.pixels import pack_blocks

@@ -2,7 +2,7 @@
 
 They are what a file made for inpainter 1 stores in HEAD (steps, noise seed, the 8 float
 parameters, the generator's hash), so the encoder writes them and the decoder checks them
-before importing the networks; ``inpaint/ppgn.py`` runs the descent they describe.
+before importing the networks; descent.py runs the descent they describe.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What the two generative decoders share (refine.py on ONNX Runtime, ppgn.py on torch): the tiles
+"""What the two generative decoders share (onnx_generator.py on ONNX Runtime, descent.py on torch): the tiles
 that bound the memory of a large image and their blend, the planes the networks run on, the
 composite that keeps kept pixels exact, and the rounding to the output image.
 """
@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import diffusion
+from .. import diffusion
 
 TILE = 1024
 """Largest tile side (pixels): a 1024² tile's descent needs about 1.5 GB, its forward pass alone

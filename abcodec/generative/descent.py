@@ -5,8 +5,8 @@ not PPGN's ε-update), with PPGN's ε3 noise after each step,
 
     L = L_A + w_E·L_E + w_C·L_C + w_edge·L_edge + w_style·L_style + w_content·L_content
 
-where x = G(h, fill) = fill + correction (abcodec/nets.py, abcodec/losses.py), then composite
-onto the kept pixels (tiles.py). A file without descent steps needs none of this: refine.py runs
+where x = G(h, fill) = fill + correction (networks.py, losses.py), then composite onto the
+kept pixels (tiles.py). A file without descent steps needs none of this: onnx_generator.py runs
 G(E(fill)) on ONNX Runtime, without torch; this module runs when a file asks for steps, or on CUDA.
 
 Large images are processed in tiles.py's overlapping tiles, so memory is bounded by the tile
@@ -25,11 +25,11 @@ import time
 import numpy as np
 import torch
 
-from .. import losses
-from ..assist import Statistics
 from ..container import AbcError
-from ..nets import LATENT_CHANNELS, LATENT_STRIDE, classifier_logits, load_efficientnet, load_generator
-from .descent import Params, Progress
+from . import losses
+from .assist import Statistics
+from .networks import LATENT_CHANNELS, LATENT_STRIDE, classifier_logits, load_efficientnet, load_generator
+from .settings import Params, Progress
 from .tiles import as_planes, blend_tiles, check_fill, composite, tiles, to_output
 
 def inpaint(
@@ -52,7 +52,7 @@ def inpaint(
     """
     if threads is not None:
         torch.set_num_threads(threads)
-    return refine(fill, known, params, stats, _networks(_device(device)), progress=progress)
+    return inpaint_with(fill, known, params, stats, _networks(_device(device)), progress=progress)
 
 
 def _device(name: str) -> str:
@@ -65,7 +65,7 @@ def _device(name: str) -> str:
     return name
 
 
-def refine(
+def inpaint_with(
     fill: np.ndarray, known: np.ndarray, params: Params, stats: Statistics, networks: tuple, *,
     progress: Progress | None = None,
 ) -> np.ndarray:
@@ -79,7 +79,7 @@ def refine(
     clock = _Clock(params.steps * len(tiles(known.shape)), progress)
 
     def run(window: tuple[slice, slice], index: int, whole: bool) -> np.ndarray:
-        return _refine_tile(as_planes(fill[window]), known[window], params, stats, networks, index, whole, clock)
+        return _inpaint_tile(as_planes(fill[window]), known[window], params, stats, networks, index, whole, clock)
 
     return blend_tiles(fill, known, run)
 
@@ -96,7 +96,7 @@ def networks_on(net, generator, device: str) -> tuple:
     return net.to(device, memory_format=memory), generator.to(device, memory_format=memory)
 
 
-def _refine_tile(
+def _inpaint_tile(
     fill: np.ndarray, known: np.ndarray, params: Params, stats: Statistics, networks: tuple, index: int,
     whole: bool, clock: _Clock,
 ) -> np.ndarray:
