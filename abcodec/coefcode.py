@@ -12,8 +12,8 @@ lower-frequency neighbours are), over the chunks of the band coded so far, pulle
 previous band's estimate while there is little data. Its constants are below.
 
 Decoding is vectorised per chunk (at most 64 · ``MAX_BAND_CHUNKS`` model evaluations per plane,
-whatever the image size); encoding computes every scale with the same loop, then codes all
-values in one call.
+whatever the image size). Version 2 files are no longer written; the writer, which computes
+every scale with the same pass (:func:`_chunks`), is tests/v2_encoder.py.
 """
 
 from __future__ import annotations
@@ -106,23 +106,9 @@ def _chunks(values: np.ndarray, decode_chunk=None):
             previous = (total + PRIOR_WEIGHT * prior) / (count + PRIOR_WEIGHT)
 
 
-def encode_planes(planes: list[np.ndarray]) -> bytes:
-    """Bytes for each plane's (n, 64) int values (row-major bands, DC band as differences)."""
-    import constriction
-
-    chunks = [chunk for values in planes for chunk in _chunks(values)]
-    all_scales = np.concatenate([scales for scales, _ in chunks])
-    values = np.concatenate([chunk for _, chunk in chunks])
-    if values.size and np.abs(values).max() > MAX_VALUE:
-        msg = f"BASE: a coefficient of {np.abs(values).max()} exceeds the coder's range of {MAX_VALUE}"
-        raise AbcError(msg)
-    coder = constriction.stream.stack.AnsCoder()
-    coder.encode_reverse(values.astype(np.int32), _model(), np.zeros_like(all_scales), all_scales)
-    return coder.get_compressed().astype("<u4").tobytes()
-
-
 def decode_planes(data: bytes, block_counts: list[int]) -> list[np.ndarray]:
-    """Invert :func:`encode_planes` given each plane's block count; bad data is an AbcError."""
+    """Each plane's (n, 64) values (row-major bands, DC band as differences) from the coded bytes,
+    given each plane's block count; bad data is an AbcError."""
     import constriction
 
     if len(data) % 4:

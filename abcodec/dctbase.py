@@ -2,9 +2,9 @@
 
 Version 3 codes the base layer with AV1 (base.py), which beat this coder by about 0.045 SSIM at
 equal bytes on Kodak (benchmarks/RESULTS.md); files made by abcodec 0.3 still carry this one, so the
-decoder reads it. The writer half of the pair (:func:`pack_base`) remains for the test vectors and
-tests that exercise the decoder; the encoder's choices (least-squares samples, rate search) went
-with the format. The payload's layout is normative in §10 (fields, quantiser, DC differences, the
+decoder reads it. The writer half of the pair lives with the tests that need it
+(tests/v2_encoder.py); the encoder's choices (least-squares samples, rate search) went with the
+format. The payload's layout is normative in §10 (fields, quantiser, DC differences, the
 Keys-cubic upsampler; §10.1 the coefficient coder); the functions below cite its steps. A decoder
 refuses (:class:`AbcError`) fields out of range and coefficient data that is not exactly used up.
 """
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import coefcode
-from .colour import rgb_to_ycbcr, ycbcr_to_rgb
+from .colour import ycbcr_to_rgb
 from .container import AbcError
 from .resample import upsample_plane
 
@@ -109,22 +109,9 @@ def _quantiser(step: float, slope: float) -> np.ndarray:
     return (step * (1.0 + slope * _FREQUENCY)).astype(np.float64)
 
 
-def _blocks(plane: np.ndarray) -> np.ndarray:
-    """(rows, cols) with both multiples of 8 -> (rows/8, cols/8, 8, 8)."""
-    n = TRANSFORM_SIZE
-    return plane.reshape(plane.shape[0] // n, n, plane.shape[1] // n, n).swapaxes(1, 2)
-
-
 def _unblocks(blocks: np.ndarray) -> np.ndarray:
     grid_h, grid_w, n, _ = blocks.shape
     return blocks.swapaxes(1, 2).reshape(grid_h * n, grid_w * n)
-
-
-def _dc_differences(dc: np.ndarray) -> np.ndarray:
-    difference = dc.copy()
-    difference[:, 1:] -= dc[:, :-1]
-    difference[1:, 0] -= dc[:-1, 0]
-    return difference
 
 
 def _dc_from_differences(difference: np.ndarray) -> np.ndarray:
@@ -133,15 +120,8 @@ def _dc_from_differences(difference: np.ndarray) -> np.ndarray:
     return np.cumsum(dc, axis=1)
 
 
-def _plane_values(indices: np.ndarray) -> np.ndarray:
-    """(gh, gw, 8, 8) indices -> (n, 64) values in row-major bands, the DC band as differences."""
-    values = indices.reshape(-1, TRANSFORM_SIZE * TRANSFORM_SIZE).copy()
-    values[:, 0] = _dc_differences(indices[:, :, 0, 0]).ravel()
-    return values
-
-
 def _plane_indices(values: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
-    """Invert :func:`_plane_values`."""
+    """(n, 64) values in row-major bands, the DC band as differences (§10 step 3) -> (gh, gw, 8, 8) indices."""
     values = values.copy()
     values[:, 0] = _dc_from_differences(values[:, 0].reshape(grid)).ravel()
     return values.reshape(grid[0], grid[1], TRANSFORM_SIZE, TRANSFORM_SIZE)
@@ -154,32 +134,6 @@ def upsample(coarse: np.ndarray, size: tuple[int, int], quarters: int) -> np.nda
     return upsample_plane(coarse, size, (QUARTERS, quarters))
 
 
-def _pad(plane: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    return np.pad(plane, ((0, shape[0] - plane.shape[0]), (0, shape[1] - plane.shape[1])), mode="edge")
-
-
-def transform(coarse: np.ndarray) -> np.ndarray:
-    """DCT coefficients (gh, gw, 8, 8) of a coarse plane, padded by edge replication."""
-    padded = _pad(coarse, (-(-coarse.shape[0] // 8) * 8, -(-coarse.shape[1] // 8) * 8))
-    from scipy import fft  # 0.2 s to import: only version 2 files and their writer pay it
-
-    return fft.dctn(_blocks(padded - 128.0), axes=(2, 3), norm="ortho")
-
-
-def quantise(coefficients: np.ndarray, step: float, slope: float, deadzone: float | np.ndarray) -> np.ndarray:
-    """Indices of the coefficients; ``deadzone`` (one value, or one per block) widens the zero bin.
-
-    Rounding towards zero by ``deadzone`` of a step drops coefficients that cost more bits
-    than they buy (the encoder's choice: any decoder reads the result); the DC coefficient is
-    rounded plainly, its error would show as a flat offset.
-    """
-    q = _quantiser(step, slope)
-    zone = np.asarray(deadzone, dtype=np.float64)[..., None, None] if np.ndim(deadzone) else deadzone
-    indices = np.sign(coefficients) * np.floor(np.maximum(np.abs(coefficients) / q + 0.5 - zone, 0.0))
-    indices[..., 0, 0] = np.rint(coefficients[..., 0, 0] / q[0, 0])
-    return indices.astype(np.int64)
-
-
 def reconstruct(indices: np.ndarray, step: float, slope: float, coarse: tuple[int, int]) -> np.ndarray:
     """§10 step 2: the coarse plane a decoder sees, cropped to its unpadded size."""
     from scipy import fft  # 0.2 s to import: only version 2 files pay it
@@ -188,28 +142,10 @@ def reconstruct(indices: np.ndarray, step: float, slope: float, coarse: tuple[in
     return _unblocks(samples)[: coarse[0], : coarse[1]] + 128.0
 
 
-def image_planes(image: np.ndarray) -> list[np.ndarray]:
-    """Y (mode L) or Y, Cb, Cr float planes of a uint8 image, as §7 step 1 defines them."""
-    if image.ndim == 2:
-        return [image.astype(np.float64)]
-    return list(rgb_to_ycbcr(image).astype(np.float64))
-
-
 def planes_to_image(planes: list[np.ndarray]) -> np.ndarray:
     if len(planes) == 1:
         return np.clip(np.rint(planes[0]), 0, 255).astype(np.uint8)
     return ycbcr_to_rgb(np.stack(planes).astype(np.float32))
-
-
-def pack_base(transformed: list[np.ndarray], params: BaseParams, deadzones: list[float | np.ndarray]) -> bytes:
-    """The BASE payload from each plane's coefficients (:func:`transform`) and dead zone(s)."""
-    _check_channels(params, len(transformed))
-    steps = params.plane_steps(len(transformed))
-    values = [
-        _plane_values(quantise(c, step, params.slope, zone)) for c, step, zone in zip(transformed, steps, deadzones)
-    ]
-    fields = _FIELDS.pack(params.stride_quarters, params.chroma_stride_quarters, params.step_luma, params.step_chroma, params.slope)
-    return fields + coefcode.encode_planes(values)
 
 
 def unpack_fields(payload: bytes) -> BaseParams:

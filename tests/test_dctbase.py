@@ -1,4 +1,5 @@
-"""Format 2's DCT base layer (abcodec/dctbase.py, format_spec/abc.md §10), which version 2 files carry."""
+"""Format 2's DCT base layer (abcodec/dctbase.py, format_spec/abc.md §10), which version 2 files carry;
+the payloads the decoder reads here come from the writer in tests/v2_encoder.py."""
 
 import struct
 from pathlib import Path
@@ -12,6 +13,7 @@ from abcodec import container
 from abcodec import dctbase as base
 from abcodec.codec import decode
 from abcodec.container import AbcError
+from tests import v2_encoder
 
 ASTRONAUT = np.asarray(Image.fromarray(data.astronaut()).resize((192, 128)))
 
@@ -31,9 +33,9 @@ def coarse_of(plane: np.ndarray, quarters: int) -> np.ndarray:
 
 
 def payload_for(image: np.ndarray, params: base.BaseParams) -> bytes:
-    planes = base.image_planes(image)
+    planes = v2_encoder.image_planes(image)
     coarse = [coarse_of(p, t) for p, t in zip(planes, params.plane_strides(len(planes)))]
-    return base.pack_base([base.transform(c) for c in coarse], params, [DEADZONE] * len(coarse))
+    return v2_encoder.pack_base([v2_encoder.transform(c) for c in coarse], params, [DEADZONE] * len(coarse))
 
 
 def params(stride: int = 8, chroma_stride: int = 16, step: float = 8.0) -> base.BaseParams:
@@ -57,7 +59,7 @@ def test_dc_band_is_coded_as_differences_left_then_above():
     indices = np.zeros((2, 2, 8, 8), np.int64)
     indices[..., 0, 0] = [[5, 3], [7, 7]]
     indices[0, 1, 2, 1] = -4
-    values = base._plane_values(indices)
+    values = v2_encoder.plane_values(indices)
     assert list(values[:, 0]) == [5, -2, 2, 0]
     assert values[1, 17] == -4
     assert np.array_equal(base._plane_indices(values, (2, 2)), indices)
@@ -72,8 +74,8 @@ def test_payload_round_trip_matches_what_the_writer_predicts(height, width, chan
     planes = base.unpack_base(payload_for(image, chosen), channels, (height, width))
     assert len(planes) == channels and all(p.shape == (height, width) for p in planes)
     expected = []
-    for plane, t, q in zip(base.image_planes(image), chosen.plane_strides(channels), chosen.plane_steps(channels)):
-        indices = base.quantise(base.transform(coarse_of(plane, t)), q, chosen.slope, DEADZONE)
+    for plane, t, q in zip(v2_encoder.image_planes(image), chosen.plane_strides(channels), chosen.plane_steps(channels)):
+        indices = v2_encoder.quantise(v2_encoder.transform(coarse_of(plane, t)), q, chosen.slope, DEADZONE)
         expected.append(base.upsample(base.reconstruct(indices, q, chosen.slope, base.coarse_shape((height, width), t)), (height, width), t))
     assert all(np.allclose(a, b) for a, b in zip(planes, expected))
 
