@@ -56,8 +56,8 @@ RATE_PROXY_FLOOR = 2.0
 """The rate a block would take under uniform coding, as the rate guide's baseline: the mean absolute
 Laplacian of its luma after a Gaussian of 0.7 pixels, plus 2 grey levels so flat blocks ask for
 something. libaom compares the guide with its own estimate superblock by superblock; without
-this baseline the guide would also move rate from textured to flat regions (measured: a third of
-the gain where people look; benchmarks/RESULTS.md, "Ablation where people look")."""
+this baseline the guide would also move rate from textured to flat regions, which in trials on
+training photos of the fixation set lost much of the gain where people look."""
 
 def frame_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
     """(width, height) of the AV1 frame for an image of size (width, height) shrunk by ``scale``."""

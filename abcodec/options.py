@@ -19,7 +19,9 @@ from .base import DEFAULT_SPEED
 from .container import AbcError, Header
 from .generative.assist import KINDS as ASSIST_KINDS
 from .generative.settings import Params, packaged_generator_hash, params_for
-from .importance import AUTO, BACKGROUND_IMPORTANCE, DEFAULT_ABLATION, MAX_ABLATION, check_ablation
+from .generative.assist import KINDS as ASSIST_KINDS
+from .generative.settings import Params, packaged_generator_hash, params_for
+from .importance import AUTO, DEFAULT_ABLATION, MAX_ABLATION, check_ablation
 from .metadata import KINDS as METADATA_KINDS
 from .metadata import selected as selected_metadata
 
@@ -40,7 +42,7 @@ ENCODE_KEYWORDS = {
     "importance": (f"PATH|{AUTO}", "where to keep detail at the same rate: a grey image (white = keep; any size, "
                                    f"resized; only its ranks count), or {AUTO}: where people are predicted to look"),
     "roi": ("X,Y,W,H", "a rectangle to keep in detail, in pixels (repeatable); painted white onto the importance "
-                       f"map, or alone: the rest gets importance {BACKGROUND_IMPORTANCE}"),
+                       "map, or alone onto a blank one"),
 }
 """The keywords of :func:`codec.encode` besides its options, with the command line's metavar and help:
 what to keep in detail is a property of the image, not of the options."""

@@ -23,8 +23,9 @@ ONNX_FILE = "weights/saliency.onnx"
 ``log_density`` (1, 1, h/16, w/16), log-probabilities of a fixation per cell."""
 
 INPUT_SIDE = 512
-"""Longer side of the copy the model sees: held-out AUC 0.849 at 512 against 0.845 at 384 and
-0.836 at 256 (benchmarks/RESULTS.md, "Saliency"), at a cost that stays under 0.1 s."""
+"""Longer side of the copy the model sees: in trials on photos of the training split a larger copy
+predicted a little better than 384 or 256 pixels, at a cost that stays under 0.1 s
+(benchmarks/RESULTS.md, "Saliency")."""
 
 ALIGN = 32
 """The backbone's output stride: the copy's sides are multiples of it."""
@@ -39,15 +40,28 @@ def input_size(width: int, height: int) -> tuple[int, int]:
     return (max(ALIGN, round(width * scale / ALIGN) * ALIGN), max(ALIGN, round(height * scale / ALIGN) * ALIGN))
 
 
+_threads: int | None = None
+
+
+def set_threads(threads: int | None) -> None:
+    """ONNX Runtime's thread count for the model from now on in this process (None: its default,
+    every core), as torch.set_num_threads sets torch's: ``abc-encode -j N --threads M`` keeps N
+    workers from running N × cores threads."""
+    global _threads
+    _threads = threads
+
+
 def fixation_density(image: np.ndarray, *, threads: int | None = None) -> np.ndarray:
     """The predicted density of fixations on a uint8 (H, W) or (H, W, 3) image: float32 (H, W),
-    non-negative, read-only; only its ranks matter to the encoder (importance.py)."""
+    non-negative, read-only; only its ranks matter to the encoder (importance.py). ``threads``
+    overrides :func:`set_threads`'s count for this call."""
     height, width = image.shape[:2]
     rgb = np.repeat(image[:, :, None], 3, axis=2) if image.ndim == 2 else image
     copy = Image.fromarray(np.ascontiguousarray(rgb)).resize(input_size(width, height), Image.Resampling.BILINEAR,
                                                              reducing_gap=None)
     pixels = np.asarray(copy, dtype=np.float32).transpose(2, 0, 1)[None]
-    log_density = _session(threads).run(None, {"image": np.ascontiguousarray(pixels)})[0][0, 0]
+    session = _session(_threads if threads is None else threads)
+    log_density = session.run(None, {"image": np.ascontiguousarray(pixels)})[0][0, 0]
     density = np.exp(log_density - log_density.max()).astype(np.float32)
     resized = Image.fromarray(density, mode="F").resize((width, height), Image.Resampling.BILINEAR)
     values = np.asarray(resized, dtype=np.float32)

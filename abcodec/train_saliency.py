@@ -6,8 +6,8 @@ The model predicts where people look, in the manner of DeepGaze I (Kümmerer et 
 linear read-out of pretrained features plus a learned centre prior, blurred, as a probability
 density over the photo. The features are EfficientNet-Lite0's, the network the generative
 decoder already uses (generative/networks.py), at the ends of its stages 3, 4 and 5 (blocks 4, 7 and 10, strides
-8 and 16): deeper stages added nothing on held-out photos and would triple the weights
-(benchmarks/RESULTS.md, "Saliency"). Only the read-out, the blur and the prior are trained, by the
+8 and 16): in trials on part of the training photos, deeper stages added nothing, and they would
+quadruple the weights. Only the read-out, the blur and the prior are trained, by the
 likelihood of the recorded fixations, so a CPU fits them in minutes; the backbone stays frozen.
 
 The fixation set is a folder holding ``fixations.json`` (photo name -> width, height and each

@@ -25,6 +25,7 @@ from skimage.metrics import structural_similarity
 
 from abcodec.codec import EncodeOptions
 from abcodec.demo import jpeg_at_most
+from abcodec.importance import DEFAULT_ABLATION
 
 from .common import PILLOW_AVIF_SPEED, abc_roundtrip, avif_at_most, load_average, machine, pillow_roundtrip, progress
 from .fixations import fixation_density, fixation_map, held_out, shrunk
@@ -40,6 +41,8 @@ VARIANTS = ("abc", "abc auto", "abc fixations")
 """abc without a map, with ``auto``, and with the recorded fixation density as the map."""
 FIGURE_CROP = 160
 """Side, in pixels, of the crops around the fixation density's peak in the figure."""
+FIGURE_SCALE = 0.6
+"""Panels at 0.6 of the photo's size, so the committed PNG stays well under a megabyte."""
 
 
 def ssim_where_people_look(original: np.ndarray, decoded: np.ndarray, density: np.ndarray) -> tuple[float, float]:
@@ -50,7 +53,7 @@ def ssim_where_people_look(original: np.ndarray, decoded: np.ndarray, density: n
     return float((per_pixel * weights).sum() / weights.sum()), float(per_pixel.mean())
 
 
-def measure_photo(original: np.ndarray, density: np.ndarray, rates: list[float]) -> list[dict]:
+def measure_photo(original: np.ndarray, density: np.ndarray, rates: list[float], ablation: float) -> list[dict]:
     """One row per rate: each variant's bytes and SSIMs, and AVIF's (and JPEG's) at no more bytes."""
     pixels = original.shape[0] * original.shape[1]
     maps = {"abc": None, "abc auto": "auto", "abc fixations": density / density.max()}
@@ -58,7 +61,7 @@ def measure_photo(original: np.ndarray, density: np.ndarray, rates: list[float])
     for bpp in rates:
         row = {"target_bpp": bpp}
         for variant, importance in maps.items():
-            made = abc_roundtrip(original, EncodeOptions(bpp=bpp), importance)
+            made = abc_roundtrip(original, EncodeOptions(bpp=bpp, ablation=ablation), importance)
             avif_quality, _ = avif_at_most(original, len(made.data), PILLOW_AVIF_SPEED)
             avif = pillow_roundtrip(original, "AVIF", avif_quality, speed=PILLOW_AVIF_SPEED)
             row[variant] = entry(original, made.data, made.decoded, density, pixels)
@@ -115,7 +118,8 @@ def bd_rates(summary: list[dict]) -> dict[str, dict[str, float | None]]:
 
 
 def markdown(result: dict) -> str:
-    lines = [f"Held-out fixation photos: {result['photos']} (longer side ≥ {MIN_SIDE}, shrunk to ≤ {MAX_SIDE}). "
+    lines = [f"Held-out fixation photos: {result['photos']} (longer side ≥ {MIN_SIDE}, shrunk to ≤ {MAX_SIDE}), "
+             f"ablation {result['ablation']:g}. "
              f"Machine: {result['machine']}. Date: {result['date']}. Load (1/5/15 min) at start {result['load_start']}, "
              f"at end {result['load_end']}. AVIF: Pillow's, speed {PILLOW_AVIF_SPEED}, the highest quality whose file is "
              "no larger than the abc file beside it; Δ: abc minus that AVIF, mean over photos; wins: photos where abc "
@@ -140,7 +144,7 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(folder: str | Path, rates: list[float], limit: int | None) -> dict:
+def run(folder: str | Path, rates: list[float], limit: int | None, ablation: float = DEFAULT_ABLATION) -> dict:
     """Every held-out photo measured; the summary, BD-rates and per-photo rows."""
     photos = held_out(folder, MIN_SIDE)[:limit]
     load_start, started = load_average(), time.perf_counter()
@@ -149,10 +153,10 @@ def run(folder: str | Path, rates: list[float], limit: int | None) -> dict:
         original, scale = shrunk(folder, photo, MAX_SIDE)
         density = fixation_density(fixation_map(photo, original.shape[:2], scale))
         measured.append({"photo": photo.name, "size": list(original.shape[:2]),
-                         "rows": measure_photo(original, density, rates)})
+                         "rows": measure_photo(original, density, rates, ablation)})
         progress(f"[{index}/{len(photos)}] {photo.name}: {time.perf_counter() - started:.0f} s")
     summary = summarise(measured, rates)
-    return {"photos": len(photos), "machine": machine(), "date": date.today().isoformat(), "load_start": load_start,
+    return {"photos": len(photos), "ablation": ablation, "machine": machine(), "date": date.today().isoformat(), "load_start": load_start,
             "load_end": load_average(), "summary": summary, "bd_rates": bd_rates(summary), "per_photo": measured}
 
 
@@ -178,16 +182,16 @@ def write_figure(folder: str | Path, name: str, bpp: float, path: Path) -> None:
                                               f"whole {whole:.3f}")
         panels.append((caption, decoded, decoded[top : top + FIGURE_CROP, left : left + FIGURE_CROP]))
     dpi = 100
-    height, width = original.shape[:2]
-    figure, axes = pyplot().subplots(2, 3, dpi=dpi, figsize=(3 * (width + 10) / dpi, (height + 3 * width // 3 + 80) / dpi),
-                                     gridspec_kw={"height_ratios": [height, width / 1]})
+    height, width = (FIGURE_SCALE * side for side in original.shape[:2])
+    figure, axes = pyplot().subplots(2, 3, dpi=dpi, figsize=(3 * (width + 10) / dpi, (height + width + 80) / dpi),
+                                     gridspec_kw={"height_ratios": [height, width]})
     for column_index, (caption, whole_image, crop) in enumerate(panels):
         axes[0, column_index].imshow(whole_image)
         axes[0, column_index].contour(density, levels=[density.max() / 2], colors="yellow", linewidths=0.6)
         axes[0, column_index].add_patch(pyplot().Rectangle((left, top), FIGURE_CROP, FIGURE_CROP, fill=False,
                                                            edgecolor="red", linewidth=0.8))
         axes[0, column_index].set_title(caption, fontsize=8)
-        axes[1, column_index].imshow(Image.fromarray(crop).resize((width, width), Image.Resampling.NEAREST))
+        axes[1, column_index].imshow(crop, interpolation="nearest")
         for axis in axes[:, column_index]:
             axis.set_axis_off()
     figure.subplots_adjust(left=0, right=1, bottom=0, top=0.95, wspace=0.03, hspace=0.05)

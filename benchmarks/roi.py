@@ -2,7 +2,7 @@
 
     python -m benchmarks.roi [FOLDER] [--bpp 0.15 0.3 0.5] [--regions centre auto]
         [--no-base] [--limit N] [--json out.json] [--markdown out.md] [--figure fig.png] [--figure-image NAME] [--figure-bpp 0.3]
-    python -m benchmarks.roi --fixations [DIR] [--bpp 0.05 0.1 0.2 0.3] [--limit N] [--json …] [--markdown …]
+    python -m benchmarks.roi --fixations [DIR] [--bpp 0.05 0.1 0.2 0.3] [--ablation 3] [--limit N] [--json …] [--markdown …]
         [--figure fig.png --figure-image NAME --figure-bpp 0.1]
 
 With ``--fixations`` the regions are where real viewers looked, on the held-out photos of the
@@ -53,7 +53,7 @@ from abcodec import container
 from abcodec.codec import BlockLayer, EncodeOptions
 from abcodec.reconstruct import canvas_of
 from abcodec.demo import jpeg_at_most
-from abcodec.importance import AUTO, IMPORTANT_AREA, ranks, resolve_importance
+from abcodec.importance import AUTO, DEFAULT_ABLATION, IMPORTANT_AREA, ranks, resolve_importance
 
 from . import fixation_quality
 from .fixations import DEFAULT_FOLDER as FIXATIONS_FOLDER
@@ -293,6 +293,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--fixations", nargs="?", const=str(FIXATIONS_FOLDER), metavar="DIR",
                         help="measure where real viewers looked, on the held-out photos of this fixation set "
                              f"(default {FIXATIONS_FOLDER})")
+    parser.add_argument("--ablation", type=float, default=DEFAULT_ABLATION, metavar="S",
+                        help=f"with --fixations: the encoder's ablation strength (default {DEFAULT_ABLATION:g})")
     add_output_arguments(parser)
     parser.add_argument("--figure", type=Path, help="write original | map | results (PNG) here")
     parser.add_argument("--figure-image", help="image for the figure (default: the first)")
@@ -302,7 +304,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def fixations_main(args: argparse.Namespace) -> int:
     """``--fixations``: quality where people look, against AVIF at equal bytes (fixation_quality.py)."""
-    result = fixation_quality.run(args.fixations, args.bpp or list(fixation_quality.DEFAULT_RATES), args.limit)
+    result = fixation_quality.run(args.fixations, args.bpp or list(fixation_quality.DEFAULT_RATES), args.limit,
+                                  args.ablation)
     if not result["photos"]:
         print(f"no held-out fixation photos in {args.fixations}", file=sys.stderr)
         return 1

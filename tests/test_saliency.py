@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from skimage import data
 
 import abcodec
-from abcodec import saliency, train_saliency
+from abcodec import cli, saliency, train_saliency
 
 
 def test_the_copy_the_model_sees_has_the_aspect_ratio_and_sides_the_backbone_takes():
@@ -93,3 +94,18 @@ def test_training_learns_where_the_viewers_looked_and_exports_a_float16_model(ma
         assert density[60:84, 16:40].mean() > 3 * density.mean()
     finally:
         saliency._session.cache_clear()
+
+
+def test_threads_reach_the_models_session(monkeypatch, tmp_path):
+    """abc-encode --threads N with auto sets ONNX Runtime's thread count, as it set torch's before."""
+    asked = []
+    real = saliency._session
+    monkeypatch.setattr(saliency, "_session", lambda threads: asked.append(threads) or real(threads))
+    monkeypatch.setattr(saliency, "_threads", None)
+    image = data.chelsea()[::4, ::4]
+    saliency.fixation_density(image)
+    saliency.fixation_density(image, threads=2)
+    source = tmp_path / "in.png"
+    Image.fromarray(image).save(source)
+    assert cli.encode_cli([str(source), str(tmp_path / "out.abc"), "--importance", "auto", "--threads", "1"]) == 0
+    assert asked == [None, 2, 1]
