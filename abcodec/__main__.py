@@ -19,37 +19,23 @@ Commands (each has --help with examples, and --version):
 Python:
   import abcodec
   data = abcodec.encode(image, options=abcodec.EncodeOptions(bpp=0.25))  # PIL image or uint8 array
-  image = abcodec.decode(data)                                           # a PIL image, L or RGB
+  image = abcodec.decode(data)                                           # a PIL image: L, LA, RGB or RGBA
   errors are abcodec.AbcError (a ValueError); help(abcodec.EncodeOptions) lists the options
 
 Pillow (the plugin is registered by import abcodec):
   Image.open("photo.abc"); im.save("photo.abc", bpp=0.25)
   abcodec.register_abc_opener(inpainter="diffusion")  # decode fast, without the generative decoder
 
-Documentation: {docs}
+Documentation: README.md (the distribution's description: pip show -v abcodec) and, in the source
+tree, format_spec/abc.md
 """
-
-SOURCE_DOCS = "README.md (the distribution's description: pip show -v abcodec) and, in the source tree, format_spec/abc.md"
-"""Where the documentation is when the distribution names no URL for it."""
-
-
-def documentation() -> str:
-    """The project's URLs from the installed metadata (Home-page, Project-URL), else :data:`SOURCE_DOCS`."""
-    from importlib import metadata
-
-    try:
-        meta = metadata.metadata("abcodec")
-    except metadata.PackageNotFoundError:
-        return SOURCE_DOCS
-    urls = [url for url in (meta.get("Home-page"), *(meta.get_all("Project-URL") or ())) if url and url != "UNKNOWN"]
-    return "; ".join(urls) if urls else SOURCE_DOCS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the overview; there are no options."""
     from . import __version__, container
 
-    print(OVERVIEW.format(version=__version__, format=container.VERSION, docs=documentation()), end="")
+    print(OVERVIEW.format(version=__version__, format=container.VERSION), end="")
     return 0
 
 

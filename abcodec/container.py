@@ -148,7 +148,6 @@ _HEAD_V3 = struct.Struct(f">BBHHBBBBBB{GENERATOR_ID_SIZE[3]}s")
 _DSCT = struct.Struct(f">HI{N_DECODER_PARAMS}f")
 HEAD_SIZES = {1: _HEAD_V2.size, 2: _HEAD_V2.size, 3: _HEAD_V3.size}
 """§3. Payload size of the HEAD chunk by version: 86 bytes in versions 1 and 2, 20 in version 3."""
-HEAD_SIZE = HEAD_SIZES[VERSION]
 MAX_HEAD_SIZE = max(HEAD_SIZES.values())
 DSCT_SIZE = _DSCT.size
 """§3.1. Payload size of the DSCT chunk (38 bytes): steps, noise seed, the 8 parameters."""

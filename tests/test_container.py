@@ -7,6 +7,9 @@ import pytest
 from abcodec import container
 from abcodec.container import AbcError, AbcFile, Header
 
+HEAD_SIZE = 20
+"""§3: the HEAD payload of version 3, the version written."""
+
 
 def small_header(**changes) -> Header:
     fields = dict(width=5, height=3, mode=container.MODE_RGB, block=2, q_luma=4, q_chroma=8, chroma_shift=1)
@@ -68,12 +71,12 @@ def test_file_size_is_the_sum_of_its_chunks():
     sizes = container.chunk_sizes(data)
     assert [name for name, _ in sizes] == ["signature", "HEAD", "exif", "MASK", "PIXL", "AEND"]
     assert sum(size for _, size in sizes) == len(data)
-    assert dict(sizes)["HEAD"] == container.HEAD_SIZE + container.CHUNK_OVERHEAD
+    assert dict(sizes)["HEAD"] == HEAD_SIZE + container.CHUNK_OVERHEAD
 
 
 def test_header_alone_reads_from_the_prefix():
     data = small_file()
-    head_end = len(container.SIGNATURE) + container.CHUNK_OVERHEAD + container.HEAD_SIZE
+    head_end = len(container.SIGNATURE) + container.CHUNK_OVERHEAD + HEAD_SIZE
     assert container.read_header(data[:head_end]) == small_header()
     with pytest.raises(AbcError, match="truncated"):
         container.read_header(data[: head_end - 1])
@@ -128,7 +131,7 @@ def test_trailing_bytes_after_aend_are_refused():
 
 
 def insert_before_mask(data: bytes, chunk: bytes) -> bytes:
-    at = len(container.SIGNATURE) + container.HEAD_SIZE + container.CHUNK_OVERHEAD
+    at = len(container.SIGNATURE) + HEAD_SIZE + container.CHUNK_OVERHEAD
     return data[:at] + chunk + data[at:]
 
 
@@ -225,7 +228,7 @@ def test_odd_block_with_chroma_shift_is_refused():
 
 
 def test_newer_version_is_named_not_called_truncated():
-    payload = b"\x04" + bytes(container.HEAD_SIZE + 10)
+    payload = b"\x04" + bytes(HEAD_SIZE + 10)
     with pytest.raises(AbcError, match="format version 4 is not supported"):
         container.read_header(resealed_head(payload))
 
