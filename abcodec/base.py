@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image
 
 from . import av1, av1_headers
+from .av1 import DEFAULT_SPEED  # why 6: benchmarks/RESULTS.md, "AV1 encoder settings tried for the rest of the SSIM gap"
 from .colour import luma
 from .container import AbcError
 from .resample import upsample_plane
@@ -32,11 +33,6 @@ from .resample import upsample_plane
 MAX_SCALE = 16
 """§12. The AV1 frame is at least ⌈W / 16⌉ × ⌈H / 16⌉: a smaller one keeps too little of any image,
 and the bound keeps the upsampler's work proportional to the image."""
-
-DEFAULT_SPEED = 6
-"""AV1 encoder effort (libavif's speed 0..10, the encoder's choice, not format). Measured on six
-Kodak images (benchmarks/RESULTS.md): speed 4 gives +0.0066 SSIM at 0.1 bpp for 3.4× the time,
-and only 6 keeps the whole rate search within 1.5 s per Kodak image on a 2-core CPU."""
 
 ENCODER_THREADS = 2
 """Worker threads of the AV1 encoder. libaom's output differs between 1 and 2 threads but not

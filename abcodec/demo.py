@@ -58,7 +58,9 @@ def jpeg_at_most(original: np.ndarray, budget: int) -> tuple[int, bytes]:
 
 
 AVIF_SPEED = 6
-"""Pillow's AVIF encoder's own default speed: the AVIF a user gets from ``im.save("x.avif")``."""
+"""Pillow's AVIF encoder's own default speed: the AVIF a user gets from ``im.save("x.avif")``, the
+anchor abc is compared with. Not abc's own effort (av1.DEFAULT_SPEED, the encoder's choice, which
+may change): the two are both 6 today only because libavif's default is."""
 
 
 def avif_at_most(original: np.ndarray, budget: int, speed: int = AVIF_SPEED) -> tuple[int, bytes]:

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import container
-from .av1 import SPEED_RANGE
-from .base import DEFAULT_SPEED
+from .av1 import DEFAULT_SPEED, SPEED_RANGE
 from .container import AbcError, Header
 from .generative.assist import KINDS as ASSIST_KINDS
 from .generative.settings import Params, packaged_generator_hash, params_for

@@ -15,6 +15,8 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from ..colour import LUMA_WEIGHTS
+
 SSIM_WINDOW = 7
 """scikit-image's default: a 7×7 uniform window."""
 
@@ -29,9 +31,6 @@ LOG_KERNEL = torch.tensor(
 second-derivative structure a blurred fill lacks."""
 
 LOG_RADIUS = 2
-
-LUMA = (0.299, 0.587, 0.114)
-"""BT.601, as colour.LUMA_WEIGHTS: edges are measured on luma, like the mask chooser's."""
 
 
 def assistant(image: torch.Tensor, target: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
@@ -96,8 +95,8 @@ def edge(image: torch.Tensor, target: torch.Tensor, known: torch.Tensor) -> torc
 
 
 def laplacian_of_gaussian(image: torch.Tensor) -> torch.Tensor:
-    """(N, 1, H, W) LoG response of the luma, borders replicated."""
-    luma = sum(weight * image[:, index : index + 1] for index, weight in enumerate(LUMA))
+    """(N, 1, H, W) LoG response of the luma (BT.601, as the mask chooser measures edges), borders replicated."""
+    luma = sum(weight * image[:, index : index + 1] for index, weight in enumerate(LUMA_WEIGHTS.tolist()))
     kernel = LOG_KERNEL.to(image.dtype)[None, None]
     return F.conv2d(F.pad(luma, (LOG_RADIUS,) * 4, mode="replicate"), kernel)
 
