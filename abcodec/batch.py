@@ -23,7 +23,7 @@ What holds whatever happens to one file:
   vanished, an object the credentials cannot read) or a worker that dies drops the block that
   held the file (``DataContext.max_errored_blocks``), which Ray Data reads several files to:
   those files are reported as without a result, and a re-run retries them.
-- No partial output: on a local file system each output is ``cli.write_output``'s (an unnamed
+- No partial output: on a local file system each output is ``fileout.write_output``'s (an unnamed
   temporary file linked into place when complete). Where renames are atomic (HDFS, and file
   systems reached through fsspec that are not object stores), an output is written as
   ``.NAME.XXXX.part`` beside its name, then renamed. On object stores (S3, GCS, Azure), where a
@@ -61,13 +61,16 @@ from collections.abc import Iterator, Sequence
 from pathlib import PurePosixPath
 from typing import Any
 
-from . import cli, container
+from . import cli, console, container, fileout, jobs
 from .container import AbcError, AbcWarning
 
 BATCH = "abc-batch"
 
 INSTALL = 'pip install "abcodec[batch]"'
 """What to run when Ray (or the pyarrow that Ray Data brings) is missing."""
+
+WORKER_THREADS_NOTE = "; each worker reserves this many CPUs (default 1)"
+"""What --threads also means to abc-batch, at the end of abc-encode's and abc-decode's help for it."""
 
 OBJECT_STORES = frozenset({"s3", "gcs", "abfs", "s3a", "gs", "az", "abfss", "adl", "oci", "r2"})
 """Storage without an atomic rename, by pyarrow's ``type_name`` or fsspec's protocol: an output
@@ -102,7 +105,7 @@ Inputs whose output exists are skipped (--overwrite redoes them), so a stopped r
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``abc-batch`` (the console script) and its ``main(argv)``: returns the exit status."""
-    return cli._console(BATCH, argv, _command)
+    return console.run_command(BATCH, argv, _command)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -116,16 +119,13 @@ def parser() -> argparse.ArgumentParser:
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  usage=f"{BATCH} encode [options] SRC DST")
     _batch_arguments(encode, "images")
-    cli.add_encode_arguments(encode)
+    cli.add_encode_arguments(encode, threads_note=WORKER_THREADS_NOTE)
     encode.add_argument("--quiet", action="store_true", help="no progress bar, no notes, no Ray log lines")
     decode = commands.add_parser("decode", help=".abc files to images", epilog=BATCH_EXAMPLES,
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  usage=f"{BATCH} decode [options] SRC DST")
     _batch_arguments(decode, ".abc files")
-    cli.add_decode_arguments(decode)
-    decode._option_string_actions["--quiet"].help = "no progress bar, no Ray log lines"
-    for sub in (encode, decode):
-        sub._option_string_actions["--threads"].help += "; each worker reserves this many CPUs (default 1)"
+    cli.add_decode_arguments(decode, threads_note=WORKER_THREADS_NOTE, quiet_help="no progress bar, no Ray log lines")
     return top
 
 
@@ -149,17 +149,17 @@ def _command(prog: str, argv: list[str]) -> int:
         job = _job_from(args)
         source, destination = locate(args.source), locate(args.destination, destination=True)
         work = plan(job.kind, source, destination, job.extension, overwrite=args.overwrite)
-    except (AbcError, cli.CliError) as e:
-        return cli._fail(prog, str(e))
-    with cli.sigterm_unwinds():
+    except (AbcError, console.CliError) as e:
+        return console.fail(prog, str(e))
+    with console.sigterm_unwinds():
         try:
             records = work.done + run(work, job, workers=args.workers, address=args.address, quiet=args.quiet)
             seconds = time.perf_counter() - started
-        except cli.Terminated:
+        except console.Terminated:
             print(f"{prog}: terminated", file=sys.stderr)
-            return cli.EXIT_TERMINATED
+            return console.EXIT_TERMINATED
         except RunError as e:
-            return cli._fail(prog, str(e))
+            return console.fail(prog, str(e))
     records.sort(key=lambda record: record["input"])
     for entry in records:
         if not args.quiet:
@@ -174,10 +174,10 @@ def _command(prog: str, argv: list[str]) -> int:
                   "summary": totals, "files": records}
         text = json.dumps(report, indent=1, ensure_ascii=False).encode() + b"\n"
         try:
-            cli.write_output(args.report, lambda stream: stream.write(text), cli.STDIO)
-        except cli.CliError as e:
-            return cli._fail(prog, str(e))
-    return cli.EXIT_INPUT if totals["failed"] else 0
+            fileout.write_output(args.report, lambda stream: stream.write(text), console.STDIO)
+        except console.CliError as e:
+            return console.fail(prog, str(e))
+    return console.EXIT_INPUT if totals["failed"] else 0
 
 
 def _require_ray() -> None:
@@ -187,7 +187,7 @@ def _require_ray() -> None:
         import ray.data  # noqa: F401
     except ImportError as e:
         msg = f"abc-batch runs on Ray Data, which is not installed ({e.name or e}): {INSTALL}"
-        raise cli.CliError(msg) from e
+        raise console.CliError(msg) from e
 
 
 class RunError(Exception):
@@ -263,7 +263,7 @@ def locate(text: str, *, destination: bool = False) -> Location:
     wild = next((k for k, part in enumerate(parts) if GLOB_CHARACTERS.search(part)), None)
     if wild is not None and destination:
         msg = f"{text}: the destination is a folder, not a glob"
-        raise cli.CliError(msg)
+        raise console.CliError(msg)
     static = text if wild is None else "/".join(parts[:wild]) or "."
     pattern = None if wild is None else "/".join(parts[wild:])
     filesystem, root = filesystem_of(static)
@@ -273,15 +273,15 @@ def locate(text: str, *, destination: bool = False) -> Location:
         info = filesystem.get_file_info(root)
     except OSError as e:
         msg = f"{static}: cannot look here ({e})"
-        raise cli.CliError(msg) from e
+        raise console.CliError(msg) from e
     if info.type == pafs.FileType.File:
         if destination:
             msg = f"{text}: is a file; the destination is a folder"
-            raise cli.CliError(msg)
+            raise console.CliError(msg)
         return Location(filesystem, posixpath.dirname(root), posixpath.dirname(shown), only=posixpath.basename(root))
     if info.type == pafs.FileType.NotFound and not destination:
         msg = f"{static}: no such file or folder"
-        raise cli.CliError(msg)
+        raise console.CliError(msg)
     return Location(filesystem, root, shown, pattern=pattern)
 
 
@@ -299,12 +299,12 @@ def filesystem_of(text: str) -> tuple[Any, str]:
             import fsspec
         except ImportError:
             msg = f"{text}: pyarrow does not read it ({native}), and fsspec, which might, is not installed"
-            raise cli.CliError(msg) from native
+            raise console.CliError(msg) from native
         try:
             filesystem, path = fsspec.core.url_to_fs(text)
         except (ValueError, ImportError, OSError) as e:
             msg = f"{text}: neither pyarrow nor fsspec reads it ({e})"
-            raise cli.CliError(msg) from e
+            raise console.CliError(msg) from e
         return pafs.PyFileSystem(pafs.FSSpecHandler(filesystem)), path
 
 
@@ -359,7 +359,7 @@ def list_files(location: Location, *, exclude: str | None = None) -> dict[str, i
         infos = location.filesystem.get_file_info(selector)
     except OSError as e:
         msg = f"{location.shown}: cannot list ({e})"
-        raise cli.CliError(msg) from e
+        raise console.CliError(msg) from e
     prefix = location.root.rstrip("/") + "/" if location.root else ""
     matcher = glob_pattern(location.pattern) if location.pattern else None
     files = {}
@@ -437,7 +437,7 @@ def plan(kind: str, source: Location, destination: Location, extension: str, *, 
     if not inputs:
         what = f"no files match {source.pattern}" if source.pattern else "no files"
         msg = f"{source.shown or '.'}: {what}"
-        raise cli.CliError(msg)
+        raise console.CliError(msg)
     existing = list_files(destination) if not overwrite else {}
     limit = largest_input(kind)
     targets: dict[str, list[str]] = {}
@@ -589,16 +589,16 @@ class Transcoder:
         notes: list[str] = []
         try:
             if self.refusal:
-                raise cli.CliError(f"{name}: not converted: {self.refusal}")
+                raise console.CliError(f"{name}: not converted: {self.refusal}")
             if self.job.kind == "encode":
                 output, width, height = self._encode(data, name, notes)
             else:
                 output, width, height = self._decode(data, name, notes)
             self._write(target, output, relative)
-        except cli.CliError as e:
+        except console.CliError as e:
             error = str(e)
-        except cli.FILE_ERRORS as e:
-            error = cli.named(name, e)
+        except jobs.FILE_ERRORS as e:
+            error = console.named(name, e)
         except Exception as e:  # a bug, but one file's: the archive goes on
             error = f"{name}: unexpected {type(e).__name__}: {e} (please report it)"
         else:
@@ -627,7 +627,7 @@ class Transcoder:
         try:
             notes += cli.save_decoded(image, buffer, self.job.format)
         except (OSError, ValueError) as e:  # an image the format cannot hold
-            raise cli.CliError(cli.named(name, e)) from e
+            raise console.CliError(console.named(name, e)) from e
         return buffer.getvalue(), image.width, image.height
 
     def _write(self, target: str, output: bytes, relative: str) -> None:
@@ -636,8 +636,8 @@ class Transcoder:
         path = destination.path(target)
         if destination.local:
             os.makedirs(posixpath.dirname(path), exist_ok=True)
-            source = self.source.path(relative) if self.source.local else cli.STDIO
-            cli.write_output(path, lambda stream: stream.write(output), source)
+            source = self.source.path(relative) if self.source.local else console.STDIO
+            fileout.write_output(path, lambda stream: stream.write(output), source)
             return
         filesystem = destination.filesystem
         try:
@@ -658,7 +658,7 @@ class Transcoder:
                 raise
         except OSError as e:
             msg = f"{destination.display(target)}: cannot write ({e})"
-            raise cli.CliError(msg) from e
+            raise console.CliError(msg) from e
 
 
 def _is_object_store(filesystem: Any) -> bool:

@@ -2,19 +2,15 @@
 
 The conventions of cwebp and avifenc: ``-`` is stdin or stdout, several inputs go to ``-o DIR``
 (``-j N`` of them at once), ``--version``, and ``--help`` with examples. Any problem is one line
-on stderr that names the file, and a non-zero exit (``EXIT_*``), never a traceback: bad input,
-a full disk, Ctrl-C and SIGTERM alike.
+on stderr that names the file, and a non-zero exit (``console.EXIT_*``), never a traceback: bad
+input, a full disk, Ctrl-C and SIGTERM alike.
 
-Ctrl-C is caught from the moment an entry point runs: this module imports only the standard
+Ctrl-C is caught from the moment an entry point runs: this module and those it imports
+(:mod:`abcodec.console`: the exit statuses and signals; :mod:`abcodec.jobs`: the worker pool;
+:mod:`abcodec.fileout`: each output written whole or not at all) import only the standard
 library and what ``import abcodec`` has already loaded, and the codec (numpy, scipy, the
 networks) is imported after the handler is installed. What runs before it, the interpreter's
 start-up and ``import abcodec`` with Pillow, no code of this module can cover.
-
-Output goes to an unnamed temporary file (``O_TMPFILE``) in the output's directory, which is
-linked into place only once complete: a failure, a signal, even SIGKILL never leaves a partial
-file or clobbers an existing one. A new file's mode follows the umask, an overwritten file keeps
-its mode. Output to stdout, or to a device such as /dev/null, is written only after success. An
-output that is the input (the same path, or a symbolic or hard link to it) is refused.
 
 Inputs are regular files or pipes, read no further than they need: a FIFO is opened without
 waiting for a writer, devices are refused, an .abc file is read no further than its header
@@ -26,14 +22,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import errno
 import io
 import os
 import re
-import signal
 import stat
 import sys
-import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -43,24 +36,13 @@ from typing import IO, Any
 from PIL import Image
 
 from . import container
+from .console import STDIO, CliError, display, fail, named, run_command
 from .container import AbcError, AbcWarning
+from .fileout import write_output
+from .jobs import FILE_ERRORS, Job, run_jobs
 
 ENCODE = "abc-encode"
 DECODE = "abc-decode"
-STDIO = "-"
-"""The path that means stdin as an input, stdout as an output."""
-
-EXIT_INPUT = 1
-"""Bad input, bad option or an unreadable/unwritable file; with several inputs, any of them."""
-
-EXIT_USAGE = 2
-"""A command line argparse cannot parse (its own exit status)."""
-
-EXIT_INTERRUPTED = 130
-"""Ctrl-C, as shells report SIGINT: 128 + 2."""
-
-EXIT_TERMINATED = 143
-"""SIGTERM (``kill``'s default signal), as shells report it: 128 + 15."""
 
 MAX_PIPE_BYTES = 4 * container.MAX_PIXELS + container.MAX_ANCILLARY_TOTAL
 """Most bytes abc-encode reads from a pipe (stdin, a FIFO), which Pillow cannot read lazily as it
@@ -89,103 +71,18 @@ examples:
 """
 
 
-class CliError(Exception):
-    """A problem the user can fix: printed as one line."""
-
-
-class Terminated(BaseException):
-    """Raised by the SIGTERM handler; a BaseException, so that no ``except Exception`` stops it
-    from unwinding through ``atomic_output``, which removes its temporary file on the way."""
-
-
 # ---------------------------------------------------------------------------------------------
-# Entry points and signals
+# Entry points
 
 
 def encode_cli(argv: Sequence[str] | None = None) -> int:
     """``abc-encode`` (the console script) and its ``main(argv)``: returns the exit status."""
-    return _console(ENCODE, argv, _encode_command)
+    return run_command(ENCODE, argv, _encode_command)
 
 
 def decode_cli(argv: Sequence[str] | None = None) -> int:
     """``abc-decode`` (the console script) and its ``main(argv)``: returns the exit status."""
-    return _console(DECODE, argv, _decode_command)
-
-
-_interrupt_seen = False
-"""Set by the SIGINT handler: a KeyboardInterrupt can be turned into another error by C code
-(numpy, interrupted while it imports its extension, raises ImportError) or swallowed (in a
-weakref callback), and is an interrupt all the same."""
-
-
-def _console(prog: str, argv: Sequence[str] | None, command: Callable[[str, list[str]], int]) -> int:
-    """Run a command with Ctrl-C as one line and EXIT_INTERRUPTED, the handler installed before
-    the command imports anything heavy; the previous handler is restored after."""
-    global _interrupt_seen
-    _interrupt_seen = False
-    previous = _install(signal.SIGINT, _interrupted)
-    previous_hook = sys.unraisablehook
-
-    def unraisable(report: Any) -> None:
-        # A Ctrl-C that lands in a weakref callback or __del__ (the import system's locks have
-        # them) cannot propagate; Python would print it as "Exception ignored". It is not lost:
-        # check_interrupted raises it again.
-        if not (isinstance(report.exc_value, KeyboardInterrupt) and _interrupt_seen):
-            previous_hook(report)
-
-    sys.unraisablehook = unraisable
-    try:
-        try:
-            return command(prog, list(sys.argv[1:] if argv is None else argv))
-        except SystemExit as e:  # argparse: --help, --version or a malformed command line
-            return e.code if isinstance(e.code, int) else 0 if e.code is None else EXIT_USAGE
-        except BaseException as e:
-            if not (_interrupt_seen or isinstance(e, KeyboardInterrupt)):
-                raise
-            _install(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not cut the line short
-            print(f"{prog}: interrupted", file=sys.stderr)
-            return EXIT_INTERRUPTED
-    finally:
-        _install(signal.SIGINT, previous)
-        sys.unraisablehook = previous_hook
-
-
-def _interrupted(signum: int, frame: object) -> None:
-    global _interrupt_seen
-    _interrupt_seen = True
-    raise KeyboardInterrupt
-
-
-def check_interrupted() -> None:
-    """Raise the KeyboardInterrupt that C code may have turned into an error that was then caught
-    (an optional import that fails is often caught): called before each file, and before an output
-    takes its name, so that no Ctrl-C is lost."""
-    if _interrupt_seen:
-        raise KeyboardInterrupt
-
-
-def _install(signum: int, handler: Any) -> Any:
-    """``signal.signal``, where it can be: in the main thread, and for a handler Python set."""
-    if handler is None or threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signum, handler)
-
-
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated
-
-
-@contextlib.contextmanager
-def sigterm_unwinds() -> Iterator[None]:
-    """SIGTERM raises :class:`Terminated` while the body runs (its default kills the process at
-    once, leaving a named temporary file behind where there is no O_TMPFILE); the previous
-    handler is restored after. Outside the main thread, where handlers cannot be installed,
-    nothing changes."""
-    previous = _install(signal.SIGTERM, _raise_terminated)
-    try:
-        yield
-    finally:
-        _install(signal.SIGTERM, previous)
+    return run_command(DECODE, argv, _decode_command)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,8 +162,9 @@ def encode_parser() -> argparse.ArgumentParser:
         add_encode_arguments)
 
 
-def add_encode_arguments(parser: argparse.ArgumentParser) -> None:
-    """The encoder's flags (:func:`options_from` reads them), for abc-encode and abc-batch encode."""
+def add_encode_arguments(parser: argparse.ArgumentParser, *, threads_note: str = "") -> None:
+    """The encoder's flags (:func:`options_from` reads them), for abc-encode and abc-batch encode;
+    ``threads_note`` ends --threads' help (abc-batch: what each worker reserves)."""
     from .options import ENCODE_KEYWORDS, BlockLayer, EncodeOptions
 
     add_options(parser, EncodeOptions)
@@ -281,7 +179,7 @@ def add_encode_arguments(parser: argparse.ArgumentParser) -> None:
                              "animations are refused without it")
     parser.add_argument("--threads", type=positive, metavar="N",
                         help="threads of the saliency network (--importance auto); the AV1 encoder's "
-                             "are fixed, so that a file does not depend on the machine")
+                             "are fixed, so that a file does not depend on the machine" + threads_note)
     add_options(parser.add_argument_group("block layer (with --no-base; --keep implies it)"), BlockLayer,
                 defaults_to_none=True)
 
@@ -303,8 +201,10 @@ def _command_parser(prog: str, description: str, usage: str, examples: str, inpu
     return parser
 
 
-def add_decode_arguments(parser: argparse.ArgumentParser) -> None:
-    """The decoder's flags, for abc-decode and abc-batch decode."""
+def add_decode_arguments(parser: argparse.ArgumentParser, *, threads_note: str = "",
+                         quiet_help: str = "no progress bar (there is none when stderr is not a terminal)") -> None:
+    """The decoder's flags, for abc-decode and abc-batch decode, which ends --threads' help with
+    ``threads_note`` and says what its --quiet also silences in ``quiet_help``."""
     from .options import AVAILABLE_INPAINTERS, DEVICES
 
     parser.add_argument("--format", metavar="NAME",
@@ -315,11 +215,11 @@ def add_decode_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=DEVICES, default="auto", help="where the generative decoder runs")
     parser.add_argument("--threads", type=positive, metavar="N",
                         help="CPU threads of the generative decoder (default: ONNX Runtime's or torch's own); "
-                             "the pixels do not depend on it")
+                             "the pixels do not depend on it" + threads_note)
     parser.add_argument("--max-pixels", type=int, default=container.DEFAULT_MAX_PIXELS, metavar="N",
                         help=f"refuse larger images, and files of more than {container.MAX_PIXELS_PER_BYTE} pixels "
                              f"per byte (default %(default)s); 0: trust the file, only the format's limits")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar (there is none when stderr is not a terminal)")
+    parser.add_argument("-q", "--quiet", action="store_true", help=quiet_help)
 
 
 def options_from(args: argparse.Namespace):
@@ -338,15 +238,6 @@ def options_from(args: argparse.Namespace):
 
 # ---------------------------------------------------------------------------------------------
 # What to do: one job per input
-
-
-@dataclasses.dataclass(frozen=True)
-class Job:
-    """One input and its output (paths, or STDIO); ``format`` is the Pillow format abc-decode writes."""
-
-    source: str
-    target: str
-    format: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -369,14 +260,6 @@ class DecodeSettings:
     threads: int | None = None
 
 
-@dataclasses.dataclass(frozen=True)
-class Outcome:
-    """What one job has to say (notes, the -v report), and its error if it failed."""
-
-    lines: tuple[str, ...]
-    error: str | None = None
-
-
 def _encode_command(prog: str, argv: list[str]) -> int:
     args = encode_parser().parse_args(argv)
     try:
@@ -387,7 +270,7 @@ def _encode_command(prog: str, argv: list[str]) -> int:
             refuse_image_name(jobs[0].target)
         make_output_dir(args.output_dir)
     except (AbcError, CliError) as e:
-        return _fail(prog, str(e))
+        return fail(prog, str(e))
     return run_jobs(prog, [(encode_file, job, settings) for job in jobs], args.jobs)
 
 
@@ -404,13 +287,8 @@ def _decode_command(prog: str, argv: list[str]) -> int:
         jobs = [dataclasses.replace(job, format=output_format(job.target, wanted)) for job in jobs]
         make_output_dir(args.output_dir)
     except CliError as e:
-        return _fail(prog, str(e))
+        return fail(prog, str(e))
     return run_jobs(prog, [(decode_file, job, settings) for job in jobs], args.jobs)
-
-
-def _fail(prog: str, message: str) -> int:
-    print(f"{prog}: error: {message}", file=sys.stderr)
-    return EXIT_INPUT
 
 
 def container_extension() -> str:
@@ -521,100 +399,7 @@ def output_format(target: str, wanted: str | None) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Running the jobs
-
-
-Task = tuple[Callable[[Job, Any, list[str]], None], Job, Any]
-
-
-def run_jobs(prog: str, tasks: list[Task], workers: int) -> int:
-    """Run each task, in order or ``workers`` at once, printing what each has to say in order."""
-    failed = False
-    with sigterm_unwinds():
-        try:
-            outcomes = map(run_task, tasks) if workers == 1 or len(tasks) == 1 else _pooled(tasks, workers)
-            for outcome in outcomes:
-                for line in outcome.lines:
-                    print(line, file=sys.stderr)
-                if outcome.error is not None:
-                    failed = True
-                    print(f"{prog}: error: {outcome.error}", file=sys.stderr)
-        except Terminated:
-            print(f"{prog}: terminated", file=sys.stderr)
-            return EXIT_TERMINATED
-    return EXIT_INPUT if failed else 0
-
-
-def _pooled(tasks: list[Task], workers: int) -> Iterator[Outcome]:
-    """The outcomes of worker processes, in the tasks' order. The workers start with Ctrl-C ignored
-    (SIG_IGN survives exec), so that this process alone handles it: it stops them with SIGTERM,
-    as it does when terminated itself. Outputs do not depend on the number of workers."""
-    import multiprocessing
-
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads forked mid-flight
-    previous = _install(signal.SIGINT, signal.SIG_IGN)
-    try:
-        pool = context.Pool(min(workers, len(tasks)))
-    finally:
-        _install(signal.SIGINT, previous)
-    try:
-        yield from pool.imap(_pooled_task, tasks)
-        pool.close()
-    finally:
-        previous = _install(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave workers behind
-        try:
-            pool.terminate()
-            pool.join()
-        finally:
-            _install(signal.SIGINT, previous)
-
-
-def _pooled_task(task: Task) -> Outcome:
-    """run_task in a worker: SIGTERM (the pool stopping) ends it quietly, after the unwinding."""
-    try:
-        return run_task(task)
-    except Terminated:
-        os._exit(EXIT_TERMINATED)
-
-
-FILE_ERRORS = (AbcError, CliError, OSError, ValueError, EOFError, SyntaxError, MemoryError,
-               Image.DecompressionBombError)
-"""What reading, coding or writing one file may raise for a reason of that file's."""
-
-
-def run_task(task: Task) -> Outcome:
-    """One job: its notes and report, or the one line of its error; whatever goes wrong with one
-    file, the other files go on (under ``-j N`` an exception would end the pool's iteration)."""
-    work, job, settings = task
-    lines: list[str] = []
-    check_interrupted()
-    try:
-        with sigterm_unwinds():
-            work(job, settings, lines)
-    except CliError as e:
-        return Outcome(tuple(lines), str(e))
-    except Exception as e:  # past the checks that name a file's problems: still that file's alone
-        check_interrupted()  # a Ctrl-C that C code turned into another error ends the run
-        name = display(job.source, "<stdin>")
-        if isinstance(e, FILE_ERRORS):
-            return Outcome(tuple(lines), named(name, e))
-        return Outcome(tuple(lines), f"{name}: unexpected {type(e).__name__}: {e} (please report it)")
-    return Outcome(tuple(lines))
-
-
-def named(name: str, error: BaseException) -> str:
-    """The error's message, starting with the file it is about."""
-    if isinstance(error, MemoryError):
-        text = "out of memory"
-    elif isinstance(error, OSError) and error.strerror:
-        text = f"{error.filename}: {error.strerror}" if error.filename else error.strerror
-    else:
-        text = str(error) or type(error).__name__
-    return text if text.startswith(f"{name}:") else f"{name}: {text}"
-
-
-def display(path: str, stdio: str) -> str:
-    return stdio if path == STDIO else path
+# One file: abc-encode's and abc-decode's work (abc-batch's too)
 
 
 def encode_image(image: Image.Image, settings: EncodeSettings) -> tuple[bytes, list[warnings.WarningMessage]]:
@@ -803,176 +588,3 @@ def read_abc(source: str) -> bytes:
             msg = f"{name}: empty"
             raise CliError(msg)
         return container.read_stream(stream, start, source=name)
-
-
-# ---------------------------------------------------------------------------------------------
-# Output
-
-
-def write_output(target: str, write: Callable[[IO[bytes]], object], source: str) -> None:
-    """Write an output through ``write(stream)``: stdout and devices (/dev/null) only once all of
-    it is made, a file through :func:`atomic_output`. Every error names the output."""
-    direct = target == STDIO or _is_device(target)
-    if not direct:
-        with atomic_output(Path(target), None if source == STDIO else Path(source)) as stream:
-            write(stream)
-        return
-    name = display(target, "<stdout>")
-    buffer = io.BytesIO()
-    try:
-        write(buffer)
-    except (OSError, ValueError) as e:
-        raise CliError(named(name, e)) from e
-    check_interrupted()
-    try:
-        if target == STDIO:
-            sys.stdout.buffer.write(buffer.getvalue())
-            sys.stdout.buffer.flush()
-        else:
-            with open(target, "wb") as device:
-                device.write(buffer.getvalue())
-    except OSError as e:
-        if target == STDIO:
-            _silence_stdout()
-        msg = f"{name}: cannot write ({e.strerror or e})"
-        raise CliError(msg) from e
-
-
-def _is_device(target: str) -> bool:
-    """An existing output that is no regular file (a device, a FIFO): written to, not replaced."""
-    try:
-        mode = os.stat(target).st_mode
-    except OSError:
-        return False
-    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
-
-
-def _silence_stdout() -> None:
-    """After a failed write to stdout (a closed pipe, a full disk), the interpreter must not try
-    again at exit and print a traceback: stdout becomes /dev/null."""
-    with contextlib.suppress(AttributeError, ValueError, OSError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-
-
-@contextlib.contextmanager
-def atomic_output(path: Path, source: Path | None = None) -> Iterator[IO[bytes]]:
-    """A binary file for ``path``'s new content, which takes ``path``'s name only if the body succeeds.
-
-    The file has no name until then (``O_TMPFILE``; :func:`_publish` links it into place), so
-    that even SIGKILL leaves nothing behind. A new file gets the umask's mode, as ``open`` would
-    give it; an existing one's mode is kept. Errors name ``path``; an output that is ``source``
-    is refused.
-    """
-    if path.is_dir():
-        msg = f"{path}: is a directory"
-        raise CliError(msg)
-    if source is not None and path.exists() and source.exists() and path.samefile(source):
-        msg = f"{path}: output would overwrite the input"
-        raise CliError(msg)
-    try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except OSError:
-        mode = None
-    try:
-        directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError as e:
-        msg = f"{path}: cannot write here ({e.strerror})"
-        raise CliError(msg) from e
-    temporary = None
-    try:
-        try:
-            descriptor, temporary = _new_file(directory, path.name, mode)
-        except OSError as e:
-            msg = f"{path}: cannot write here ({e.strerror})"
-            raise CliError(msg) from e
-        stream = os.fdopen(descriptor, "wb")
-        try:
-            yield stream
-            stream.flush()
-            if mode is not None:
-                os.fchmod(descriptor, mode)
-            check_interrupted()
-            _publish(descriptor, temporary, path.name, directory)
-        except OSError as e:
-            msg = f"{path}: cannot write ({e.strerror})" if e.strerror else f"{path}: {e}"
-            raise CliError(msg) from e
-        except ValueError as e:  # Pillow: an image its format cannot hold
-            msg = f"{path}: {e}"
-            raise CliError(msg) from e
-        finally:
-            _close_unflushed(stream)
-    finally:
-        if temporary is not None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary, dir_fd=directory)
-        os.close(directory)
-
-
-def _close_unflushed(stream: IO[bytes]) -> None:
-    """Close an output that was flushed, or that failed: after a failure its buffer may still hold
-    bytes, and the write ``close()`` would try again (on a full disk, a second ENOSPC) must not
-    replace the one line that already names the error."""
-    with contextlib.suppress(OSError):
-        stream.close()
-
-
-def _new_file(directory: int, name: str, mode: int | None) -> tuple[int, str | None]:
-    """A file to write in ``directory``: unnamed (None) where O_TMPFILE works, else named ``.NAME.*.part``."""
-    if hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd"):
-        try:
-            return os.open(".", os.O_TMPFILE | os.O_WRONLY, 0o666, dir_fd=directory), None
-        except OSError as e:
-            if e.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
-                raise
-    # No O_TMPFILE (not Linux, or a file system without it): a named temporary file, removed on
-    # failure and on SIGTERM, but left behind by SIGKILL. It is made 0600, then given the mode
-    # open() would have given a new file (0666 less the umask) or the old file's.
-    descriptor, temporary = _mkstemp(directory, name)
-    os.fchmod(descriptor, 0o666 & ~_umask() if mode is None else mode)
-    return descriptor, temporary
-
-
-def _mkstemp(directory: int, name: str) -> tuple[int, str]:
-    """A new ``.NAME.XXXX.part`` in ``directory``, created exclusively."""
-    while True:
-        temporary = f".{name}.{os.urandom(4).hex()}.part"
-        try:
-            return os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600, dir_fd=directory), temporary
-        except FileExistsError:
-            continue
-
-
-def _umask() -> int:
-    mask = os.umask(0o22)
-    os.umask(mask)
-    return mask
-
-
-def _publish(descriptor: int, temporary: str | None, name: str, directory: int) -> None:
-    """Give the written file ``name``: a rename of the named temporary file, or a link of the
-    unnamed one (through /proc, as linkat(2) describes for O_TMPFILE), straight to ``name`` when
-    nothing has it, else to a temporary name renamed over the old file."""
-    if temporary is not None:
-        os.replace(temporary, name, src_dir_fd=directory, dst_dir_fd=directory)
-        return
-    unnamed = f"/proc/self/fd/{descriptor}"
-    try:
-        os.link(unnamed, name, dst_dir_fd=directory)  # a dir_fd makes it linkat, following /proc's link
-        return
-    except FileExistsError:
-        pass
-    while True:
-        linked = f".{name}.{os.urandom(4).hex()}.part"
-        try:
-            os.link(unnamed, linked, dst_dir_fd=directory)
-            break
-        except FileExistsError:
-            continue
-    try:
-        os.replace(linked, name, src_dir_fd=directory, dst_dir_fd=directory)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(linked, dir_fd=directory)
-        raise

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from abcodec import batch, cli
+from abcodec import batch, cli, console
 from abcodec.options import EncodeOptions
 from fuzz import hostile
 
@@ -77,7 +77,7 @@ def files_under(folder: Path) -> set[str]:
 def test_a_missing_ray_is_one_line_naming_the_extra(monkeypatch, tmp_path, capsys):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
     monkeypatch.setitem(sys.modules, "ray.data", None)
-    assert batch.main(["encode", str(tmp_path), str(tmp_path / "out")]) == cli.EXIT_INPUT
+    assert batch.main(["encode", str(tmp_path), str(tmp_path / "out")]) == console.EXIT_INPUT
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1
     assert 'pip install "abcodec[batch]"' in error
@@ -164,7 +164,7 @@ SOURCE_EXT = {"a": ".png", "sub/b": ".png", "sub/deeper/c": ".jpg"}
 @needs_ray
 def test_encode_writes_what_abc_encode_writes_paths_kept(encoded, mixed, tmp_path):
     out, _, status = encoded
-    assert status == cli.EXIT_INPUT  # two inputs failed
+    assert status == console.EXIT_INPUT  # two inputs failed
     expected = reference(mixed, tmp_path / "ref", cli.encode_cli, GOOD, SOURCE_EXT, *FAST)
     assert files_under(out) == {name + ".abc" for name in GOOD}  # no partial output, no .part file
     for name in GOOD:
@@ -211,14 +211,14 @@ def test_a_second_run_skips_what_exists_and_overwrite_redoes_it(encoded, mixed, 
     out, _, _ = encoded
     inodes = {name: (out / (name + ".abc")).stat().st_ino for name in GOOD}
     (out / "sub" / "b.abc").unlink()  # as an interrupted run leaves it: one output missing
-    assert batch.main(["encode", str(mixed), str(out), *FAST, *QUIET]) == cli.EXIT_INPUT
+    assert batch.main(["encode", str(mixed), str(out), *FAST, *QUIET]) == console.EXIT_INPUT
     line = capsys.readouterr().err.strip()
     assert "5 files: 1 written, 2 skipped (output exists), 2 failed" in line, line
     assert (out / "a.abc").stat().st_ino == inodes["a"]
     assert (out / "sub" / "b.abc").exists()
     assert batch.main(["encode", str(mixed / "*.png"), str(out), *FAST, *QUIET]) == 0
     assert "1 files: 0 written, 1 skipped" in capsys.readouterr().err  # nothing to do: Ray is not even asked
-    assert batch.main(["encode", str(mixed / "**" / "*.png"), str(out), *FAST, "--overwrite", *QUIET]) == cli.EXIT_INPUT
+    assert batch.main(["encode", str(mixed / "**" / "*.png"), str(out), *FAST, "--overwrite", *QUIET]) == console.EXIT_INPUT
     assert "3 files: 2 written, 0 skipped (output exists), 1 failed" in capsys.readouterr().err
     assert (out / "a.abc").stat().st_ino != inodes["a"]  # replaced, atomically
     assert (out / "sub" / "deeper" / "c.abc").stat().st_ino == inodes["sub/deeper/c"]  # not matched by *.png
@@ -239,7 +239,7 @@ def test_decode_from_a_file_uri_fails_damaged_and_hostile_files_alone(encoded, t
     decoded = tmp_path / "decoded"
     report = tmp_path / "report.json"
     status = batch.main(["decode", source.as_uri(), decoded.as_uri(), *FAST, "--report", str(report), *QUIET])
-    assert status == cli.EXIT_INPUT
+    assert status == console.EXIT_INPUT
     expected = reference(source, tmp_path / "ref", cli.decode_cli, GOOD, dict.fromkeys(GOOD, ".abc"), *FAST)
     assert files_under(decoded) == {name + ".png" for name in GOOD}
     for name in GOOD:
@@ -273,7 +273,7 @@ def test_decode_on_cuda_asks_the_cluster_for_a_gpu_and_says_when_it_has_none(clu
     cluster without one is one line, not a run that waits for ever."""
     out, _, _ = encoded
     status = batch.main(["decode", str(out), str(tmp_path / "png"), "--device", "cuda", *QUIET])
-    assert status == cli.EXIT_INPUT
+    assert status == console.EXIT_INPUT
     error = capsys.readouterr().err.strip()
     assert error.splitlines() == [f"{batch.BATCH}: error: --device cuda: the Ray cluster has no GPU "
                                   "(decode on the CPU with --device cpu)"]

@@ -16,7 +16,7 @@ from PIL import Image
 from skimage import data
 
 import abcodec
-from abcodec import cli, container
+from abcodec import cli, console, container
 
 FAST = ["--inpainter", "diffusion"]
 """Files that ask for the fast decode: these tests are not about the generative decoder."""
@@ -98,8 +98,8 @@ def test_output_format_follows_the_extension_or_format(encoded, tmp_path):
 def test_main_functions_return_exit_codes(sample, tmp_path):
     assert cli.encode_cli([str(sample), str(tmp_path / "a.abc"), "--keep", "0.3", "--scheme", "centre", *FAST]) == 0
     assert cli.decode_cli([str(tmp_path / "a.abc"), str(tmp_path / "a.png"), "--device", "cpu"]) == 0
-    assert cli.decode_cli([str(tmp_path / "missing.abc"), str(tmp_path / "b.png")]) == cli.EXIT_INPUT
-    assert cli.decode_cli(["--no-such-flag"]) == cli.EXIT_USAGE
+    assert cli.decode_cli([str(tmp_path / "missing.abc"), str(tmp_path / "b.png")]) == console.EXIT_INPUT
+    assert cli.decode_cli(["--no-such-flag"]) == console.EXIT_USAGE
     assert os.path.exists(tmp_path / "a.png")
 
 
@@ -220,7 +220,7 @@ def test_several_inputs_go_to_a_directory_and_failures_are_one_line_each(three_i
     inputs = [str(p) for p in three_images]
     sequential = run("encode", *inputs, "missing.png", "-o", "one", *FAST, cwd=tmp_path)
     pooled = run("encode", "missing.png", *inputs, "notes.png", "-o", "two", "-j", "2", *FAST, cwd=tmp_path)
-    assert sequential.returncode == pooled.returncode == cli.EXIT_INPUT
+    assert sequential.returncode == pooled.returncode == console.EXIT_INPUT
     assert sequential.stderr.strip() == "abc-encode: error: missing.png: No such file or directory"
     assert pooled.stderr.strip().splitlines() == ["abc-encode: error: missing.png: No such file or directory",
                                                   "abc-encode: error: notes.png: No such file or directory"]
@@ -256,7 +256,7 @@ def test_a_second_image_name_is_not_taken_for_the_output(sample, tmp_path):
 ])
 def test_bad_command_lines_are_one_line(sample, tmp_path, capsys, monkeypatch, arguments, message):
     monkeypatch.chdir(tmp_path)
-    assert cli.encode_cli(arguments) == cli.EXIT_INPUT
+    assert cli.encode_cli(arguments) == console.EXIT_INPUT
     error = capsys.readouterr().err
     assert error.startswith(f"abc-encode: error: {message}") and error.count("\n") == 1
 
@@ -326,7 +326,7 @@ def test_bad_options_are_one_line(sample, tmp_path):
 
 def test_threads_is_a_positive_count(sample, tmp_path, capsys):
     assert cli.encode_cli([str(sample), str(tmp_path / "t.abc"), "--threads", "2", *FAST]) == 0
-    assert cli.encode_cli([str(sample), str(tmp_path / "t.abc"), "--threads", "0"]) == cli.EXIT_USAGE
+    assert cli.encode_cli([str(sample), str(tmp_path / "t.abc"), "--threads", "0"]) == console.EXIT_USAGE
     assert "--threads: 0 is not a positive integer" in capsys.readouterr().err
 
 
@@ -340,14 +340,14 @@ def test_decode_threads_reach_the_generative_decoder(sample, tmp_path, monkeypat
         assert cli.decode_cli([str(tmp_path / "g.abc"), str(tmp_path / f"{count}.png"), "--threads", count]) == 0
     assert seen == [1, 2]
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "1.png")), np.asarray(Image.open(tmp_path / "2.png")))
-    assert cli.decode_cli([str(tmp_path / "g.abc"), str(tmp_path / "0.png"), "--threads", "0"]) == cli.EXIT_USAGE
+    assert cli.decode_cli([str(tmp_path / "g.abc"), str(tmp_path / "0.png"), "--threads", "0"]) == console.EXIT_USAGE
     assert "--threads: 0 is not a positive integer" in capsys.readouterr().err
     assert not (tmp_path / "0.png").exists()
 
 
 def test_max_pixels_refuses_above_its_value_and_decodes_at_it(encoded, tmp_path, capsys):
     pixels = 128 * 128
-    assert cli.decode_cli([str(encoded), str(tmp_path / "over.png"), "--max-pixels", str(pixels - 1)]) == cli.EXIT_INPUT
+    assert cli.decode_cli([str(encoded), str(tmp_path / "over.png"), "--max-pixels", str(pixels - 1)]) == console.EXIT_INPUT
     assert capsys.readouterr().err == (f"abc-decode: error: {encoded}: HEAD: 128x128 is {pixels} pixels, over the "
                                        f"decoder's limit (max_pixels) of {pixels - 1}\n")
     assert not (tmp_path / "over.png").exists()
@@ -538,7 +538,7 @@ def test_never_overwrites_its_input_through_a_link(encoded, sample, tmp_path, li
     made(sample, tmp_path / "alias")  # an output name that is the image input
     before = encoded.read_bytes(), sample.read_bytes()
     for main, source, target in ((cli.encode_cli, sample, "alias"), (cli.decode_cli, encoded, "alias.png")):
-        assert main([str(source), str(tmp_path / target)]) == cli.EXIT_INPUT
+        assert main([str(source), str(tmp_path / target)]) == console.EXIT_INPUT
         assert "output would overwrite the input" in capsys.readouterr().err
     assert (encoded.read_bytes(), sample.read_bytes()) == before
     assert listing(tmp_path) == ["alias", "alias.png", "in.png", "x.abc"]
@@ -574,7 +574,7 @@ def test_sigterm_removes_the_temporary_file_and_keeps_the_old_output(encoded, tm
         run_code = code if unnamed else "import os; del os.O_TMPFILE\n" + code
         process = python(run_code, "x.abc", "out.png", cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         _, stderr = process.communicate(timeout=120)
-        assert process.returncode == cli.EXIT_TERMINATED, stderr
+        assert process.returncode == console.EXIT_TERMINATED, stderr
         assert stderr.strip() == "abc-decode: terminated"
         assert (tmp_path / "out.png").read_bytes() == b"keep me"
         assert listing(tmp_path) == ["in.png", "out.png", "x.abc"]
@@ -631,7 +631,7 @@ def test_a_full_disk_names_the_file_and_keeps_the_old_one(encoded, tmp_path, tem
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(Image.Image, "save", full)
-    assert cli.decode_cli([str(encoded), str(tmp_path / "out.png")]) == cli.EXIT_INPUT
+    assert cli.decode_cli([str(encoded), str(tmp_path / "out.png")]) == console.EXIT_INPUT
     assert capsys.readouterr().err == f"abc-decode: error: {tmp_path / 'out.png'}: cannot write (No space left on device)\n"
     assert (tmp_path / "out.png").read_bytes() == b"keep me"
     assert listing(tmp_path) == ["in.png", "out.png", "x.abc"]
@@ -672,10 +672,10 @@ def test_ctrl_c_at_any_moment_is_one_line_and_leaves_nothing(big_image, tmp_path
         if process.returncode == 0:
             (tmp_path / "big.abc").unlink()
         else:
-            assert process.returncode == cli.EXIT_INTERRUPTED, stderr
+            assert process.returncode == console.EXIT_INTERRUPTED, stderr
             assert stderr == "abc-encode: interrupted\n"
         assert listing(tmp_path) == []
-    assert cli.EXIT_INTERRUPTED in outcomes
+    assert console.EXIT_INTERRUPTED in outcomes
 
 
 def live_processes(group: int) -> list[int]:
@@ -708,7 +708,7 @@ def test_ctrl_c_stops_the_workers_too(big_image, tmp_path):
     time.sleep(1)
     os.killpg(process.pid, signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == cli.EXIT_INTERRUPTED, stderr
+    assert process.returncode == console.EXIT_INTERRUPTED, stderr
     assert stderr == "abc-encode: interrupted\n"
     deadline = time.monotonic() + 10
     while live_processes(process.pid) and time.monotonic() < deadline:
@@ -849,7 +849,7 @@ def test_a_full_disk_under_jobs_is_one_line_per_file_and_the_others_go_on(tmp_pa
     decoded = subprocess.run([script("abc-decode"), *names, "-o", "out", "-j", "2"], cwd=tmp_path, capture_output=True,
                              text=True, timeout=120, preexec_fn=files_up_to_limit,
                              env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
-    assert decoded.returncode == cli.EXIT_INPUT
+    assert decoded.returncode == console.EXIT_INPUT
     too_large = os.strerror(errno.EFBIG)
     assert decoded.stderr.splitlines() == [f"abc-decode: error: out/{name[:-4]}.png: cannot write ({too_large})"
                                            for name in names if "large" in name]
@@ -877,6 +877,6 @@ def test_any_failure_of_one_file_is_its_line_and_the_others_go_on(encoded, tmp_p
     monkeypatch.setattr(cli, "decode_file", failing_for_b)
     (tmp_path / "out").mkdir()
     sources = [str(tmp_path / f"{name}.abc") for name in ("a", "b", "c")]
-    assert cli.decode_cli([*sources, "-o", str(tmp_path / "out")]) == cli.EXIT_INPUT
+    assert cli.decode_cli([*sources, "-o", str(tmp_path / "out")]) == console.EXIT_INPUT
     assert capsys.readouterr().err == f"abc-decode: error: {sources[1]}: {line}\n"
     assert listing(tmp_path / "out") == ["a.png", "c.png"]

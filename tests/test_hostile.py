@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from abcodec import av1, av1_headers, base, cli, codec, container
+from abcodec import av1, av1_headers, base, cli, codec, console, container
 from abcodec.container import AbcError, AbcFile, Header
 from fuzz import hostile, mutate, run, targets
 from fuzz.seeds import SEED_DIR
@@ -247,7 +247,7 @@ def test_pillow_raises_a_bomb_error_that_max_image_pixels_none_lifts(monkeypatch
 
 def test_cli_refuses_a_bomb_and_decodes_it_when_trusted(tmp_path, capsys):
     (tmp_path / "bomb.abc").write_bytes(empty_mask_file(1200, 1000, block=8, mode=container.MODE_RGB))
-    assert cli.decode_cli([str(tmp_path / "bomb.abc"), str(tmp_path / "out.png")]) == cli.EXIT_INPUT
+    assert cli.decode_cli([str(tmp_path / "bomb.abc"), str(tmp_path / "out.png")]) == console.EXIT_INPUT
     assert "decompression bomb" in capsys.readouterr().err
     assert not (tmp_path / "out.png").exists()
     assert cli.decode_cli([str(tmp_path / "bomb.abc"), str(tmp_path / "out.png"), "--max-pixels", "0"]) == 0
@@ -307,7 +307,7 @@ def test_a_frame_larger_than_the_image_is_refused_by_decode_at_once(lying_frame,
 def test_a_frame_larger_than_the_image_is_one_line_from_abc_decode(lying_frame, nothing_decoded, tmp_path, capsys):
     source = tmp_path / "lie.abc"
     source.write_bytes(lying_frame)
-    assert cli.decode_cli([str(source), str(tmp_path / "out.png")]) == cli.EXIT_INPUT
+    assert cli.decode_cli([str(source), str(tmp_path / "out.png")]) == console.EXIT_INPUT
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{source}: {LYING_FRAME}" in err, err
     assert list(tmp_path.iterdir()) == [source]  # no output, no partial file
@@ -338,7 +338,7 @@ def test_a_frame_larger_than_the_image_fails_alone_in_abc_batch(lying_frame, tmp
     source.mkdir()
     (source / "lie.abc").write_bytes(lying_frame)
     report = tmp_path / "report.json"
-    assert batch.main(["decode", str(source), str(tmp_path / "out"), "--report", str(report), "--quiet"]) == cli.EXIT_INPUT
+    assert batch.main(["decode", str(source), str(tmp_path / "out"), "--report", str(report), "--quiet"]) == console.EXIT_INPUT
     [record] = json.loads(report.read_text())["files"]
     assert (record["status"], record["error"]) == ("failed", f"{source / 'lie.abc'}: {LYING_FRAME}")
     assert not [path for path in (tmp_path / "out").rglob("*") if path.is_file()]

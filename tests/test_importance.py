@@ -13,7 +13,7 @@ from skimage import data
 from skimage.metrics import structural_similarity
 
 import abcodec
-from abcodec import cli, container
+from abcodec import cli, console, container
 from abcodec.codec import BlockLayer, EncodeOptions, decode, encode
 from abcodec.reconstruct import canvas_of
 from abcodec.container import AbcError
@@ -226,7 +226,7 @@ def test_cli_takes_importance_and_roi(astronaut_path, tmp_path, capsys):
 ])
 def test_cli_bad_importance_is_one_line(astronaut_path, tmp_path, capsys, monkeypatch, arguments, message):
     monkeypatch.chdir(tmp_path)
-    assert cli.encode_cli([str(astronaut_path), "o.abc", *arguments]) == cli.EXIT_INPUT
+    assert cli.encode_cli([str(astronaut_path), "o.abc", *arguments]) == console.EXIT_INPUT
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and message in error
     assert not (tmp_path / "o.abc").exists()
