@@ -171,6 +171,25 @@ class AbcWarning(UserWarning):
     default decoders will refuse. The command line prints these as notes."""
 
 
+def is_integer(value: object) -> bool:
+    """An int or a numpy integer, not a bool: counts reach the checks from Python, from numpy (a
+    value read from an array) and from Pillow's save() keywords, and True is no count. Every
+    check of an integer argument in the package asks this, so they cannot disagree."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_number(value: object) -> bool:
+    """A real number (ints and numpy's included), not a bool: :func:`is_integer` for rates and shares."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_integer_range(where: str, name: str, value: object, low: int, high: int) -> None:
+    """``value`` an integer in low..high, else an AbcError naming where (a chunk), the field and the value."""
+    if not is_integer(value) or not low <= value <= high:
+        msg = f"{where}: {name} {value!r} outside {low}..{high}"
+        raise AbcError(msg)
+
+
 @dataclass(frozen=True)
 class Header:
     """The HEAD chunk (§3): geometry, how the kept pixels are coded, and how to inpaint."""
@@ -299,7 +318,7 @@ def check_decode_limits(abc: AbcFile, max_pixels: int | None = DEFAULT_MAX_PIXEL
     """
     if max_pixels is None:
         return
-    if isinstance(max_pixels, bool) or not isinstance(max_pixels, numbers.Integral) or max_pixels < 1:
+    if not is_integer(max_pixels) or max_pixels < 1:
         msg = f"max_pixels must be a positive integer or None, got {max_pixels!r}"
         raise AbcError(msg)
     header = abc.header

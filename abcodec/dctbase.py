@@ -19,7 +19,7 @@ import numpy as np
 
 from . import coefcode
 from .colour import ycbcr_to_rgb
-from .container import AbcError
+from .container import AbcError, check_integer_range
 from .resample import upsample_plane
 
 TRANSFORM_SIZE = 8
@@ -61,9 +61,9 @@ class BaseParams:
         as_float32 = struct.unpack(">fff", struct.pack(">fff", self.step_luma, self.step_chroma, self.slope))
         for name, value in zip(("step_luma", "step_chroma", "slope"), as_float32):
             object.__setattr__(self, name, value)
-        _check_range("stride", self.stride_quarters, QUARTERS, MAX_QUARTERS)
+        check_integer_range("BASE", "stride", self.stride_quarters, QUARTERS, MAX_QUARTERS)
         if self.chroma_stride_quarters:
-            _check_range("chroma stride", self.chroma_stride_quarters, QUARTERS, MAX_QUARTERS)
+            check_integer_range("BASE", "chroma stride", self.chroma_stride_quarters, QUARTERS, MAX_QUARTERS)
         for name in ("step_luma", "step_chroma"):
             value = getattr(self, name)
             if not (math.isfinite(value) and STEP_RANGE[0] <= value <= STEP_RANGE[1]):
@@ -79,12 +79,6 @@ class BaseParams:
 
     def plane_steps(self, channels: int) -> list[float]:
         return [self.step_luma] + [self.step_chroma] * (channels - 1)
-
-
-def _check_range(name: str, value: int, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-        msg = f"BASE: {name} {value!r} outside {low}..{high}"
-        raise AbcError(msg)
 
 
 def _check_channels(params: BaseParams, channels: int) -> None:

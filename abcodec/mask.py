@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .colour import luma
-from .container import MAX_BLOCK, SCHEMES, AbcError, grid_shape
+from .container import MAX_BLOCK, SCHEMES, AbcError, grid_shape, is_integer, is_number
 
 
 def block_grid_shape(height: int, width: int, block: int) -> tuple[int, int]:
@@ -215,22 +215,18 @@ def _check_importance(importance: np.ndarray, shape: tuple[int, int]) -> None:
 
 
 def _check_block(block: int) -> None:
-    if not _is_integer(block) or not 1 <= block <= MAX_BLOCK:
+    if not is_integer(block) or not 1 <= block <= MAX_BLOCK:
         msg = f"block {block!r} must be an integer in 1..{MAX_BLOCK}"
         raise AbcError(msg)
 
 
 def _check_seed(seed: int) -> None:
-    if not _is_integer(seed) or seed < 0:
+    if not is_integer(seed) or seed < 0:
         msg = f"seed {seed!r} must be a non-negative integer"
         raise AbcError(msg)
 
 
 def _check_fraction(name: str, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not 0 <= value <= 1:
+    if not is_number(value) or not 0 <= value <= 1:
         msg = f"{name} {value!r} must be a number in [0, 1]"
         raise AbcError(msg)
-
-
-def _is_integer(value: object) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)

@@ -9,15 +9,12 @@ its help text and how the command line parses it.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import numpy as np
 
 from . import container
 from .av1 import DEFAULT_SPEED, SPEED_RANGE
-from .container import AbcError, Header
-from .generative.assist import KINDS as ASSIST_KINDS
-from .generative.settings import Params, packaged_generator_hash, params_for
+from .container import AbcError, Header, is_integer, is_number
 from .generative.assist import KINDS as ASSIST_KINDS
 from .generative.settings import Params, packaged_generator_hash, params_for
 from .importance import AUTO, DEFAULT_ABLATION, MAX_ABLATION, check_ablation
@@ -46,8 +43,10 @@ ENCODE_KEYWORDS = {
 """The keywords of :func:`codec.encode` besides its options, with the command line's metavar and help:
 what to keep in detail is a property of the image, not of the options."""
 
-NUMBER = (int, float, np.integer, np.floating)
-INTEGER = (int, np.integer)
+INTEGER = ("an integer", is_integer)
+NUMBER = ("a number", is_number)
+STRING = ("a string", lambda value: isinstance(value, str))
+"""What an option must be, as its message says it and as it is checked."""
 
 
 def _option(default, help: str, **cli) -> dataclasses.Field:
@@ -80,7 +79,7 @@ class BlockLayer:
         _require_type("random_share", self.random_share, NUMBER)
         if self.keep is not None:
             _require_type("keep", self.keep, NUMBER)
-        _require_type("scheme", self.scheme, (str,))
+        _require_type("scheme", self.scheme, STRING)
         if self.keep is not None and not 0 <= self.keep <= 1:
             msg = f"keep {self.keep} outside [0, 1]"
             raise AbcError(msg)
@@ -145,7 +144,7 @@ and dpi the file carries (all by default; "none" or () strips them).
         if self.bpp is not None:
             _require_type("bpp", self.bpp, NUMBER)
         if self.inpainter is not None:
-            _require_type("inpainter", self.inpainter, (str,))
+            _require_type("inpainter", self.inpainter, STRING)
         _require_type("steps", self.steps, INTEGER)
         object.__setattr__(self, "ablation", check_ablation(self.ablation))
         object.__setattr__(self, "metadata", selected_metadata(self.metadata))
@@ -234,10 +233,10 @@ def _as_block_layer(value: object) -> BlockLayer | None:
     return value
 
 
-def _require_type(name: str, value: object, types: tuple[type, ...]) -> None:
+def _require_type(name: str, value: object, kind: tuple[str, Callable[[object], bool]]) -> None:
     """Options arrive from keyword arguments and Pillow's save(); a wrong type is named, not a TypeError."""
-    if isinstance(value, bool) or not isinstance(value, types):
-        wanted = "a string" if types == (str,) else "an integer" if float not in types else "a number"
+    wanted, check = kind
+    if not check(value):
         msg = f"{name} must be {wanted}, got {value!r}"
         raise AbcError(msg)
 

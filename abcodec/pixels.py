@@ -16,7 +16,7 @@ import numpy as np
 
 from . import zstdframe
 from .colour import ycbcr_last_axis
-from .container import MAX_BLOCK, AbcError, grid_shape
+from .container import MAX_BLOCK, AbcError, check_integer_range, grid_shape
 
 ZSTD_LEVEL = 17
 """Encoder's zstd level (not part of the format). On BSDS500 streams of 18–240 KB (7–70 KB
@@ -35,10 +35,7 @@ class PixelParams:
     def __post_init__(self) -> None:
         for name, low, high in (("block", 1, MAX_BLOCK), ("q_luma", 1, 255), ("q_chroma", 1, 255),
                                 ("chroma_shift", 0, 1)):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or not low <= value <= high:
-                msg = f"PIXL: {name} {value!r} outside {low}..{high}"
-                raise AbcError(msg)
+            check_integer_range("PIXL", name, getattr(self, name), low, high)
         if self.chroma_shift and self.block % 2:
             msg = f"PIXL: chroma shift 1 needs an even block size, got {self.block}"
             raise AbcError(msg)

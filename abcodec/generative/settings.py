@@ -13,10 +13,8 @@ from collections.abc import Callable
 from dataclasses import astuple, dataclass, replace
 from importlib import resources
 
-import numpy as np
-
 from .. import container
-from ..container import AbcError, Header
+from ..container import AbcError, Header, is_integer
 from .tiles import tile_size, tiles
 
 Progress = Callable[[int, int, float], None]
@@ -48,7 +46,7 @@ class Params:
     noise: float = 0.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.steps, (int, np.integer)) or self.steps < 0:
+        if not is_integer(self.steps) or self.steps < 0:
             msg = f"ppgn steps {self.steps!r} must be an integer ≥ 0"
             raise AbcError(msg)
         for name, value in zip(FLOAT_FIELDS, self.floats()):
