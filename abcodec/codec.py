@@ -161,8 +161,9 @@ def decode(
     max_pixels: int | None = container.DEFAULT_MAX_PIXELS, progress: Progress | None = None, reduced: bool = False,
     threads: int | None = None,
 ) -> Image.Image:
-    """Decompress .abc bytes (or a file already parsed) to a PIL image, mode L or RGB, with the
-    ICC profile and EXIF in ``info``; ``inpainter`` overrides the decoder the file asks for.
+    """Decompress .abc bytes (or a file already parsed) to a PIL image, mode L or RGB (LA or RGBA
+    when the file stores alpha, §13), with the ICC profile, EXIF, XMP and dpi in ``info``;
+    ``inpainter`` overrides the decoder the file asks for.
 
     ``threads`` is the generative decoder's CPU thread count (ONNX Runtime's, or torch's for the
     descent; None: their defaults); the pixels do not depend on it.

@@ -2,7 +2,9 @@
 
 This module knows bytes, not pixels. A file is the 8-byte signature followed by chunks laid
 out as in PNG: length, 4-byte type, payload, CRC-32 of type + payload. The first chunk is
-``HEAD``; ``MASK`` and ``PIXL`` are required, ``BASE`` (version 2) is optional; ``AEND`` closes the file and nothing may follow it.
+``HEAD``; a file holds ``BASE``, or ``MASK`` and ``PIXL``, or all three (before version 3 ``MASK``
+and ``PIXL`` are required), and optionally ``DSCT`` and ``ALPH`` (version 3); ``AEND`` closes the
+file and nothing may follow it (§4).
 Every length and every header field is checked against the named limits below before anything
 is allocated from it, and every problem raises :class:`AbcError`.
 """
@@ -158,7 +160,8 @@ class AbcError(ValueError):
 
 
 class AbcImageError(AbcError):
-    """An input image the encoder cannot store as it is (alpha, more than 8 bits per sample)."""
+    """An input image the encoder cannot store as it is (empty, over the size limits, an animation,
+    more than 8 bits per sample, a mode it does not know): images.check_image says which."""
 
 
 class AbcEncoderError(AbcError):

@@ -14,11 +14,11 @@ reads and writes .abc like any format::
 ``_open`` reads and checks the whole container (framing, CRCs, header: a few KB, nothing sized
 from the header's claims) but decodes nothing, so Pillow's decompression-bomb check on
 ``im.size``, which runs after ``_open``, comes before any pixel memory exists. ``_open`` adds the
-codec's own bomb check, which Pillow's cannot make: a file must spend a byte per 2048 pixels
-(``container.check_decode_limits``), else ``DecompressionBombError``; setting
-``Image.MAX_IMAGE_PIXELS = None`` lifts both checks. The codec (numpy, the mask and pixel
-coders, the inpainter) is imported only when pixels are decoded or encoded, so identifying a
-file stays cheap.
+codec's own bomb check, which Pillow's cannot make: a file must spend a byte per 1024 pixels
+(``container.MAX_PIXELS_PER_BYTE``; ``container.check_decode_limits``), else
+``DecompressionBombError``; setting ``Image.MAX_IMAGE_PIXELS = None`` lifts both checks. The
+codec (numpy, the mask and pixel coders, the inpainter) is imported only when pixels are decoded
+or encoded, so identifying a file stays cheap.
 
 Decoding options, as pillow-heif's ``register_heif_opener(**options)`` takes them:
 ``register_abc_opener(inpainter=None, device=None, threads=None)`` sets the defaults every later
