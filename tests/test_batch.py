@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from abcodec import batch, cli, console
+from abcodec import batch, cli, console, locations
 from abcodec.options import EncodeOptions
 from fuzz import hostile
 
@@ -113,7 +113,7 @@ def test_the_encoder_flags_are_abc_encodes():
     ("x/**/y", ["x/y", "x/a/b/y"], ["xy"]),
 ])
 def test_globs_match_like_a_shell(glob, matches, misses):
-    pattern = batch.glob_pattern(glob)
+    pattern = locations.glob_pattern(glob)
     assert all(pattern.fullmatch(path) for path in matches)
     assert not any(pattern.fullmatch(path) for path in misses)
 
@@ -123,13 +123,13 @@ def test_the_plan_skips_hidden_names_and_the_destination_and_refuses_shared_name
     (tmp_path / "in" / "out").mkdir(parents=True)
     for name in ("x.png", "x.jpg", "y.png", ".z.png", "out/old.abc"):
         (tmp_path / "in" / name).write_bytes(b"")
-    source, destination = batch.locate(str(tmp_path / "in")), batch.locate(str(tmp_path / "in" / "out"), destination=True)
+    source, destination = locations.locate(str(tmp_path / "in")), locations.locate(str(tmp_path / "in" / "out"), destination=True)
     work = batch.plan("encode", source, destination, ".abc")
     assert work.todo == {"y.png": "y.abc"}
     assert {r["input"].rsplit("/", 1)[1]: r["status"] for r in work.done} == {"x.png": "failed", "x.jpg": "failed"}
     assert all("would be written to" in r["error"] for r in work.done)
-    glob = batch.locate(str(tmp_path / "in" / "*.png"))
-    assert set(batch.plan("encode", glob, batch.locate(str(tmp_path / "o"), destination=True), ".abc").todo) == {"x.png", "y.png"}  # x.jpg is no input now
+    glob = locations.locate(str(tmp_path / "in" / "*.png"))
+    assert set(batch.plan("encode", glob, locations.locate(str(tmp_path / "o"), destination=True), ".abc").todo) == {"x.png", "y.png"}  # x.jpg is no input now
 
 
 # ---------------------------------------------------------------------------------------------
@@ -258,8 +258,8 @@ def test_decode_from_a_file_uri_fails_damaged_and_hostile_files_alone(encoded, t
 @needs_ray
 def test_a_worker_with_another_codec_converts_nothing(cluster, photos, tmp_path):
     """Outputs depend on abcodec, Pillow and libavif: a node with other versions writes nothing."""
-    source = batch.locate(str(photos / "a.png"))
-    work = batch.plan("encode", source, batch.locate(str(tmp_path / "out"), destination=True), ".abc")
+    source = locations.locate(str(photos / "a.png"))
+    work = batch.plan("encode", source, locations.locate(str(tmp_path / "out"), destination=True), ".abc")
     settings = cli.EncodeSettings(EncodeOptions(), None, (), None, None, verbose=False)
     job = batch.Job("encode", settings, ".abc", None, 1, made_by="abc-batch 0.0.1 (format 3; Pillow 1.0, libavif 0.1)")
     [entry] = batch.run(work, job, quiet=True)

@@ -759,11 +759,11 @@ def with_metadata(tmp_path_factory) -> tuple[Path, dict]:
 
 def decode_with_abc_batch(source: Path, target: Path, fmt: str) -> None:
     """abc-batch decode's work on one file (its Ray actor's), without starting a cluster."""
-    from abcodec import batch
+    from abcodec import batch, locations
 
     settings = cli.DecodeSettings("diffusion", "auto", None, verbose=False, progress=False)
     job = batch.Job("decode", settings, target.suffix, fmt, cpus=1)
-    transcoder = batch.Transcoder(batch.locate(str(source)), batch.locate(str(target.parent), destination=True), job)
+    transcoder = batch.Transcoder(locations.locate(str(source)), locations.locate(str(target.parent), destination=True), job)
     outcome = transcoder.convert(str(source), source.read_bytes())
     assert outcome["status"] == "written" and outcome["output"] == str(target), outcome
 
