@@ -178,7 +178,7 @@ def add_encode_arguments(parser: argparse.ArgumentParser, *, threads_note: str =
                         help="the frame of an animation (GIF, APNG, WebP) or page to encode, from 0; "
                              "animations are refused without it")
     parser.add_argument("--threads", type=positive, metavar="N",
-                        help="threads of the saliency network (--importance auto); the AV1 encoder's "
+                        help="threads of the saliency model (--importance auto); the AV1 encoder's "
                              "are fixed, so that a file does not depend on the machine" + threads_note)
     add_options(parser.add_argument_group("block layer (with --no-base; --keep implies it)"), BlockLayer,
                 defaults_to_none=True)
@@ -408,10 +408,9 @@ def encode_image(image: Image.Image, settings: EncodeSettings) -> tuple[bytes, l
     from .codec import encode
 
     if settings.threads and settings.importance == "auto":
-        with contextlib.suppress(ImportError):  # without torch, importance.py says what is missing
-            import torch  # --importance auto loads it anyway
+        from .saliency import set_threads
 
-            torch.set_num_threads(settings.threads)
+        set_threads(settings.threads)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AbcWarning)
         data = encode(image, options=settings.options, importance=settings.importance, roi=settings.roi)
