@@ -13,7 +13,7 @@ from .pillow import register_abc_opener
 
 _VERSION = "0.4.0"
 """The version of this source tree, for a copy that is not installed (no distribution metadata);
-setup.cfg reads the distribution's version from here (``attr: abcodec._VERSION``)."""
+pyproject.toml reads the distribution's version from here (``version = { attr = "abcodec._VERSION" }``)."""
 
 _FROM_CODEC = ("BlockLayer", "EncodeOptions", "decode", "encode")
 
