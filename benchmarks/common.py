@@ -20,7 +20,7 @@ import PIL
 from PIL import Image, features
 
 from abcodec.codec import EncodeOptions, decode, encode
-from abcodec.demo import AVIF_SPEED, avif_at_most
+from abcodec.demo import AVIF_SPEED, avif_at_most  # noqa: F401 (re-exported: fixation_quality.py and the tests use it)
 
 from .metrics import quality
 

@@ -20,7 +20,6 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from skimage.metrics import structural_similarity
 
 from abcodec.codec import EncodeOptions

@@ -31,11 +31,11 @@ import argparse
 import csv
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 

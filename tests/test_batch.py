@@ -6,7 +6,6 @@ without it; the tests of what needs no cluster (the missing-Ray line, the import
 
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path

@@ -1,6 +1,5 @@
 """E, C and G of the generative decoder (abcodec/generative/networks.py)."""
 
-import numpy as np
 import pytest
 import torch
 from skimage import data
