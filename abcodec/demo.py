@@ -1,10 +1,12 @@
 """python -m abcodec.demo: the README's first command — encode and decode a sample, compare with JPEG and AVIF.
 
-Writes sample.png (skimage's astronaut), sample.abc and sample-decoded.png into the output
-folder and prints bytes, bpp, SSIM, and JPEG's and AVIF's SSIM at no more bytes, so a new user sees at once
+Writes sample.png (the sample that ships with the package: NASA's portrait of the astronaut Eileen
+Collins, public domain, 320×320), sample.abc and sample-decoded.png into the output folder and prints
+bytes, bpp, SSIM, and JPEG's and AVIF's SSIM at no more bytes, so a new user sees at once
 what the codec does and how it compares. It then encodes the sample again with ``--importance auto``
 (sample-auto.abc) and prints every file's SSIM over the part of the image the saliency model ranks
-first (``salient``), where the bytes went. The comparison helpers serve benchmarks/ too.
+first (``salient``), where the bytes went. SSIM is abcodec.ssim's copy of scikit-image's, so the demo
+needs neither scikit-image nor torch. The comparison helpers serve benchmarks/ too.
 """
 
 from __future__ import annotations
@@ -13,23 +15,19 @@ import argparse
 import io
 import json
 import sys
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from . import cli
+from .ssim import ssim
 
-
-def ssim(a: np.ndarray, b: np.ndarray, region: np.ndarray | None = None) -> float:
-    """SSIM on RGB (or L), the paper's metric; with ``region``, its map's mean over those pixels."""
-    from skimage.metrics import structural_similarity
-
-    channels = 2 if a.ndim == 3 else None
-    if region is None:
-        return float(structural_similarity(a, b, channel_axis=channels, data_range=255))
-    _, per_pixel = structural_similarity(a, b, channel_axis=channels, data_range=255, full=True)
-    return float((per_pixel.mean(axis=2) if a.ndim == 3 else per_pixel)[region].mean())
+SAMPLE_FILE = "samples/astronaut.png"
+"""The demo's image, inside the package: scikit-image's ``data.astronaut()`` (NASA, public
+domain) resized from 512×512 with Pillow's Lanczos and saved as PNG, lossless, so that every codec
+starts from the same pixels."""
 
 
 def salient_region(rgb: np.ndarray) -> np.ndarray:
@@ -94,11 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=".", help="folder for sample.png, sample.abc, sample-decoded.png")
     parser.add_argument("--bpp", type=float, default=None, help="target rate (default: the encoder's)")
     args = parser.parse_args(argv)
-    from skimage import data
-
     folder = Path(args.out)
     folder.mkdir(parents=True, exist_ok=True)
-    original = Image.fromarray(data.astronaut())
+    with Image.open(io.BytesIO(resources.files("abcodec").joinpath(SAMPLE_FILE).read_bytes())) as sample:
+        original = sample.convert("RGB")
     paths = {name: folder / name for name in ("sample.png", "sample.abc", "sample-decoded.png", "sample-auto.abc")}
     original.save(paths["sample.png"])
     rate = [] if args.bpp is None else ["--bpp", str(args.bpp)]

@@ -1,6 +1,6 @@
 """Quality metrics and Bjøntegaard deltas shared by the benchmark scripts.
 
-SSIM on RGB is the paper's metric (``abcodec.demo.ssim``); MS-SSIM and PSNR are here so that our
+SSIM on RGB is the paper's metric (``abcodec.ssim.ssim``, scikit-image's); MS-SSIM and PSNR are here so that our
 curves can be read beside the learned-compression literature, which reports MS-SSIM, and beside
 codec papers, which report PSNR and BD-rate. SSIMULACRA 2, libjxl's perceptual metric, which
 recent still-image codec comparisons report, comes from the ``ssimulacra2`` package: a
@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio
 
-from abcodec.demo import ssim
+from abcodec.ssim import ssim
 
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 """Wang, Simoncelli & Bovik 2003, the per-scale exponents, finest scale first."""

@@ -16,13 +16,7 @@ import torch
 from torch.nn import functional as F
 
 from ..colour import LUMA_WEIGHTS
-
-SSIM_WINDOW = 7
-"""scikit-image's default: a 7×7 uniform window."""
-
-SSIM_C1 = (0.01 * 255) ** 2
-SSIM_C2 = (0.03 * 255) ** 2
-"""(K1·L)² and (K2·L)² with scikit-image's K1 = 0.01, K2 = 0.03 and data range L = 255."""
+from ..ssim import C1 as SSIM_C1, C2 as SSIM_C2, WINDOW as SSIM_WINDOW
 
 LOG_KERNEL = torch.tensor(
     [[0, 0, 1, 0, 0], [0, 1, 2, 1, 0], [1, 2, -16, 2, 1], [0, 1, 2, 1, 0], [0, 0, 1, 0, 0]], dtype=torch.float32
