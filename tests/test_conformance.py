@@ -64,6 +64,8 @@ EXPECTED = {
                                  chunks="HEAD BASE MASK PIXL AEND"),
     "rgb-24x20-av1-assist": dict(version=3, mode=3, width=24, height=20, block=4, inpainter=1, frame=(24, 20),
                                  chunks="HEAD DSCT clas gram BASE AEND"),
+    "rgb-128x64-av1-roi": dict(version=3, mode=3, width=128, height=64, block=4, scheme=255, inpainter=0,
+                               frame=(128, 64), chunks="HEAD BASE AEND"),
     "v1-grey-7x5-pixels": dict(version=1, mode=1, width=7, height=5, block=1, scheme=0, q_luma=1, q_chroma=32,
                                shift=0, inpainter=0, chunks="HEAD MASK PIXL AEND"),
     "grey-16x9-base": dict(version=2, mode=1, width=16, height=9, inpainter=0, chunks="HEAD BASE MASK PIXL AEND"),

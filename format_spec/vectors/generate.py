@@ -95,6 +95,11 @@ def valid_vectors() -> dict[str, tuple[bytes, str]]:
         "rgb-33x20-av1-shrunk": (av1_file(pattern(20, 33, 3), AV1_SHRUNK),
                                  "RGB, BASE only: a 4:2:0 AV1 frame of 16x10, upsampled to 33x20 (§12 step 3)"),
         "rgb-24x20-av1-blocks": (av1_with_blocks(), "RGB, an AV1 BASE plus kept 4x4 blocks blended into it (§8 step 7)"),
+        "rgb-128x64-av1-roi": (
+            encode(pattern(64, 128, 3), options=EncodeOptions(quality=60, inpainter="diffusion"), roi=["0,0,64,64"]),
+            "RGB, BASE only: an AV1 frame coded with --roi on its left half, libaom's rate guide setting "
+            "each superblock's quantizer (delta_q, §12)",
+        ),
         "v1-grey-7x5-pixels": (as_version_1(grey), "grey-7x5-pixels written as version 1: older files still decode"),
         "rgb-24x20-av1-assist": (
             av1_with_statistics(), "inpainter 1 with DSCT (§3.1), clas and gram (§11), which steps 1-7 skip",
