@@ -1,9 +1,10 @@
 """abcodec: Ablative Image Compression.
 
 The public API is ``abcodec.encode(image, options=abcodec.EncodeOptions(...))`` and
-``abcodec.decode(data)``; errors are ``abcodec.AbcError``. They are loaded on first use, so that
-``import abcodec`` (which registers the Pillow plugin) stays cheap. ``abcodec.__version__`` is
-the installed distribution's version; ``python -m abcodec`` says what the package offers.
+``abcodec.decode(data, options=abcodec.DecodeOptions(...))``; errors are ``abcodec.AbcError``.
+They are loaded on first use, so that ``import abcodec`` (which registers the Pillow plugin)
+stays cheap. ``abcodec.__version__`` is the installed distribution's version; ``python -m
+abcodec`` says what the package offers.
 """
 
 # Importing the package registers the Pillow plugin, as Pillow has no plugin entry points;
@@ -15,7 +16,7 @@ _VERSION = "0.4.0"
 """The version of this source tree, for a copy that is not installed (no distribution metadata);
 pyproject.toml reads the distribution's version from here (``version = { attr = "abcodec._VERSION" }``)."""
 
-_FROM_CODEC = ("BlockLayer", "EncodeOptions", "decode", "encode")
+_FROM_CODEC = ("BlockLayer", "DecodeOptions", "EncodeOptions", "decode", "encode")
 
 __all__ = ["AbcError", "AbcWarning", "__version__", "register_abc_opener", *_FROM_CODEC]
 

@@ -213,11 +213,10 @@ def _job_from(args: argparse.Namespace) -> Job:
         settings = cli.EncodeSettings(cli.options_from(args), args.importance, tuple(args.roi), args.frame,
                                       args.threads, verbose=False)
         return Job("encode", settings, cli.container_extension(), None, threads)
-    inpainter = None if args.inpainter == "auto" else args.inpainter
-    settings = cli.DecodeSettings(inpainter, args.device, args.max_pixels or None, verbose=False, progress=False,
-                                  threads=threads)
+    options = dataclasses.replace(cli.decode_options_from(args), threads=threads)
+    settings = cli.DecodeSettings(options, verbose=False, progress=False)
     fmt = cli.writable_format(args.format) if args.format else "PNG"
-    return Job("decode", settings, cli.extension_for(fmt), fmt, threads, gpus=int(args.device == "cuda"))
+    return Job("decode", settings, cli.extension_for(fmt), fmt, threads, gpus=int(options.device == "cuda"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -404,7 +403,7 @@ class Transcoder:
     def __init__(self, source: Location, destination: Location, job: Job) -> None:
         from . import codec  # noqa: F401  (loaded once per worker, not once per file)
 
-        if job.kind == "decode" and job.settings.inpainter != "diffusion":
+        if job.kind == "decode" and job.settings.options.inpainter != "diffusion":
             with contextlib.suppress(ImportError):
                 from .generative import onnx_generator  # noqa: F401  (ONNX Runtime)
         self.source, self.destination, self.job = source, destination, job
@@ -456,10 +455,8 @@ class Transcoder:
         """cli.decode_file's work on bytes: the file bounded by its header, then decoded."""
         from .codec import decode
 
-        settings = self.job.settings
         data = container.read_stream(io.BytesIO(data), source=name)
-        image = decode(data, inpainter=settings.inpainter, device=settings.device, max_pixels=settings.max_pixels,
-                       threads=settings.threads)
+        image = decode(data, options=self.job.settings.options)
         buffer = io.BytesIO()
         try:
             notes += cli.save_decoded(image, buffer, self.job.format)

@@ -40,6 +40,7 @@ from .console import STDIO, CliError, display, fail, named, run_command
 from .container import AbcError, AbcWarning
 from .fileout import write_output
 from .jobs import FILE_ERRORS, Job, run_jobs
+from .option_fields import non_negative, positive
 
 ENCODE = "abc-encode"
 DECODE = "abc-decode"
@@ -100,24 +101,6 @@ def version_line(prog: str) -> str:
     return f"{prog} {__version__} (format {container.VERSION}; Pillow {PIL.__version__}, libavif {libavif})"
 
 
-def positive(text: str) -> int:
-    """argparse type: an integer of at least 1."""
-    value = int(text)
-    if value < 1:
-        msg = f"{value} is not a positive integer"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
-def non_negative(text: str) -> int:
-    """argparse type: an integer of at least 0."""
-    value = int(text)
-    if value < 0:
-        msg = f"{value} is negative"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
 def flag_of(option: dataclasses.Field) -> str:
     """The field's long flag (its name with dashes unless its metadata says another)."""
     return option.metadata.get("flag", "--" + option.name.replace("_", "-"))
@@ -128,21 +111,31 @@ def flags_of(option: dataclasses.Field) -> tuple[str, ...]:
     return option.metadata.get("flags", (flag_of(option),))
 
 
-def add_options(parser, cls: type, *, defaults_to_none: bool = False) -> None:
-    """One flag per field of an options dataclass, from the field's metadata (options.py).
+def add_options(parser, cls: type, *, defaults_to_none: bool = False, notes: dict[str, str] | None = None) -> None:
+    """One flag per field of an options dataclass, from the field's metadata (option_fields.py).
 
     ``defaults_to_none``: a flag not given is None, so that the caller can tell what was asked for.
+    ``notes`` ends a field's help, by its name (abc-batch: what --threads also means there).
     """
     for option in dataclasses.fields(cls):
         meta = option.metadata
         shown = "" if option.default in (None, (), False) or isinstance(option.default, tuple) else f" (default {option.default})"
+        help_text = meta["help"] + shown + (notes or {}).get(option.name, "")
         if option.type == "bool" or option.name == "blocks":
-            parser.add_argument(flag_of(option), dest=option.name, action="store_true", help=meta["help"])
+            parser.add_argument(flag_of(option), dest=option.name, action="store_true", help=help_text)
         else:
-            metavar = None if meta.get("choices") else meta.get("metavar")
-            parser.add_argument(*flags_of(option), dest=option.name, type=meta.get("type"), choices=meta.get("choices"),
-                                metavar=metavar, default=None if defaults_to_none else option.default,
-                                help=meta["help"] + shown)
+            choices = meta.get("choices")
+            if choices and "none_flag" in meta:
+                choices = (meta["none_flag"], *choices)
+            parser.add_argument(*flags_of(option), dest=option.name, type=meta.get("type"), choices=choices,
+                                metavar=None if choices else meta.get("metavar"),
+                                default=None if defaults_to_none else option.default, help=help_text)
+
+
+def _flag_value(option: dataclasses.Field, args: argparse.Namespace) -> Any:
+    """A field's value as its flag gave it: the command line's word for None (``none_flag``) is None."""
+    value = getattr(args, option.name)
+    return None if "none_flag" in option.metadata and value == option.metadata["none_flag"] else value
 
 
 def _common_arguments(parser: argparse.ArgumentParser, prog: str, what: str) -> None:
@@ -203,23 +196,23 @@ def _command_parser(prog: str, description: str, usage: str, examples: str, inpu
 
 def add_decode_arguments(parser: argparse.ArgumentParser, *, threads_note: str = "",
                          quiet_help: str = "no progress bar (there is none when stderr is not a terminal)") -> None:
-    """The decoder's flags, for abc-decode and abc-batch decode, which ends --threads' help with
-    ``threads_note`` and says what its --quiet also silences in ``quiet_help``."""
-    from .options import AVAILABLE_INPAINTERS, DEVICES
+    """The decoder's flags (:func:`decode_options_from` reads them), for abc-decode and abc-batch
+    decode, which ends --threads' help with ``threads_note`` and says what its --quiet also
+    silences in ``quiet_help``."""
+    from .decode_options import DecodeOptions
 
     parser.add_argument("--format", metavar="NAME",
                         help="the Pillow format to write (PNG, JPEG, WEBP, ...); default: from OUT's "
                              "extension, PNG for stdout and for -o")
-    parser.add_argument("--inpainter", choices=("auto", *AVAILABLE_INPAINTERS), default="auto",
-                        help="auto: the one the file asks for")
-    parser.add_argument("--device", choices=DEVICES, default="auto", help="where the generative decoder runs")
-    parser.add_argument("--threads", type=positive, metavar="N",
-                        help="CPU threads of the generative decoder (default: ONNX Runtime's or torch's own); "
-                             "the pixels do not depend on it" + threads_note)
-    parser.add_argument("--max-pixels", type=int, default=container.DEFAULT_MAX_PIXELS, metavar="N",
-                        help=f"refuse larger images, and files of more than {container.MAX_PIXELS_PER_BYTE} pixels "
-                             f"per byte (default %(default)s); 0: trust the file, only the format's limits")
+    add_options(parser, DecodeOptions, notes={"threads": threads_note})
     parser.add_argument("-q", "--quiet", action="store_true", help=quiet_help)
+
+
+def decode_options_from(args: argparse.Namespace):
+    """DecodeOptions from the flags :func:`add_decode_arguments` made."""
+    from .decode_options import DecodeOptions
+
+    return DecodeOptions(**{option.name: _flag_value(option, args) for option in dataclasses.fields(DecodeOptions)})
 
 
 def options_from(args: argparse.Namespace):
@@ -252,12 +245,9 @@ class EncodeSettings:
 
 @dataclasses.dataclass(frozen=True)
 class DecodeSettings:
-    inpainter: str | None
-    device: str
-    max_pixels: int | None
+    options: Any
     verbose: bool
     progress: bool
-    threads: int | None = None
 
 
 def _encode_command(prog: str, argv: list[str]) -> int:
@@ -276,17 +266,16 @@ def _encode_command(prog: str, argv: list[str]) -> int:
 
 def _decode_command(prog: str, argv: list[str]) -> int:
     args = decode_parser().parse_args(argv)
-    inpainter = None if args.inpainter == "auto" else args.inpainter
     single = len(args.paths) == 2 and args.output_dir is None
-    settings = DecodeSettings(inpainter, args.device, args.max_pixels or None, args.verbose,
-                              progress=single and not args.quiet and sys.stderr.isatty(), threads=args.threads)
     try:
+        settings = DecodeSettings(decode_options_from(args), args.verbose,
+                                  progress=single and not args.quiet and sys.stderr.isatty())
         wanted = writable_format(args.format) if args.format else None
         extension = extension_for(wanted or "PNG")
         jobs = plan(args.paths, args.output_dir, lambda source: Path(source).stem + extension)
         jobs = [dataclasses.replace(job, format=output_format(job.target, wanted)) for job in jobs]
         make_output_dir(args.output_dir)
-    except CliError as e:
+    except (AbcError, CliError) as e:
         return fail(prog, str(e))
     return run_jobs(prog, [(decode_file, job, settings) for job in jobs], args.jobs)
 
@@ -445,8 +434,7 @@ def decode_file(job: Job, settings: DecodeSettings, lines: list[str]) -> None:
 
     try:
         data = read_abc(job.source)
-        image = decode(data, inpainter=settings.inpainter, device=settings.device, max_pixels=settings.max_pixels,
-                       progress=progress if settings.progress else None, threads=settings.threads)
+        image = decode(data, options=settings.options, progress=progress if settings.progress else None)
     except FILE_ERRORS as e:
         raise CliError(named(name, e)) from e
     finally:

@@ -28,11 +28,12 @@ from .importance import ImportanceSource, block_weights, emphasis, resolve_impor
 from .mask import block_order, mask_from_order
 from .maskcode import encode_mask
 from .metadata import chunks_from_info, info_from_chunks, usable_info
-from .options import AVAILABLE_INPAINTERS, DEVICES, BlockLayer, EncodeOptions, header_for
+from .decode_options import AVAILABLE_INPAINTERS, DecodeOptions
+from .options import BlockLayer, EncodeOptions, header_for
 from .pixels import pack_blocks
 from .reconstruct import fast_decode, pixel_params, reduced_decode, reduced_size
 
-__all__ = ["BlockLayer", "EncodeOptions", "decode", "encode", "reduced_size"]
+__all__ = ["BlockLayer", "DecodeOptions", "EncodeOptions", "decode", "encode", "reduced_size"]
 
 
 def encode(
@@ -157,16 +158,17 @@ def _warn_if_refused_by_default(abc: AbcFile) -> None:
 
 
 def decode(
-    data: bytes | AbcFile, /, *, inpainter: str | None = None, device: str = "auto",
-    max_pixels: int | None = container.DEFAULT_MAX_PIXELS, progress: Progress | None = None, reduced: bool = False,
-    threads: int | None = None,
+    data: bytes | AbcFile, /, *, options: DecodeOptions | None = None, progress: Progress | None = None,
+    reduced: bool = False, **fields: Any,
 ) -> Image.Image:
     """Decompress .abc bytes (or a file already parsed) to a PIL image, mode L or RGB (LA or RGBA
-    when the file stores alpha, §13), with the ICC profile, EXIF, XMP and dpi in ``info``;
-    ``inpainter`` overrides the decoder the file asks for.
+    when the file stores alpha, §13), with the ICC profile, EXIF, XMP and dpi in ``info``.
 
-    ``threads`` is the generative decoder's CPU thread count (ONNX Runtime's, or torch's for the
-    descent; None: their defaults); the pixels do not depend on it.
+    How to decode is ``options`` (:class:`DecodeOptions`: inpainter, device, threads,
+    max_pixels) or its fields as keywords, ``decode(data, inpainter="diffusion")`` being
+    ``decode(data, options=DecodeOptions(inpainter="diffusion"))``; not both. What to do with the
+    result, ``progress`` and ``reduced``, is no option of the decoder's, as an importance map is
+    none of the encoder's.
 
     ``reduced`` returns the base layer's AV1 frame as it is, at its own size (the image's or
     smaller), without the generator or the upsampling: what a thumbnail needs, in a fraction of
@@ -177,15 +179,10 @@ def decode(
     file (only the format's limits). ``progress(done, total, seconds_left)`` is called after each
     step of the generative decoder's descent, or, without steps, after each tile of a large image.
     """
+    options = _options_of(options, fields)
     abc = data if isinstance(data, AbcFile) else container.read_file(data)
-    container.check_decode_limits(abc, max_pixels)
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        msg = f"threads must be a positive integer or None, got {threads!r}"
-        raise AbcError(msg)
-    if device not in DEVICES:
-        msg = f"device {device!r} is not one of {', '.join(DEVICES)}"
-        raise AbcError(msg)
-    wanted = inpainter or container.INPAINTERS[abc.header.inpainter]
+    container.check_decode_limits(abc, options.max_pixels)
+    wanted = options.inpainter or container.INPAINTERS[abc.header.inpainter]
     if wanted not in AVAILABLE_INPAINTERS:
         msg = f"inpainter {wanted!r} is not available in this version; decode with inpainter 'diffusion'"
         raise AbcError(msg)
@@ -194,11 +191,24 @@ def decode(
     elif wanted == "diffusion":
         image = Image.fromarray(fast_decode(abc)[0])
     else:
-        image = Image.fromarray(_generative_decode(abc, device, max_pixels, progress, threads))
+        image = Image.fromarray(_generative_decode(abc, options, progress))
     if abc.alpha is not None:
         image = with_alpha(image, unpack_alpha(abc.alpha, (abc.header.height, abc.header.width)))
     image.info.update(info_from_chunks(abc.ancillary))
     return image
+
+
+def _options_of(options: DecodeOptions | None, fields: dict[str, Any]) -> DecodeOptions:
+    """:func:`decode`'s options, given whole or as keywords."""
+    if options is None:
+        return DecodeOptions(**fields)
+    if fields:
+        msg = f"give options or its fields as keywords, not both (got options and {', '.join(sorted(fields))})"
+        raise AbcError(msg)
+    if not isinstance(options, DecodeOptions):
+        msg = f"options must be a DecodeOptions, got {options!r}"
+        raise AbcError(msg)
+    return options
 
 
 def with_alpha(image: Image.Image, alpha: np.ndarray) -> Image.Image:
@@ -225,23 +235,22 @@ def _bounded_descent(
     return descent, stats
 
 
-def _generative_decode(
-    abc: AbcFile, device: str, max_pixels: int | None, progress: Progress | None, threads: int | None,
-) -> np.ndarray:
+def _generative_decode(abc: AbcFile, options: DecodeOptions, progress: Progress | None) -> np.ndarray:
     """§8 step 8: the fast decode refined by the generative decoder, its work bounded first.
 
     G alone (no descent steps, on the CPU) runs on ONNX Runtime; the descent, and CUDA, need torch.
     """
-    params, stats = _bounded_descent(abc, max_pixels)
+    params, stats = _bounded_descent(abc, options.max_pixels)
     image, exact = fast_decode(abc)
-    if not params.steps and device != "cuda":
+    if not params.steps and options.device != "cuda":
         from .generative import onnx_generator
 
-        return onnx_generator.generate(image, exact, threads=threads, progress=progress)
+        return onnx_generator.generate(image, exact, threads=options.threads, progress=progress)
     try:
         from .generative import descent
     except ImportError as e:
         reason = f"{params.steps} descent steps" if params.steps else "device cuda"
         msg = f"this file asks for {reason}, which need torch: pip install 'abcodec[torch]'"
         raise AbcError(msg) from e
-    return descent.inpaint(image, exact, params, stats, device=device, progress=progress, threads=threads)
+    return descent.inpaint(image, exact, params, stats, device=options.device, progress=progress,
+                           threads=options.threads)

@@ -312,6 +312,13 @@ def admitted_pixels(coded: int) -> int:
     return max(SMALL_IMAGE_PIXELS, MAX_PIXELS_PER_BYTE * coded)
 
 
+def check_max_pixels(max_pixels: int | None) -> None:
+    """A decoder's ``max_pixels`` (:func:`check_decode_limits`): a positive count, or None to trust the file."""
+    if max_pixels is not None and (not is_integer(max_pixels) or max_pixels < 1):
+        msg = f"max_pixels must be a positive integer or None, got {max_pixels!r}"
+        raise AbcError(msg)
+
+
 def check_decode_limits(abc: AbcFile, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
     """The reference decoder's limits on work (§5), from the header and payload sizes alone.
 
@@ -319,11 +326,9 @@ def check_decode_limits(abc: AbcFile, max_pixels: int | None = DEFAULT_MAX_PIXEL
     a byte of MASK, PIXL, BASE and ALPH per MAX_PIXELS_PER_BYTE pixels beyond SMALL_IMAGE_PIXELS, or it is
     a likely decompression bomb. ``None`` trusts the file: only the format's limits apply.
     """
+    check_max_pixels(max_pixels)
     if max_pixels is None:
         return
-    if not is_integer(max_pixels) or max_pixels < 1:
-        msg = f"max_pixels must be a positive integer or None, got {max_pixels!r}"
-        raise AbcError(msg)
     header = abc.header
     pixels = header.width * header.height
     if pixels > max_pixels:

@@ -3,23 +3,26 @@
 :class:`EncodeOptions` is the one definition of the encoder's options: ``abc-encode``'s flags
 and the Pillow plugin's save keywords are derived from its fields (and from :class:`BlockLayer`'s,
 the source paper's layout), so the three surfaces cannot drift. Each field's ``metadata`` holds
-its help text and how the command line parses it.
+its help text and how the command line parses it (:mod:`abcodec.option_fields`); the decoder's
+options are :class:`abcodec.decode_options.DecodeOptions`, made the same way.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from . import container
 from .av1 import DEFAULT_SPEED, SPEED_RANGE
 from .container import AbcError, Header, is_integer, is_number
+from .decode_options import AVAILABLE_INPAINTERS
 from .generative.assist import KINDS as ASSIST_KINDS
 from .generative.settings import Params, packaged_generator_hash, params_for
 from .importance import AUTO, DEFAULT_ABLATION, MAX_ABLATION, check_ablation
 from .metadata import KINDS as METADATA_KINDS
 from .metadata import selected as selected_metadata
+from .option_fields import option
 
 DEFAULT_BPP = 0.25
 """Rate when neither bpp nor keep is given: a Kodak image is then ~12 KB."""
@@ -31,8 +34,6 @@ images G lifts SSIM over the AV1 base by +0.007 / +0.005 / +0.001 at 0.05 / 0.1 
 between the last rate that gains and the first that loses."""
 
 INPAINTER_IDS = {name: code for code, name in container.INPAINTERS.items()}
-AVAILABLE_INPAINTERS = ("diffusion", "ppgn")
-DEVICES = ("auto", "cpu", "cuda")
 
 ENCODE_KEYWORDS = {
     "importance": (f"PATH|{AUTO}", "where to keep detail at the same rate: a grey image (white = keep; any size, "
@@ -49,11 +50,6 @@ STRING = ("a string", lambda value: isinstance(value, str))
 """What an option must be, as its message says it and as it is checked."""
 
 
-def _option(default, help: str, **cli) -> dataclasses.Field:
-    """A field with its help text and command-line parsing (``type``, ``choices``, ``metavar``)."""
-    return field(default=default, metadata={"help": help, **cli})
-
-
 @dataclass(frozen=True)
 class BlockLayer:
     """The source paper's layout: kept pixel blocks and a diffusion fill instead of a base layer.
@@ -63,15 +59,15 @@ class BlockLayer:
     (benchmarks/RESULTS.md): at a fixed rate, more kept blocks beat more precise ones.
     """
 
-    keep: float | None = _option(None, "fraction of blocks to keep, 0..1 (instead of --bpp)", type=float, metavar="F")
-    scheme: str = _option("edge+random", "which blocks to keep", choices=tuple(container.SCHEMES))
-    block: int = _option(4, "block side in pixels, 1..64", type=int, metavar="N")
-    q_luma: int = _option(24, "luma quantiser step, 1..255", type=int, metavar="Q")
-    q_chroma: int = _option(32, "chroma quantiser step, 1..255", type=int, metavar="Q")
-    chroma_shift: int = _option(1, "1: chroma at half resolution inside kept blocks (needs an even block)",
-                                type=int, choices=(0, 1))
-    random_share: float = _option(0.25, "share of edge+random's blocks drawn at random, 0..1", type=float, metavar="R")
-    seed: int = _option(0, "seed of the random block choice", type=int, flag="--block-seed", metavar="S")
+    keep: float | None = option(None, "fraction of blocks to keep, 0..1 (instead of --bpp)", type=float, metavar="F")
+    scheme: str = option("edge+random", "which blocks to keep", choices=tuple(container.SCHEMES))
+    block: int = option(4, "block side in pixels, 1..64", type=int, metavar="N")
+    q_luma: int = option(24, "luma quantiser step, 1..255", type=int, metavar="Q")
+    q_chroma: int = option(32, "chroma quantiser step, 1..255", type=int, metavar="Q")
+    chroma_shift: int = option(1, "1: chroma at half resolution inside kept blocks (needs an even block)",
+                               type=int, choices=(0, 1))
+    random_share: float = option(0.25, "share of edge+random's blocks drawn at random, 0..1", type=float, metavar="R")
+    seed: int = option(0, "seed of the random block choice", type=int, flag="--block-seed", metavar="S")
 
     def __post_init__(self) -> None:
         for name in ("block", "q_luma", "q_chroma", "chroma_shift", "seed"):
@@ -114,30 +110,30 @@ class EncodeOptions:
 and dpi the file carries (all by default; "none" or () strips them).
     """
 
-    bpp: float | None = _option(None, f"target bits per pixel of the whole file (default {DEFAULT_BPP})", type=float, metavar="B")
-    quality: int | None = _option(None, "0 (smallest) .. 100: a fixed quality instead of a rate, one AV1 quantizer "
-                                        "calibrated so that equal quality means about equal SSIM", type=int,
-                                  metavar="Q", flags=("-q", "--quality"))
-    speed: int = _option(DEFAULT_SPEED, f"AV1 encoder effort for the base layer, {SPEED_RANGE[0]} (slowest, "
-                                        f"smallest) .. {SPEED_RANGE[1]}", type=int, metavar="N")
-    inpainter: str | None = _option(None, "the decoder the file asks for: ppgn refines the fast decode with the "
-                                          "generative decoder, diffusion is the fast decode alone "
-                                          f"(default: ppgn up to {GENERATIVE_MAX_BPP} bpp, diffusion above)",
-                                    choices=AVAILABLE_INPAINTERS)
-    steps: int = _option(Params.steps, f"latent descent steps the generative decoder takes (default {Params.steps})",
-                         type=int, metavar="N")
-    assist: tuple[str, ...] = _option((), "store statistics of the original for the generative decoder: the "
-                                          "classifier's top classes (class, 19 bytes in the file) and/or E's Gram "
-                                          "matrix (style, 337 bytes); their bytes come out of the rate (needs --steps)",
-                                      metavar="class,style")
-    ablation: float = _option(DEFAULT_ABLATION, "how strongly an importance map or --roi moves bytes: the most "
-                                                "important area asks for 2^S times the rate, the least 2^-S "
-                                                f"(0 ignores the map, at most {MAX_ABLATION:g}; default {DEFAULT_ABLATION:g})",
-                              type=float, metavar="S")
-    metadata: tuple[str, ...] = _option(tuple(METADATA_KINDS), "which of the input's metadata to carry: "
-                                        f"{','.join(METADATA_KINDS)}, all or none (default all)", metavar="LIST")
-    blocks: BlockLayer | None = _option(None, "no coarse base layer: spend the rate on kept blocks only "
-                                              "(the source paper's layout)", flag="--no-base")
+    bpp: float | None = option(None, f"target bits per pixel of the whole file (default {DEFAULT_BPP})", type=float, metavar="B")
+    quality: int | None = option(None, "0 (smallest) .. 100: a fixed quality instead of a rate, one AV1 quantizer "
+                                       "calibrated so that equal quality means about equal SSIM", type=int,
+                                 metavar="Q", flags=("-q", "--quality"))
+    speed: int = option(DEFAULT_SPEED, f"AV1 encoder effort for the base layer, {SPEED_RANGE[0]} (slowest, "
+                                       f"smallest) .. {SPEED_RANGE[1]}", type=int, metavar="N")
+    inpainter: str | None = option(None, "the decoder the file asks for: ppgn refines the fast decode with the "
+                                         "generative decoder, diffusion is the fast decode alone "
+                                         f"(default: ppgn up to {GENERATIVE_MAX_BPP} bpp, diffusion above)",
+                                   choices=AVAILABLE_INPAINTERS)
+    steps: int = option(Params.steps, f"latent descent steps the generative decoder takes (default {Params.steps})",
+                        type=int, metavar="N")
+    assist: tuple[str, ...] = option((), "store statistics of the original for the generative decoder: the "
+                                         "classifier's top classes (class, 19 bytes in the file) and/or E's Gram "
+                                         "matrix (style, 337 bytes); their bytes come out of the rate (needs --steps)",
+                                     metavar="class,style")
+    ablation: float = option(DEFAULT_ABLATION, "how strongly an importance map or --roi moves bytes: the most "
+                                               "important area asks for 2^S times the rate, the least 2^-S "
+                                               f"(0 ignores the map, at most {MAX_ABLATION:g}; default {DEFAULT_ABLATION:g})",
+                             type=float, metavar="S")
+    metadata: tuple[str, ...] = option(tuple(METADATA_KINDS), "which of the input's metadata to carry: "
+                                       f"{','.join(METADATA_KINDS)}, all or none (default all)", metavar="LIST")
+    blocks: BlockLayer | None = option(None, "no coarse base layer: spend the rate on kept blocks only "
+                                             "(the source paper's layout)", flag="--no-base")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "blocks", _as_block_layer(self.blocks))

@@ -104,6 +104,30 @@ def test_the_encoder_flags_are_abc_encodes():
     assert flags(decode_parser) == flags(cli.decode_parser()) - common | mine  # -q/--quiet are abc-decode's too
 
 
+@pytest.mark.parametrize(("flags", "expected"), [
+    ([], {"threads": 1}),  # a worker reserves one CPU (--threads' default here) and its decoder uses it
+    (["--inpainter", "auto", "--max-pixels", "500"], {"threads": 1, "max_pixels": 500}),
+    (["--inpainter", "diffusion", "--device", "cpu", "--threads", "2", "--max-pixels", "0"],
+     {"inpainter": "diffusion", "device": "cpu", "threads": 2, "max_pixels": None}),
+    (["--device", "cuda"], {"device": "cuda", "threads": 1}),
+])
+def test_decode_flags_reach_each_workers_decode(tmp_path, monkeypatch, flags, expected):
+    """abc-batch decode's flags, through the job every worker is told to the worker's decode (no cluster)."""
+    from abcodec import codec
+    from abcodec.decode_options import DecodeOptions
+
+    source = tmp_path / "a.abc"
+    source.write_bytes(codec.encode(data.astronaut()[::16, ::16], options=EncodeOptions(inpainter="diffusion")))
+    given = []
+    monkeypatch.setattr(codec, "decode", lambda data, *, options: given.append(options) or Image.new("RGB", (32, 32)))
+    job = batch._job_from(batch.parser().parse_args(["decode", str(tmp_path), str(tmp_path / "out"), *flags]))
+    assert job.gpus == (expected.get("device") == "cuda")
+    transcoder = batch.Transcoder(locations.locate(str(tmp_path)), locations.locate(str(tmp_path / "out"), destination=True),
+                                  job)
+    assert transcoder.convert(str(source), source.read_bytes())["status"] == "written"
+    assert given == [DecodeOptions(**expected)]
+
+
 @pytest.mark.parametrize(("glob", "matches", "misses"), [
     ("*.png", ["a.png"], ["sub/a.png", "a.jpg"]),
     ("**/*.png", ["a.png", "x/y/a.png"], ["a.jpg"]),

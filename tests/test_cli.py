@@ -355,6 +355,33 @@ def test_max_pixels_refuses_above_its_value_and_decodes_at_it(encoded, tmp_path,
     assert Image.open(tmp_path / "at.png").size == (128, 128)
 
 
+@pytest.mark.parametrize(("flags", "expected"), [
+    ([], {}),
+    (["--inpainter", "auto"], {}),
+    (["--inpainter", "diffusion"], {"inpainter": "diffusion"}),
+    (["--device", "cpu"], {"device": "cpu"}),
+    (["--threads", "3"], {"threads": 3}),
+    (["--max-pixels", "0"], {"max_pixels": None}),
+    (["--max-pixels", "500"], {"max_pixels": 500}),
+    (["--inpainter", "ppgn", "--device", "cuda", "--threads", "2", "--max-pixels", "0"],
+     {"inpainter": "ppgn", "device": "cuda", "threads": 2, "max_pixels": None}),
+])
+def test_decode_flags_are_the_decode_options(encoded, tmp_path, monkeypatch, flags, expected):
+    from abcodec import codec
+    from abcodec.decode_options import DecodeOptions
+
+    given = []
+    monkeypatch.setattr(codec, "decode", lambda data, *, options, progress: given.append(options) or Image.new("RGB", (2, 2)))
+    assert cli.decode_cli([str(encoded), str(tmp_path / "out.png"), *flags]) == 0
+    assert given == [DecodeOptions(**expected)]
+
+
+def test_a_bad_decode_option_is_one_line_before_any_file(encoded, tmp_path, capsys):
+    assert cli.decode_cli([str(encoded), str(tmp_path / "out.png"), "--max-pixels", "-3"]) == console.EXIT_INPUT
+    assert capsys.readouterr().err == "abc-decode: error: max_pixels must be a positive integer or None, got -3\n"
+    assert not (tmp_path / "out.png").exists()
+
+
 @pytest.fixture(scope="module")
 def descent_file(tmp_path_factory) -> Path:
     """A file that asks for 2 descent steps: what abc-decode shows a progress bar for."""
@@ -760,8 +787,9 @@ def with_metadata(tmp_path_factory) -> tuple[Path, dict]:
 def decode_with_abc_batch(source: Path, target: Path, fmt: str) -> None:
     """abc-batch decode's work on one file (its Ray actor's), without starting a cluster."""
     from abcodec import batch, locations
+    from abcodec.decode_options import DecodeOptions
 
-    settings = cli.DecodeSettings("diffusion", "auto", None, verbose=False, progress=False)
+    settings = cli.DecodeSettings(DecodeOptions(inpainter="diffusion", max_pixels=None), verbose=False, progress=False)
     job = batch.Job("decode", settings, target.suffix, fmt, cpus=1)
     transcoder = batch.Transcoder(locations.locate(str(source)), locations.locate(str(target.parent), destination=True), job)
     outcome = transcoder.convert(str(source), source.read_bytes())

@@ -8,7 +8,7 @@ from skimage import data
 
 from abcodec import images, options, reconstruct
 from abcodec import container
-from abcodec.codec import BlockLayer, EncodeOptions, decode, encode
+from abcodec.codec import BlockLayer, DecodeOptions, EncodeOptions, decode, encode
 from abcodec.container import AbcError, AbcWarning
 
 
@@ -237,7 +237,7 @@ def test_decode_threads_reach_onnx_runtime_and_leave_the_pixels_alone(monkeypatc
     assert container.read_file(data).header.inpainter == container.INPAINTER_PPGN  # a file for G
     seen, session = [], onnx_generator._session
     monkeypatch.setattr(onnx_generator, "_session", lambda threads: seen.append(threads) or session(threads))
-    one, two = (np.asarray(decode(data, threads=count)) for count in (1, 2))
+    one, two = np.asarray(decode(data, threads=1)), np.asarray(decode(data, options=DecodeOptions(threads=2)))
     assert seen == [1, 2]
     np.testing.assert_array_equal(one, two)
     for bad in (0, -1, 1.5, True, "2"):
@@ -248,6 +248,44 @@ def test_decode_threads_reach_onnx_runtime_and_leave_the_pixels_alone(monkeypatc
 def test_unknown_device_is_refused(small_file):
     with pytest.raises(AbcError, match="device 'tpu'"):
         decode(small_file, device="tpu")
+
+
+@pytest.fixture(scope="module")
+def file_for_g() -> bytes:
+    """A file that asks for the generative decoder, whose pixels differ from the fast decode's."""
+    data = encode(gradient(48, 64), options=EncodeOptions(bpp=0.25))
+    assert container.read_file(data).header.inpainter == container.INPAINTER_PPGN
+    return data
+
+
+def test_decode_takes_its_options_whole_or_as_keywords(file_for_g):
+    fast, refined = np.asarray(decode(file_for_g, inpainter="diffusion")), np.asarray(decode(file_for_g))
+    assert not np.array_equal(fast, refined)  # so the pixels tell which decoder ran
+    np.testing.assert_array_equal(np.asarray(decode(file_for_g, options=DecodeOptions(inpainter="diffusion"))), fast)
+    np.testing.assert_array_equal(np.asarray(decode(file_for_g, options=DecodeOptions(inpainter="ppgn"))), refined)
+    limit = 48 * 64 - 1
+    for given in ({"max_pixels": limit}, {"options": DecodeOptions(max_pixels=limit)}):
+        with pytest.raises(AbcError, match=f"over the decoder's limit \\(max_pixels\\) of {limit}"):
+            decode(file_for_g, **given)
+    with pytest.raises(AbcError, match="not both"):
+        decode(file_for_g, options=DecodeOptions(), threads=2)
+    with pytest.raises(AbcError, match="options must be a DecodeOptions"):
+        decode(file_for_g, options={"threads": 2})
+    with pytest.raises(TypeError, match="treads"):
+        decode(file_for_g, treads=2)
+
+
+@pytest.mark.parametrize("given", [{"device": "cuda"}, {"options": DecodeOptions(device="cuda", threads=3)}])
+def test_decode_device_reaches_the_descent(file_for_g, monkeypatch, given):
+    """On CUDA, G runs in torch (the descent's module); the device and threads arrive there."""
+    pytest.importorskip("torch")
+    from abcodec.generative import descent
+
+    seen = []
+    monkeypatch.setattr(descent, "inpaint", lambda fill, *args, **kw: seen.append(kw) or fill)
+    decode(file_for_g, **given)
+    expected = given.get("options") or DecodeOptions(**given)
+    assert [(kw["device"], kw["threads"]) for kw in seen] == [(expected.device, expected.threads)]
 
 
 def test_chroma_upsampling_keeps_a_constant_and_centres():
