@@ -21,9 +21,10 @@ codec (numpy, the mask and pixel coders, the inpainter) is imported only when pi
 or encoded, so identifying a file stays cheap.
 
 Decoding options, as pillow-heif's ``register_heif_opener(**options)`` takes them:
-``register_abc_opener(inpainter=None, device=None, threads=None)`` sets the defaults every later
-``load()`` decodes with, and each call sets all three (so ``register_abc_opener()`` restores the
-defaults); a bad value is a ``ValueError``.
+``register_abc_opener(**options)`` sets the :class:`~abcodec.decode_options.DecodeOptions` every
+later ``load()`` decodes with, and each call sets them all (so ``register_abc_opener()`` restores
+the defaults); a bad value is a ``ValueError``. Its keywords (:func:`opener_options`) are the
+fields of DecodeOptions but ``max_pixels``, which follows ``Image.MAX_IMAGE_PIXELS`` (above):
 
 - ``inpainter``: None (the default) decodes as the file asks, usually with the generative decoder;
   ``"diffusion"`` is the fast decode, without torch or ONNX Runtime; ``"ppgn"`` asks for the
@@ -60,7 +61,7 @@ more than one); :func:`abcodec.encode` and ``abc-encode`` refuse animations inst
 
 from __future__ import annotations
 
-import numbers
+import dataclasses
 from typing import IO, Any
 
 from PIL import Image, ImageFile
@@ -73,9 +74,6 @@ MIME_TYPE = "image/x-abc"
 EXTENSION = ".abc"
 DECODER_NAME = "abc"
 
-ENCODER_OPTIONS = ("bpp", "quality", "speed", "inpainter", "steps", "assist", "ablation", "metadata", "blocks")
-"""Save keywords passed on to ``options.EncodeOptions``: all its fields (tests/test_pillow.py checks)."""
-
 IMPORTANCE_OPTIONS = ("importance", "roi")
 """Save keywords passed on to ``codec.encode``: an importance map's source and regions of interest."""
 
@@ -85,15 +83,9 @@ METADATA_OPTIONS = ("icc_profile", "exif", "xmp", "dpi")
 IGNORED_OPTIONS = ("optimize",)
 """Save keywords generic code passes to any format, accepted and ignored (module docstring)."""
 
-DECODE_INPAINTERS = (None, "diffusion", "ppgn")
-"""``register_abc_opener(inpainter=...)``: None decodes as the file asks (options.AVAILABLE_INPAINTERS
-are the others; tests/test_pillow.py checks)."""
-
-DECODE_DEVICES = (None, "auto", "cpu", "cuda")
-"""``register_abc_opener(device=...)``: None is "auto" (options.DEVICES; tests/test_pillow.py checks)."""
-
-_decode_options: dict[str, Any] = {"inpainter": None, "device": "auto", "threads": None}
-"""What ``load()`` decodes with; set by :func:`register_abc_opener`."""
+_opener_options: dict[str, Any] = {}
+"""The DecodeOptions fields ``load()`` decodes with, but ``max_pixels`` (:func:`_max_pixels`): the
+keywords of the last :func:`register_abc_opener`, checked there."""
 
 SINGLE_FRAME_OPTIONS = ("append", "append_images")
 """Keywords that ``Image.save`` itself acts on; an .abc file holds one image, so only a false
@@ -187,7 +179,8 @@ def _decode(args: tuple) -> Image.Image:
 
     abc, reduced = args
     try:
-        return codec.decode(abc, max_pixels=_max_pixels(), reduced=reduced, **_decode_options)
+        return codec.decode(abc, options=codec.DecodeOptions(**_opener_options, max_pixels=_max_pixels()),
+                            reduced=reduced)
     except AbcError as e:
         raise OSError(str(e)) from e
 
@@ -203,17 +196,23 @@ class AbcDecoder(ImageFile.PyDecoder):
         return -1, 0
 
 
+def encoder_options() -> tuple[str, ...]:
+    """Save keywords passed on to ``options.EncodeOptions``: all its fields. Read when saving, as
+    the encoder is imported then anyway (the module docstring)."""
+    from .options import EncodeOptions
+
+    return tuple(f.name for f in dataclasses.fields(EncodeOptions))
+
+
 def _check_save_keys(encoderinfo: dict[str, Any]) -> None:
     for key in SINGLE_FRAME_OPTIONS:
         if encoderinfo.get(key):
             msg = f"ABC holds a single image; cannot save with {key}"
             raise ValueError(msg)
-    known = {*ENCODER_OPTIONS, *IMPORTANCE_OPTIONS, *METADATA_OPTIONS, *IGNORED_OPTIONS, *SINGLE_FRAME_OPTIONS}
-    if unknown := sorted(key for key in encoderinfo if key not in known):
-        msg = (
-            f"unknown ABC save option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
-            f"valid: {', '.join(ENCODER_OPTIONS + IMPORTANCE_OPTIONS + METADATA_OPTIONS)}"
-        )
+    valid = encoder_options() + IMPORTANCE_OPTIONS + METADATA_OPTIONS
+    if unknown := sorted(key for key in encoderinfo if key not in {*valid, *IGNORED_OPTIONS, *SINGLE_FRAME_OPTIONS}):
+        plural = "s" if len(unknown) > 1 else ""
+        msg = f"unknown ABC save option{plural} {', '.join(unknown)}; valid: {', '.join(valid)}"
         raise ValueError(msg)
 
 
@@ -226,7 +225,7 @@ def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     if not im.width or not im.height:  # as Pillow's own writers refuse it (ImageFile._save)
         msg = f"cannot write empty image ({im.width}x{im.height})"
         raise ValueError(msg)
-    options = codec.EncodeOptions(**{key: im.encoderinfo[key] for key in ENCODER_OPTIONS if key in im.encoderinfo})
+    options = codec.EncodeOptions(**{key: im.encoderinfo[key] for key in encoder_options() if key in im.encoderinfo})
     given = {key: im.encoderinfo[key] for key in METADATA_OPTIONS if key in im.encoderinfo}
     metadata = {**usable_info(im.info, options.metadata), **given}
     try:
@@ -252,22 +251,28 @@ def _save_all(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     _save(im, fp, filename)
 
 
-def register_abc_opener(*, inpainter: str | None = None, device: str | None = None,
-                        threads: int | None = None) -> None:
+def opener_options() -> tuple[str, ...]:
+    """:func:`register_abc_opener`'s keywords: the DecodeOptions fields not marked ``opener=False``."""
+    from .decode_options import DecodeOptions
+
+    return tuple(f.name for f in dataclasses.fields(DecodeOptions) if f.metadata.get("opener", True))
+
+
+def register_abc_opener(**options: Any) -> None:
     """Make Pillow open, save, and name .abc files, and set how ``load()`` decodes them (the
-    module docstring): each call sets the three options, the format is registered once."""
-    if inpainter not in DECODE_INPAINTERS:
-        msg = f"inpainter {inpainter!r} is not one of {', '.join(map(repr, DECODE_INPAINTERS))}"
-        raise ValueError(msg)
-    if device not in DECODE_DEVICES:
-        msg = f"device {device!r} is not one of {', '.join(map(repr, DECODE_DEVICES))}"
-        raise ValueError(msg)
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, numbers.Integral)
-                                or threads < 1):
-        msg = f"threads must be a positive integer or None, got {threads!r}"
-        raise ValueError(msg)
-    _decode_options.update(inpainter=inpainter, device=device or "auto",
-                           threads=None if threads is None else int(threads))
+    module docstring): each call sets every option, the format is registered once.
+
+    The options are checked here, by DecodeOptions; none (the defaults, as ``import abcodec``
+    registers the plugin) need no check, and so no import of the options."""
+    global _opener_options
+    if options:
+        from .decode_options import DecodeOptions
+
+        if unknown := sorted(set(options) - set(opener_options())):
+            msg = f"register_abc_opener() takes {', '.join(opener_options())}, not {', '.join(unknown)}"
+            raise TypeError(msg)
+        DecodeOptions(**options)
+    _opener_options = options
     Image.register_open(AbcImageFile.format, AbcImageFile, _accept)
     Image.register_decoder(DECODER_NAME, AbcDecoder)
     Image.register_save(AbcImageFile.format, _save)

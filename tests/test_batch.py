@@ -122,8 +122,8 @@ def test_decode_flags_reach_each_workers_decode(tmp_path, monkeypatch, flags, ex
     monkeypatch.setattr(codec, "decode", lambda data, *, options: given.append(options) or Image.new("RGB", (32, 32)))
     job = batch._job_from(batch.parser().parse_args(["decode", str(tmp_path), str(tmp_path / "out"), *flags]))
     assert job.gpus == (expected.get("device") == "cuda")
-    transcoder = batch.Transcoder(locations.locate(str(tmp_path)), locations.locate(str(tmp_path / "out"), destination=True),
-                                  job)
+    destination = locations.locate(str(tmp_path / "out"), destination=True)
+    transcoder = batch.Transcoder(locations.locate(str(tmp_path)), destination, job)
     assert transcoder.convert(str(source), source.read_bytes())["status"] == "written"
     assert given == [DecodeOptions(**expected)]
 

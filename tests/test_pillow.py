@@ -1,3 +1,4 @@
+import dataclasses
 import io
 import subprocess
 import sys
@@ -260,7 +261,7 @@ def test_save_all_is_one_frame_only(rgb_image, rgb_bytes, tmp_path):
 
 def test_save_options_cover_the_encoder_options():
     fields = set(codec.EncodeOptions.__dataclass_fields__)
-    assert set(pillow.ENCODER_OPTIONS) == fields
+    assert set(pillow.encoder_options()) == fields
     assert "importance" in pillow.IMPORTANCE_OPTIONS
 
 
@@ -417,11 +418,12 @@ def test_registration_is_idempotent():
     assert Image.DECODERS["abc"] is pillow.AbcDecoder
 
 
-def test_import_and_open_do_not_import_torch(rgb_path):
+def test_import_open_and_opener_options_do_not_import_numpy_or_torch(rgb_path):
     script = (
         "import sys, abcodec; from PIL import Image; "
+        "abcodec.register_abc_opener(inpainter='diffusion', threads=2); "
         f"im = Image.open({str(rgb_path)!r}); assert im.format == 'ABC'; "
-        "assert 'torch' not in sys.modules, 'torch imported'"
+        "heavy = [name for name in ('numpy', 'torch') if name in sys.modules]; assert not heavy, heavy"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
                             cwd=Path(abcodec.__file__).parent.parent)
@@ -436,11 +438,11 @@ def opener_defaults():
 
 
 def record_decode(monkeypatch):
-    """codec.decode replaced by one that records its keywords and returns a blank image."""
+    """codec.decode replaced by one that records the options it is given and returns a blank image."""
     calls = []
 
-    def decode(abc, *, max_pixels=None, inpainter=None, device="auto", threads=None, reduced=False):
-        calls.append({"inpainter": inpainter, "device": device, "threads": threads})
+    def decode(abc, *, options, reduced=False):
+        calls.append(options)
         return Image.new(abc.header.mode_name, (abc.header.width, abc.header.height))
 
     monkeypatch.setattr(codec, "decode", decode)
@@ -451,16 +453,28 @@ def test_opener_options_set_how_load_decodes(rgb_path, monkeypatch, opener_defau
     calls = record_decode(monkeypatch)
     with Image.open(rgb_path) as im:
         im.load()
-    register_abc_opener(inpainter="diffusion", device="cpu", threads=2)
+    register_abc_opener(inpainter="diffusion", device="cpu", threads=np.int64(2))
     with Image.open(rgb_path) as im:
         im.load()
-    register_abc_opener(inpainter="ppgn")  # each call sets all three
+    register_abc_opener(inpainter="ppgn", device=None)  # each call sets all three; None is auto
     with Image.open(rgb_path) as im:
         im.load()
-    assert calls == [{"inpainter": None, "device": "auto", "threads": None},
-                     {"inpainter": "diffusion", "device": "cpu", "threads": 2},
-                     {"inpainter": "ppgn", "device": "auto", "threads": None}]
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)  # trusts every file: the codec's limits go too
+    with Image.open(rgb_path) as im:
+        im.load()
+    limit = container.MAX_PIXELS
+    assert [dataclasses.astuple(options) for options in calls] == [
+        (None, "auto", None, limit), ("diffusion", "cpu", 2, limit), ("ppgn", "auto", None, limit),
+        ("ppgn", "auto", None, None)]
+    assert type(calls[1].threads) is int
     assert Image.ID.count("ABC") == 1
+
+
+def test_opener_takes_the_decode_options_but_max_pixels(opener_defaults):
+    assert pillow.opener_options() == ("inpainter", "device", "threads")  # the README's list
+    for name in ("max_pixels", "inpainters"):
+        with pytest.raises(TypeError, match=f"not {name}"):
+            register_abc_opener(**{name: None})
 
 
 @pytest.fixture(scope="module")
@@ -505,14 +519,7 @@ def test_opener_options_are_validated(options, opener_defaults):
     register_abc_opener(inpainter="diffusion")
     with pytest.raises(ValueError, match=next(iter(options))):
         register_abc_opener(**options)
-    assert pillow._decode_options["inpainter"] == "diffusion"  # a refused call changes nothing
-
-
-def test_opener_choices_are_the_codecs():
-    from abcodec import options
-
-    assert pillow.DECODE_INPAINTERS == (None, *options.AVAILABLE_INPAINTERS)
-    assert pillow.DECODE_DEVICES == (None, *options.DEVICES)
+    assert pillow._opener_options == {"inpainter": "diffusion"}  # a refused call changes nothing
 
 
 def test_save_of_an_animation_writes_its_current_frame(tmp_path):
