@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from . import base as base_layer
-from . import container
+from . import container, limits
 from .alpha import fill_hidden, pack_alpha, unpack_alpha
 from .container import AbcError, AbcFile, AbcWarning, Header
 from .generative import assist as assist_stats
@@ -148,7 +148,7 @@ def _warn_if_refused_by_default(abc: AbcFile) -> None:
     than the file's bytes pay for. The encoder does not change the rate or the steps it was given
     to pass the limits, which guard against untrusted files; lifting them decodes one's own."""
     try:
-        container.check_decode_limits(abc)
+        limits.check_decode_limits(abc)
         if abc.header.inpainter == container.INPAINTER_PPGN:
             _bounded_descent(abc)
     except AbcError as e:
@@ -175,13 +175,13 @@ def decode(
     the time. A file without an AV1 base, or with kept blocks, gives its fast decode then.
 
     Untrusted input is safe with the default ``max_pixels``: it and the pixels-per-byte bomb
-    check (``container.check_decode_limits``) are applied before any work; ``None`` trusts the
+    check (``limits.check_decode_limits``) are applied before any work; ``None`` trusts the
     file (only the format's limits). ``progress(done, total, seconds_left)`` is called after each
     step of the generative decoder's descent, or, without steps, after each tile of a large image.
     """
     options = _options_of(options, fields)
     abc = data if isinstance(data, AbcFile) else container.read_file(data)
-    container.check_decode_limits(abc, options.max_pixels)
+    limits.check_decode_limits(abc, options.max_pixels)
     wanted = options.inpainter or container.INPAINTERS[abc.header.inpainter]
     if wanted not in AVAILABLE_INPAINTERS:
         msg = f"inpainter {wanted!r} is not available in this version; decode with inpainter 'diffusion'"
@@ -222,7 +222,7 @@ def with_alpha(image: Image.Image, alpha: np.ndarray) -> Image.Image:
 
 
 def _bounded_descent(
-    abc: AbcFile, max_pixels: int | None = container.DEFAULT_MAX_PIXELS,
+    abc: AbcFile, max_pixels: int | None = limits.DEFAULT_MAX_PIXELS,
 ) -> tuple[Params, assist_stats.Statistics]:
     """The descent a file asks of the generative decoder and the statistics it reads, once its
     work (G on every tile, the steps, the classifier) is known to be within the limit its bytes
@@ -231,7 +231,7 @@ def _bounded_descent(
     stats = assist_stats.statistics_from_chunks(abc.ancillary)
     classes = stats.classes is not None and descent.classification > 0
     what = f"{descent.steps} descent steps" + (" with the classifier" if classes else "") if descent.steps else "G"
-    container.check_generative_work(abc, work_units(abc.header, descent.steps, classes), what, max_pixels)
+    limits.check_generative_work(abc, work_units(abc.header, descent.steps, classes), what, max_pixels)
     return descent, stats
 
 

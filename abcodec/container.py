@@ -1,4 +1,4 @@
-"""The .abc container: signature, chunks, header and limits (format_spec/abc.md).
+"""The .abc container: signature, chunks, header and the format's limits (format_spec/abc.md).
 
 This module knows bytes, not pixels. A file is the 8-byte signature followed by chunks laid
 out as in PNG: length, 4-byte type, payload, CRC-32 of type + payload. The first chunk is
@@ -6,13 +6,13 @@ out as in PNG: length, 4-byte type, payload, CRC-32 of type + payload. The first
 and ``PIXL`` are required), and optionally ``DSCT`` and ``ALPH`` (version 3); ``AEND`` closes the
 file and nothing may follow it (§4).
 Every length and every header field is checked against the named limits below before anything
-is allocated from it, and every problem raises :class:`AbcError`.
+is allocated from it, and every problem raises :class:`AbcError`. What the reference decoder
+will spend on a valid file is another matter, its own limits (:mod:`abcodec.limits`).
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -85,7 +85,7 @@ MAX_SIDE = 32768
 
 MAX_PIXELS = 1 << 26
 """§5. Largest width × height (67 M pixels, a 50 MP photo fits): bounds decoder memory to a few GB
-(4.9 GB measured for an RGB diffusion decode at this size; see DEFAULT_MAX_PIXELS)."""
+(4.9 GB measured for an RGB diffusion decode at this size; see limits.DEFAULT_MAX_PIXELS)."""
 
 MAX_BLOCK = 64
 """§5. Largest block side; also bounds the bytes a single kept block can ask for."""
@@ -113,33 +113,6 @@ kept at q = 1 on noise) needs about 3."""
 CODED_BYTES_SLACK = 1 << 16
 """§5. Bytes the coded payloads may take beyond MAX_CODED_BYTES_PER_PIXEL, for the fixed costs of
 tiny images (coder state, zstd and AV1 framing)."""
-
-DEFAULT_MAX_PIXELS = 1 << 25
-"""§5, decoder limits. Largest width × height the reference decoder decodes unless its caller
-raises the limit: an RGB decode peaks near 80 bytes per pixel whatever the mask (4.9 GB measured
-at MAX_PIXELS), so a default decode stays under 3 GB; 8K UHD and 33 MP photos fit."""
-
-MAX_PIXELS_PER_BYTE = 1024
-"""§5, decoder limits. Pixels a file may describe per byte of its MASK, PIXL, BASE and ALPH
-payloads (above SMALL_IMAGE_PIXELS). Decoding costs about 1.6 µs per RGB pixel whatever the file holds, while flat
-pixels and a regular mask compress to almost nothing: a 164-byte file asked for 8192 × 8192 and
-took 2 minutes and 5 GB. Real files ask for 8 / bpp pixels per byte, 32 at the default 0.25 bpp;
-1024 is 0.008 bpp. Only near-empty masks and flat images go beyond it. (2048 let a 1 KB file ask
-for 1377² pixels, 3.0 s of diffusion; 1024 keeps every 1 KB file under 2 s.)"""
-
-SMALL_IMAGE_PIXELS = 1 << 20
-"""§5, decoder limits. An image of at most this many pixels (about 2 s of decoding) is decoded
-however few bytes describe it, so that small images with near-empty masks still decode."""
-
-SMALL_FILE_WORK = 1 << 21
-WORK_PER_BYTE = 2 * MAX_PIXELS_PER_BYTE
-"""§5, decoder limits. The generative decoder's work (in units of one pixel of G's forward pass,
-generative/settings.py's ``work_units``: tile overlaps, every descent step's pixels and fixed costs,
-the classifier's resized copy) that an untrusted file may ask for: max(SMALL_FILE_WORK,
-WORK_PER_BYTE × its MASK + PIXL + BASE bytes). Twice the pixels-per-byte rate, so G alone runs on
-every image the bomb check lets through, tile overlaps included, while descent steps must be paid
-for in bytes: a file of a few bytes asking for 10000 steps would otherwise take hours. 2²¹ units
-are about 2 s on the 2-core reference CPU (benchmarks/RESULTS.md, "Hostile input")."""
 
 _CHUNK_PREFIX = struct.Struct(">I4s")
 HEADER_PREFIX_SIZE = len(SIGNATURE) + _CHUNK_PREFIX.size
@@ -172,25 +145,6 @@ class AbcEncoderError(AbcError):
 class AbcWarning(UserWarning):
     """Something the encoder did that its caller should hear of: an input converted, a file that
     default decoders will refuse. The command line prints these as notes."""
-
-
-def is_integer(value: object) -> bool:
-    """An int or a numpy integer, not a bool: counts reach the checks from Python, from numpy (a
-    value read from an array) and from Pillow's save() keywords, and True is no count. Every
-    check of an integer argument in the package asks this, so they cannot disagree."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def is_number(value: object) -> bool:
-    """A real number (ints and numpy's included), not a bool: :func:`is_integer` for rates and shares."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def check_integer_range(where: str, name: str, value: object, low: int, high: int) -> None:
-    """``value`` an integer in low..high, else an AbcError naming where (a chunk), the field and the value."""
-    if not is_integer(value) or not low <= value <= high:
-        msg = f"{where}: {name} {value!r} outside {low}..{high}"
-        raise AbcError(msg)
 
 
 @dataclass(frozen=True)
@@ -304,63 +258,6 @@ def validate_header(header: Header) -> None:
             raise AbcError(msg)
     if len(header.generator) != GENERATOR_ID_SIZE[header.version]:
         msg = f"HEAD: generator hash has {len(header.generator)} bytes, expected {GENERATOR_ID_SIZE[header.version]}"
-        raise AbcError(msg)
-
-
-def admitted_pixels(coded: int) -> int:
-    """§5: the most pixels an untrusted file of ``coded`` MASK, PIXL, BASE and ALPH bytes may describe."""
-    return max(SMALL_IMAGE_PIXELS, MAX_PIXELS_PER_BYTE * coded)
-
-
-def check_max_pixels(max_pixels: int | None) -> None:
-    """A decoder's ``max_pixels`` (:func:`check_decode_limits`): a positive count, or None to trust the file."""
-    if max_pixels is not None and (not is_integer(max_pixels) or max_pixels < 1):
-        msg = f"max_pixels must be a positive integer or None, got {max_pixels!r}"
-        raise AbcError(msg)
-
-
-def check_decode_limits(abc: AbcFile, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
-    """The reference decoder's limits on work (§5), from the header and payload sizes alone.
-
-    Run before anything is decoded. ``max_pixels`` caps width × height; a file must also spend
-    a byte of MASK, PIXL, BASE and ALPH per MAX_PIXELS_PER_BYTE pixels beyond SMALL_IMAGE_PIXELS, or it is
-    a likely decompression bomb. ``None`` trusts the file: only the format's limits apply.
-    """
-    check_max_pixels(max_pixels)
-    if max_pixels is None:
-        return
-    header = abc.header
-    pixels = header.width * header.height
-    if pixels > max_pixels:
-        msg = (f"HEAD: {header.width}x{header.height} is {pixels} pixels, "
-               f"over the decoder's limit (max_pixels) of {max_pixels}")
-        raise AbcError(msg)
-    coded = abc.coded_bytes
-    if pixels > admitted_pixels(coded):
-        msg = (
-            f"HEAD: {header.width}x{header.height} is {pixels} pixels from {coded} bytes of MASK, PIXL, BASE and ALPH, "
-            f"over the decoder's limit of {MAX_PIXELS_PER_BYTE} pixels per byte (a likely decompression bomb; "
-            "lift the limits only for a file you trust)"
-        )
-        raise AbcError(msg)
-
-
-def check_generative_work(abc: AbcFile, units: int, what: str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
-    """The reference decoder's limit on the generative decoder's work (§5), before any is done.
-
-    ``units`` is the work the decoder would do (generative/settings.py's ``work_units``), ``what``
-    says what it is for the message; ``max_pixels=None`` trusts the file, as in
-    :func:`check_decode_limits`.
-    """
-    if max_pixels is None:
-        return
-    coded = abc.coded_bytes
-    allowed = max(SMALL_FILE_WORK, WORK_PER_BYTE * coded)
-    if units > allowed:
-        header = abc.header
-        msg = (f"HEAD: {what} on {header.width}x{header.height} pixels is {units} units of work, over the decoder's "
-               f"limit of {allowed} for a file of {coded} coded bytes; decode with inpainter 'diffusion', or lift "
-               "the limits for a file you trust")
         raise AbcError(msg)
 
 

@@ -19,7 +19,8 @@ import numpy as np
 
 from . import coefcode
 from .colour import ycbcr_to_rgb
-from .container import AbcError, check_integer_range
+from .checks import check_integer_range
+from .container import AbcError
 from .resample import upsample_plane
 
 TRANSFORM_SIZE = 8

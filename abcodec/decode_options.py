@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .container import DEFAULT_MAX_PIXELS, MAX_PIXELS_PER_BYTE, AbcError, check_max_pixels, is_integer
+from .checks import is_integer
+from .container import AbcError
+from .limits import DEFAULT_MAX_PIXELS, MAX_PIXELS_PER_BYTE, check_max_pixels
 from .option_fields import option, positive
 
 AVAILABLE_INPAINTERS = ("diffusion", "ppgn")
@@ -33,7 +35,7 @@ class DecodeOptions:
     always taken it). ``threads`` is the generative decoder's CPU thread count (ONNX Runtime's,
     or torch's for the descent; None: their defaults); the pixels do not depend on it.
     ``max_pixels`` caps width × height before any work, beside the pixels-per-byte bomb check
-    (``container.check_decode_limits``); None trusts the file (only the format's limits). The
+    (``limits.check_decode_limits``); None trusts the file (only the format's limits). The
     Pillow plugin takes it from ``Image.MAX_IMAGE_PIXELS`` instead, so it is no opener keyword.
     """
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from .colour import luma
-from .container import MAX_BLOCK, SCHEMES, AbcError, grid_shape, is_integer, is_number
+from .checks import is_integer, is_number
+from .container import MAX_BLOCK, SCHEMES, AbcError, grid_shape
 
 
 def block_grid_shape(height: int, width: int, block: int) -> tuple[int, int]:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from . import container
 from .av1 import DEFAULT_SPEED, SPEED_RANGE
-from .container import AbcError, Header, is_integer, is_number
+from .checks import is_integer, is_number
+from .container import AbcError, Header
 from .decode_options import AVAILABLE_INPAINTERS
 from .generative.assist import KINDS as ASSIST_KINDS
 from .generative.settings import Params, packaged_generator_hash, params_for

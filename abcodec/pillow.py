@@ -15,7 +15,7 @@ reads and writes .abc like any format::
 from the header's claims) but decodes nothing, so Pillow's decompression-bomb check on
 ``im.size``, which runs after ``_open``, comes before any pixel memory exists. ``_open`` adds the
 codec's own bomb check, which Pillow's cannot make: a file must spend a byte per 1024 pixels
-(``container.MAX_PIXELS_PER_BYTE``; ``container.check_decode_limits``), else
+(``limits.MAX_PIXELS_PER_BYTE``; ``limits.check_decode_limits``), else
 ``DecompressionBombError``; setting ``Image.MAX_IMAGE_PIXELS = None`` lifts both checks. The
 codec (numpy, the mask and pixel coders, the inpainter) is imported only when pixels are decoded
 or encoded, so identifying a file stays cheap.
@@ -66,7 +66,7 @@ from typing import IO, Any
 
 from PIL import Image, ImageFile
 
-from . import container
+from . import container, limits
 from .container import SIGNATURE, AbcEncoderError, AbcError, AbcImageError
 from .metadata import info_from_chunks, usable_info
 
@@ -122,7 +122,7 @@ class AbcImageFile(ImageFile.ImageFile):
             raise OSError(str(e)) from e
 
         try:
-            container.check_decode_limits(abc, _max_pixels())
+            limits.check_decode_limits(abc, _max_pixels())
         except AbcError as e:
             raise Image.DecompressionBombError(str(e)) from e
 

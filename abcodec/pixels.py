@@ -16,7 +16,8 @@ import numpy as np
 
 from . import zstdframe
 from .colour import ycbcr_last_axis
-from .container import MAX_BLOCK, AbcError, check_integer_range, grid_shape
+from .checks import check_integer_range
+from .container import MAX_BLOCK, AbcError, grid_shape
 
 ZSTD_LEVEL = 17
 """Encoder's zstd level (not part of the format). On BSDS500 streams of 18–240 KB (7–70 KB

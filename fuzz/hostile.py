@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import zstandard
 
-from abcodec import av1, codec, container
+from abcodec import av1, codec, container, limits
 from abcodec.container import AbcFile, Header
 from abcodec.generative import assist
 from abcodec.generative.settings import Params, packaged_generator_hash
@@ -83,13 +83,13 @@ def largest_admitted(mask: str, *, step: int = 32, budget: int = 1024) -> bytes:
     admit: bytes left over after the mask are spent as incompressible residuals, since the limit
     grows with the MASK and PIXL bytes; never smaller than SMALL_IMAGE_PIXELS, which any file gets."""
     overhead = len(hostile_file(1, 1, mask="none")) - len(zero_frame(0))
-    side = math.isqrt(container.admitted_pixels(budget - overhead))
+    side = math.isqrt(limits.admitted_pixels(budget - overhead))
     while True:
         plain = hostile_file(side, side, mask=mask, step=step)
         # The noise costs its own length plus a few bytes of zstd block headers.
         data = hostile_file(side, side, mask=mask, step=step, noise=max(0, budget - len(plain) - 8))
         abc = container.read_file(data)
-        if len(data) <= budget and side * side <= container.admitted_pixels(abc.coded_bytes):
+        if len(data) <= budget and side * side <= limits.admitted_pixels(abc.coded_bytes):
             return data
         side -= 16
 
@@ -177,7 +177,7 @@ def measure(data: bytes, max_pixels: int | None) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fuzz.hostile", description=__doc__.splitlines()[0])
-    parser.add_argument("--max-pixels", type=int, default=container.DEFAULT_MAX_PIXELS,
+    parser.add_argument("--max-pixels", type=int, default=limits.DEFAULT_MAX_PIXELS,
                         help="the decoder's max_pixels; 0: trust the files (default %(default)s)")
     parser.add_argument("--only", choices=list(CASES), help="run one case")
     parser.add_argument("--stdin", action="store_true", help=argparse.SUPPRESS)

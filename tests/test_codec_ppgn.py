@@ -8,7 +8,7 @@ from PIL import Image
 from skimage import data
 from skimage.metrics import structural_similarity
 
-from abcodec import cli, container
+from abcodec import cli, container, limits
 from abcodec.codec import BlockLayer, EncodeOptions, decode, encode
 from abcodec.generative import assist, settings
 from abcodec.generative.settings import packaged_generator_hash
@@ -154,7 +154,7 @@ def test_a_file_asking_for_too_many_steps_is_refused_unless_trusted(ppgn_file):
     abc = container.read_file(ppgn_file)
     coded = len(abc.base)
     steps = next(n for n in range(1, 10000)
-                 if settings.work_units(abc.header, n, False) > max(container.SMALL_FILE_WORK, container.WORK_PER_BYTE * coded))
+                 if settings.work_units(abc.header, n, False) > max(limits.SMALL_FILE_WORK, limits.WORK_PER_BYTE * coded))
     header = container.Header(**{**abc.header.__dict__, "steps": steps, "params": (0.02, 10.0) + (0.0,) * 6})
     greedy = container.write_file(container.AbcFile(header, abc.mask, abc.pixels, {}, abc.base))
     assert steps > 1 and len(greedy) < 2 * coded

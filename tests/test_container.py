@@ -2,11 +2,9 @@ import io
 import struct
 import zlib
 
-import numpy as np
 import pytest
 
-from abcodec import container, dctbase, mask, options, pixels
-from abcodec.generative import settings
+from abcodec import container
 from abcodec.container import AbcError, AbcFile, Header
 
 HEAD_SIZE = 20
@@ -267,29 +265,3 @@ def test_crc_covers_the_type():
 def test_grid_shape_rounds_up():
     assert small_header(width=5, height=3, block=2).grid_shape == (2, 3)
     assert small_header(width=1, height=1, block=64, chroma_shift=0).grid_shape == (1, 1)
-
-
-INTEGER_ARGUMENTS = {
-    "BlockLayer block": lambda n: options.BlockLayer(block=n),
-    "EncodeOptions steps": lambda n: options.EncodeOptions(steps=n, inpainter="ppgn"),
-    "Params steps": lambda n: settings.Params(steps=n),
-    "PixelParams block": lambda n: pixels.PixelParams(n, 8, 8, 0),
-    "BaseParams stride": lambda n: dctbase.BaseParams(n, 0, 8.0, 8.0, 0.0),
-    "block_order block": lambda n: mask.block_order(np.zeros((8, 8), np.uint8), "random", n),
-    "max_pixels": lambda n: container.check_decode_limits(container.read_file(small_file()), n),
-}
-"""Every integer argument checked in the package, through the public function that checks it."""
-
-
-@pytest.mark.parametrize("value", [16, np.int64(16)], ids=repr)
-@pytest.mark.parametrize("argument", INTEGER_ARGUMENTS)
-def test_integer_arguments_take_python_and_numpy_integers(argument, value):
-    INTEGER_ARGUMENTS[argument](value)
-
-
-@pytest.mark.parametrize("value", [True, 16.0, "16"], ids=repr)
-@pytest.mark.parametrize("argument", INTEGER_ARGUMENTS)
-def test_integer_arguments_refuse_bools_floats_and_strings(argument, value):
-    """One check (container.is_integer) for all: True is 1 to Python but no count."""
-    with pytest.raises(AbcError, match=repr(value).replace(".", r"\.")):
-        INTEGER_ARGUMENTS[argument](value)

@@ -6,13 +6,13 @@ import dataclasses
 import numpy as np
 import pytest
 
-from abcodec import container
+from abcodec import limits
 from abcodec.container import AbcError
 from abcodec.decode_options import DecodeOptions
 
 
 def test_the_defaults_decode_as_the_file_asks_within_the_limits():
-    assert dataclasses.astuple(DecodeOptions()) == (None, "auto", None, container.DEFAULT_MAX_PIXELS)
+    assert dataclasses.astuple(DecodeOptions()) == (None, "auto", None, limits.DEFAULT_MAX_PIXELS)
 
 
 @pytest.mark.parametrize(("given", "message"), [

@@ -14,7 +14,8 @@ from dataclasses import astuple, dataclass, replace
 from importlib import resources
 
 from .. import container
-from ..container import AbcError, Header, is_integer
+from ..checks import is_integer
+from ..container import AbcError, Header
 from .tiles import tile_size, tiles
 
 Progress = Callable[[int, int, float], None]
