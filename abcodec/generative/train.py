@@ -185,7 +185,12 @@ def log(**fields) -> None:
     print(json.dumps(fields), file=sys.stderr, flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+Pairs = tuple[list[np.ndarray], list[np.ndarray]]
+"""Photos and their decodes (the fills G corrects), aligned by index."""
+
+
+def argument_parser() -> argparse.ArgumentParser:
+    """The command line: the data, the run's length and G's size (module docstring)."""
     parser = argparse.ArgumentParser(prog="python -m abcodec.generative.train", description=__doc__.splitlines()[0])
     parser.add_argument("--train", type=Path, nargs="+", help="folders of training photos (JPEG, PNG)")
     parser.add_argument("--val", type=Path, help="folder of validation photos")
@@ -213,18 +218,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--blocks", type=int, default=len(Generator().body), help="G's residual blocks")
     parser.add_argument("--no-base", dest="base", action="store_false",
                         help="train on the block layout's diffusion fills instead of base-layer decodes")
-    args = parser.parse_args(argv)
-    if args.export:
-        log(event="exported", onnx=str(export_onnx(args.export)))
-        return 0
-    if not (args.train and args.val and args.out):
-        parser.error("--train, --val and --out are needed to train")
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    return parser
+
+
+def training_device(parser: argparse.ArgumentParser, choice: str) -> str:
+    """``--device``: auto takes CUDA when torch sees a device; cuda without one is a usage error."""
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if choice == "auto" else choice
     if device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: torch sees no CUDA device")
-    rng = np.random.default_rng(args.seed)
+    return device
+
+
+def training_data(args: argparse.Namespace) -> tuple[Pairs, Pairs]:
+    """The training pairs of every --train folder (each at its own seeds) and the first --val-limit
+    validation pairs, one decode each; made once, then read from the cache."""
     started = time.perf_counter()
     train_x, train_fill, train_bpp = [], [], []
     for index, folder in enumerate(args.train):
@@ -235,16 +242,24 @@ def main(argv: list[str] | None = None) -> int:
     val_x, val_fill = val_x[: args.val_limit], val_fill[: args.val_limit]
     log(event="data", train=len(train_x), val=len(val_x), mean_bpp=round(float(train_bpp.mean()), 3),
         seconds=round(time.perf_counter() - started, 1))
+    return (train_x, train_fill), (val_x, val_fill)
+
+
+def train_generator(args: argparse.Namespace, device: str, training: Pairs, validation: Pairs) -> None:
+    """The training loop: Adam on a one-cycle schedule over random crops, until --steps or
+    --minutes; validated and saved every --validate-every steps (a run cut short keeps its last
+    checkpoint) and at the end."""
+    rng = np.random.default_rng(args.seed)
     net = load_efficientnet().to(device, memory_format=torch.channels_last)
     generator = Generator(args.width, args.blocks).to(device, memory_format=torch.channels_last)
     weights = {"feature": args.feature_weight, "ssim": args.ssim_weight}
     optimiser = torch.optim.Adam(generator.parameters(), lr=args.lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=args.lr, total_steps=args.steps)
     log(event="start", device=device, parameters=sum(p.numel() for p in generator.parameters()),
-        **validate(net, generator, val_x, val_fill, device))
+        **validate(net, generator, *validation, device))
     started, step = time.perf_counter(), 0
     while step < args.steps and time.perf_counter() - started < 60 * args.minutes:
-        original, fill = random_crops(train_x, train_fill, args.batch, args.crop, rng, device)
+        original, fill = random_crops(*training, args.batch, args.crop, rng, device)
         loss = training_loss(net, generator, original, fill, weights)
         optimiser.zero_grad()
         loss.backward()
@@ -254,13 +269,26 @@ def main(argv: list[str] | None = None) -> int:
         if step % 100 == 0:
             log(event="step", step=step, loss=round(loss.item(), 3), minutes=round((time.perf_counter() - started) / 60, 1))
         if step % args.validate_every == 0:  # a checkpoint too: a run cut short keeps its last one
-            log(event="validate", step=step, sha256=save(generator, args.out),
-                **validate(net, generator, val_x, val_fill, device))
+            log(event="validate", step=step, sha256=save(generator, args.out), **validate(net, generator, *validation, device))
     digest = save(generator, args.out)
     log(event="done", step=step, minutes=round((time.perf_counter() - started) / 60, 1), sha256=digest,
-        **validate(net, generator, val_x, val_fill, device))
-    return 0
+        **validate(net, generator, *validation, device))
 
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argument_parser()
+    args = parser.parse_args(argv)
+    if args.export:
+        log(event="exported", onnx=str(export_onnx(args.export)))
+        return 0
+    if not (args.train and args.val and args.out):
+        parser.error("--train, --val and --out are needed to train")
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    device = training_device(parser, args.device)
+    training, validation = training_data(args)
+    train_generator(args, device, training, validation)
+    return 0
 
 if __name__ == "__main__":
     sys.exit(main())
