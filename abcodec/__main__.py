@@ -20,7 +20,9 @@ Python:
   import abcodec
   data = abcodec.encode(image, options=abcodec.EncodeOptions(bpp=0.25))  # PIL image or uint8 array
   image = abcodec.decode(data)                                           # a PIL image: L, LA, RGB or RGBA
-  errors are abcodec.AbcError (a ValueError); help(abcodec.EncodeOptions) lists the options
+  image = abcodec.decode(data, options=abcodec.DecodeOptions(inpainter="diffusion"))  # the fast decode
+  errors are abcodec.AbcError (a ValueError)
+  help(abcodec.EncodeOptions) and help(abcodec.DecodeOptions) list the options
 
 Pillow (the plugin is registered by import abcodec):
   Image.open("photo.abc"); im.save("photo.abc", bpp=0.25)

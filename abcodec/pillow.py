@@ -38,9 +38,10 @@ Save options (``im.save(path, **options)``), all optional:
 - the fields of :class:`abcodec.options.EncodeOptions`: ``quality`` (0..100, as every Pillow
   plugin takes it: one AV1 quantizer, calibrated so that equal quality means about equal SSIM)
   or ``bpp`` (the rate, the exact control), ``speed``, ``inpainter``, ``steps``, ``assist``,
-  ``metadata`` (which of icc, exif, xmp, dpi to carry), and ``blocks`` for the source paper's
-  layout (a :class:`~abcodec.options.BlockLayer`, a dict of its fields or True); their ranges are
-  checked there;
+  ``ablation`` (how strongly ``importance`` or ``roi``, below, moves the rate toward what they
+  rank first; 0 ignores them), ``metadata`` (which of icc, exif, xmp, dpi to carry), and
+  ``blocks`` for the source paper's layout (a :class:`~abcodec.options.BlockLayer`, a dict of its
+  fields or True); their ranges are checked there;
 - ``importance`` (a path, a PIL image, an array, or ``"auto"``) and ``roi`` (``"x,y,w,h"``
   strings or (x, y, w, h) tuples): where to keep detail at the same rate, as
   ``abc-encode --importance`` and ``--roi``;

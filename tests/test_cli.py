@@ -130,8 +130,8 @@ def test_python_m_abcodec_says_what_the_package_offers(tmp_path):
     result = subprocess.run([sys.executable, "-m", "abcodec"], cwd=tmp_path, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr
-    for part in ("abc-encode", "abc-decode", "abcodec.encode(", "abcodec.decode(", "register_abc_opener",
-                 "Documentation:", abcodec.__version__):
+    for part in ("abc-encode", "abc-decode", "abcodec.encode(", "abcodec.decode(", "abcodec.EncodeOptions(",
+                 "abcodec.DecodeOptions(", "register_abc_opener", "Documentation:", abcodec.__version__):
         assert part in result.stdout
 
 
