@@ -46,6 +46,11 @@ DEFAULT_ABLATION = 3.0
 caps the quantizer offsets it turns this into, so stronger settings move little more
 (benchmarks/RESULTS.md, "Ablation where people look")."""
 
+RANK_PIXELS = 1 << 20
+"""Ranks are read on a copy of the map of at most about this many pixels (area-averaged): the base
+layer asks for rate per 16×16 block and the block layout reorders blocks, so a finer ranking buys
+nothing, and sorting a 12-megapixel map took 2.7 s on the reference CPU."""
+
 MAX_ABLATION = 8.0
 """2^8: far past where libaom's offsets saturate; a larger value would only overflow the guide."""
 
@@ -152,9 +157,7 @@ def resize_importance(importance: np.ndarray, shape: tuple[int, int]) -> np.ndar
     """The map at ``shape`` (H, W): bilinear, area-averaged when shrinking (Pillow's resize)."""
     if importance.shape == tuple(shape):
         return importance
-    picture = Image.fromarray(np.ascontiguousarray(importance, dtype=np.float32), mode="F")
-    resized = np.asarray(picture.resize((shape[1], shape[0]), Image.Resampling.BILINEAR), dtype=np.float32)
-    return np.clip(resized, 0, 1)
+    return np.clip(_resized(importance, (shape[1], shape[0])), 0, 1)
 
 
 def parse_roi(roi: str | Sequence[int]) -> Rectangle:
@@ -230,8 +233,18 @@ def emphasis(importance: np.ndarray | None, strength: float = DEFAULT_ABLATION) 
     """
     if importance is None or not strength or float(importance.min()) == float(importance.max()):
         return None
-    position = (IMPORTANT_AREA - ranks(importance)) / IMPORTANT_AREA
-    return (strength * np.clip(position, -1.0, 1.0)).astype(np.float32)
+    height, width = importance.shape
+    scale = min(1.0, (RANK_PIXELS / importance.size) ** 0.5)
+    read = importance if scale == 1 else _resized(importance, (max(1, round(width * scale)), max(1, round(height * scale))))
+    position = (IMPORTANT_AREA - ranks(read)) / IMPORTANT_AREA
+    emphasised = (strength * np.clip(position, -1.0, 1.0)).astype(np.float32)
+    return emphasised if scale == 1 else _resized(emphasised, (width, height))
+
+
+def _resized(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A float map at size (width, height): bilinear, area-averaged when shrinking (Pillow's resize)."""
+    picture = Image.fromarray(np.ascontiguousarray(values, dtype=np.float32), mode="F")
+    return np.asarray(picture.resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
 
 
 def block_weights(emphasis_map: np.ndarray, strength: float) -> np.ndarray:

@@ -322,3 +322,19 @@ def test_maps_do_not_import_torch():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
                             cwd=Path(abcodec.__file__).parent.parent)
     assert result.returncode == 0, result.stderr
+
+
+def test_large_maps_are_ranked_on_a_smaller_copy_with_the_same_meaning(monkeypatch):
+    """Ranks are read on a copy of at most RANK_PIXELS pixels: a large rectangle map keeps its full
+    emphasis inside and its full ablation outside, away from the feathered edge."""
+    import abcodec.importance as importance
+
+    monkeypatch.setattr(importance, "RANK_PIXELS", 600)
+    read = []
+    monkeypatch.setattr(importance, "ranks", lambda values: read.append(values.shape) or ranks(values))
+    rectangle = resolve_importance(np.zeros((120, 160, 3), np.uint8), rois=["40,30,60,50"])
+    strong = emphasis(rectangle, 2.0)
+    assert read == [(21, 28)] and strong.shape == (120, 160)
+    assert np.allclose(strong[40:70, 50:90], 2.0) and np.allclose(strong[100:, :], -2.0)
+    monkeypatch.setattr(importance, "RANK_PIXELS", 1 << 20)
+    np.testing.assert_allclose(emphasis(rectangle, 2.0)[40:70, 50:90], 2.0)
