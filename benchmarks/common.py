@@ -120,12 +120,14 @@ def abc_roundtrip(original: np.ndarray, options: EncodeOptions, importance: np.n
     return Roundtrip(data, decoded, encoded - started, time.perf_counter() - encoded)
 
 
-def pillow_roundtrip(original: np.ndarray, format: str, quality: int, **settings) -> Roundtrip:
-    """JPEG, WebP or AVIF through Pillow at its default settings apart from quality and any
-    ``settings`` given (AVIF's ``speed``)."""
+def pillow_roundtrip(original: np.ndarray, format: str, quality: int | None, **settings) -> Roundtrip:
+    """JPEG, WebP or AVIF through Pillow at its default settings apart from quality (None: the
+    format's own default too) and any ``settings`` given (AVIF's ``speed``)."""
     buffer = io.BytesIO()
     started = time.perf_counter()
-    Image.fromarray(original).save(buffer, format=format, quality=quality, **settings)
+    if quality is not None:
+        settings["quality"] = quality
+    Image.fromarray(original).save(buffer, format=format, **settings)
     encoded = time.perf_counter()
     decoded = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
     return Roundtrip(buffer.getvalue(), decoded, encoded - started, time.perf_counter() - encoded)
