@@ -22,7 +22,7 @@ from . import container, limits
 from .alpha import fill_hidden, pack_alpha, unpack_alpha
 from .container import AbcError, AbcFile, AbcWarning, Header
 from .generative import assist as assist_stats
-from .generative.settings import Params, Progress, descent_of, work_units
+from .generative.settings import Params, Progress, descent_of, generator_inputs, work_units
 from .images import image_to_array
 from .importance import ImportanceSource, block_weights, emphasis, resolve_importance
 from .mask import block_order, mask_from_order
@@ -236,21 +236,24 @@ def _bounded_descent(
 
 
 def _generative_decode(abc: AbcFile, options: DecodeOptions, progress: Progress | None) -> np.ndarray:
-    """§8 step 8: the fast decode refined by the generative decoder, its work bounded first.
+    """§8 step 8: the fast decode refined by the generator the file names, its work bounded first;
+    a conditioned generator also reads the AV1 frame's quantizer and scale (settings.generator_inputs).
 
     G alone (no descent steps, on the CPU) runs on ONNX Runtime; the descent, and CUDA, need torch.
     """
     params, stats = _bounded_descent(abc, options.max_pixels)
+    generator, conditions = generator_inputs(abc)
     image, exact = fast_decode(abc)
     if not params.steps and options.device != "cuda":
         from .generative import onnx_generator
 
-        return onnx_generator.generate(image, exact, threads=options.threads, progress=progress)
+        return onnx_generator.generate(image, exact, generator=generator, conditions=conditions,
+                                       threads=options.threads, progress=progress)
     try:
         from .generative import descent
     except ImportError as e:
         reason = f"{params.steps} descent steps" if params.steps else "device cuda"
         msg = f"this file asks for {reason}, which need torch: pip install 'abcodec[torch]'"
         raise AbcError(msg) from e
-    return descent.inpaint(image, exact, params, stats, device=options.device, progress=progress,
-                           threads=options.threads)
+    return descent.inpaint(image, exact, params, stats, generator=generator, conditions=conditions,
+                           device=options.device, progress=progress, threads=options.threads)

@@ -4,13 +4,14 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from skimage import data
 from skimage.metrics import structural_similarity
 
 from abcodec import container
 from abcodec.codec import EncodeOptions, decode, encode
-from abcodec.generative import assist, descent, onnx_generator
+from abcodec.generative import assist, descent, networks, onnx_generator, settings
 from abcodec.generative.settings import Params
 from abcodec.reconstruct import fast_decode
 from benchmarks import generator
@@ -71,3 +72,26 @@ def test_self_ensemble_of_one_view_is_g_and_more_views_are_reported(tmp_path):
     for count in (2, 4):
         averaged = np.clip(np.rint(np.mean(outputs[:count], axis=0)), 0, 255).astype(np.uint8)
         assert row[f"G x{count}"]["ssim"] == pytest.approx(rgb_ssim(averaged), abs=1e-6)
+
+
+def test_several_generators_run_side_by_side_each_with_what_it_reads(tmp_path):
+    """A conditioned G gets its file's conditions: its reported SSIM is that of G run on them."""
+    torch.manual_seed(0)
+    conditioned = networks.Generator(conditioned=True)
+    torch.nn.init.normal_(conditioned.tail.weight, std=0.05)
+    torch.nn.init.normal_(conditioned.modulation[2].weight, std=0.3)
+    torch.save({k: v.half() for k, v in conditioned.state_dict().items()}, tmp_path / "mine.pt")
+    blind = settings.GENERATORS[0].resource(".pt")
+    Image.fromarray(ORIGINAL).save(tmp_path / "a.png")
+    out = tmp_path / "result.json"
+    assert generator.main([str(tmp_path), "--bpp", "0.5", "--steps", "0", "--weights", str(blind), str(tmp_path / "mine.pt"),
+                           "--json", str(out)]) == 0
+    row = json.loads(out.read_text())["rows"][0]
+    fill, known = fill_and_known()
+    encoded = encode(ORIGINAL, options=EncodeOptions(bpp=0.5))
+    conditions = settings.conditions_of(container.read_file(encoded))
+    loaded = (networks.load_efficientnet(), networks.load_generator(tmp_path / "mine.pt"))
+    refined = descent.inpaint_with(fill, known, Params(), assist.Statistics(), loaded, conditions)
+    assert row["mine ppgn0"]["ssim"] == pytest.approx(rgb_ssim(refined), abs=1e-4)
+    assert row["generator ppgn0"]["ssim"] == pytest.approx(
+        rgb_ssim(onnx_generator.generate(fill, known, generator=settings.GENERATORS[0])), abs=2e-3)

@@ -335,7 +335,7 @@ def test_decode_threads_reach_the_generative_decoder(sample, tmp_path, monkeypat
 
     assert cli.encode_cli([str(sample), str(tmp_path / "g.abc")]) == 0  # the default file asks for G
     seen, session = [], onnx_generator._session
-    monkeypatch.setattr(onnx_generator, "_session", lambda threads: seen.append(threads) or session(threads))
+    monkeypatch.setattr(onnx_generator, "_session", lambda stem, threads: seen.append(threads) or session(stem, threads))
     for count in ("1", "2"):
         assert cli.decode_cli([str(tmp_path / "g.abc"), str(tmp_path / f"{count}.png"), "--threads", count]) == 0
     assert seen == [1, 2]

@@ -236,7 +236,7 @@ def test_decode_threads_reach_onnx_runtime_and_leave_the_pixels_alone(monkeypatc
     data = encode(gradient(48, 64), options=EncodeOptions(bpp=0.25))
     assert container.read_file(data).header.inpainter == container.INPAINTER_PPGN  # a file for G
     seen, session = [], onnx_generator._session
-    monkeypatch.setattr(onnx_generator, "_session", lambda threads: seen.append(threads) or session(threads))
+    monkeypatch.setattr(onnx_generator, "_session", lambda stem, threads: seen.append(threads) or session(stem, threads))
     one, two = np.asarray(decode(data, threads=1)), np.asarray(decode(data, options=DecodeOptions(threads=2)))
     assert seen == [1, 2]
     np.testing.assert_array_equal(one, two)

@@ -27,7 +27,7 @@ def networks():
 
 @pytest.fixture(autouse=True)
 def test_networks(monkeypatch, networks):
-    monkeypatch.setattr(descent, "_networks", lambda device: networks)
+    monkeypatch.setattr(descent, "_networks", lambda device, generator: networks)
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +110,24 @@ def test_style_and_class_terms_take_stored_statistics(problem, networks):
         torch.from_numpy(fill).permute(2, 0, 1)[None].float()))[0].numpy())
     out = descent.inpaint(fill, known, Params(steps=1, classification=1.0, style=1.0), stats)
     assert np.array_equal(out[known], fill[known])
+
+
+def test_a_conditioned_generator_runs_with_the_conditions_given(problem, networks):
+    """inpaint_with binds the conditions to G: its output is G's with them, and other conditions
+    give another output."""
+    net, _ = networks
+    torch.manual_seed(1)
+    generator = nets.Generator(conditioned=True)
+    torch.nn.init.normal_(generator.tail.weight, std=0.05)
+    torch.nn.init.normal_(generator.modulation[2].weight, std=0.3)
+    generator.eval()
+    _, _, fill = problem
+    nothing = np.zeros(fill.shape[:2], bool)
+    conditions = np.array([200.0, 1.0], np.float32)
+    out = descent.inpaint_with(fill, nothing, Params(), Statistics(), (net, generator), conditions)
+    fill_t = torch.from_numpy(fill).permute(2, 0, 1)[None].float()
+    with torch.no_grad():
+        expected = generator(net.encode(fill_t), fill_t, torch.from_numpy(conditions)[None])[0].permute(1, 2, 0)
+    assert np.abs(out.astype(float) - np.clip(np.rint(expected.numpy()), 0, 255)).max() <= 1
+    other = descent.inpaint_with(fill, nothing, Params(), Statistics(), (net, generator), np.array([30.0, 0.0], np.float32))
+    assert np.abs(other.astype(int) - out.astype(int)).max() > 2

@@ -12,7 +12,8 @@ from skimage import data
 
 import abcodec
 from abcodec.generative import descent, onnx_generator, tiles
-from abcodec.generative.settings import Params, packaged_generator_hash
+from abcodec.generative import settings
+from abcodec.generative.settings import Params
 
 ONNX_TOLERANCE = 1
 """Grey levels by which ONNX Runtime's output may differ from torch's, after rounding: both run the
@@ -33,18 +34,36 @@ def astronaut_fill(size=(96, 128)) -> np.ndarray:
         __import__("PIL.ImageFilter", fromlist=["GaussianBlur"]).GaussianBlur(2)))
 
 
-def test_onnx_model_matches_the_torch_networks_it_was_made_from():
+SAMPLE_CONDITIONS = {False: None, True: np.array([120.0, 0.5], np.float32)}
+"""What each kind of generator is run with: a blind one nothing, a conditioned one a mid quantizer
+on a frame shrunk by 2^0.5."""
+
+
+@pytest.mark.parametrize("shipped", settings.GENERATORS, ids=lambda shipped: shipped.stem)
+def test_onnx_model_matches_the_torch_networks_it_was_made_from(shipped):
     fill = astronaut_fill()
     known = np.zeros(fill.shape[:2], bool)
-    onnx_out = onnx_generator.generate(fill, known).astype(int)
-    torch_out = descent.inpaint(fill, known, Params(), device="cpu").astype(int)
+    conditions = SAMPLE_CONDITIONS[shipped.conditioned]
+    onnx_out = onnx_generator.generate(fill, known, generator=shipped, conditions=conditions).astype(int)
+    torch_out = descent.inpaint(fill, known, Params(), generator=shipped, conditions=conditions, device="cpu").astype(int)
     assert np.abs(onnx_out - torch_out).max() <= ONNX_TOLERANCE
     assert np.abs(onnx_out - fill.astype(int)).mean() > 0.1  # G does something
 
 
-def test_onnx_model_names_the_packaged_weights():
-    meta = onnx_generator._session(None).get_modelmeta().custom_metadata_map
-    assert meta[onnx_generator.ONNX_HASH_KEY] == packaged_generator_hash().hex()
+@pytest.mark.parametrize("shipped", settings.GENERATORS, ids=lambda shipped: shipped.stem)
+def test_onnx_model_names_its_weights_and_takes_the_conditions_its_generator_reads(shipped):
+    session = onnx_generator._session(shipped.stem, None)
+    assert session.get_modelmeta().custom_metadata_map[onnx_generator.ONNX_HASH_KEY] == shipped.sha256().hex()
+    assert [i.name for i in session.get_inputs()] == ["fill", "conditions"][: 1 + shipped.conditioned]
+
+
+@pytest.mark.parametrize("shipped", settings.GENERATORS, ids=lambda shipped: shipped.stem)
+def test_conditions_go_to_a_conditioned_generator_only(shipped):
+    fill = astronaut_fill((32, 32))
+    known = np.zeros(fill.shape[:2], bool)
+    wrong = None if shipped.conditioned else np.array([120.0, 0.5], np.float32)
+    with pytest.raises(ValueError, match="reads the file's conditions" if shipped.conditioned else "takes no conditions"):
+        onnx_generator.generate(fill, known, generator=shipped, conditions=wrong)
 
 
 @pytest.mark.parametrize("tile", [None, 40])

@@ -28,8 +28,10 @@ import torch
 from ..container import AbcError
 from . import losses
 from .assist import Statistics
-from .networks import LATENT_CHANNELS, LATENT_STRIDE, classifier_logits, load_efficientnet, load_generator
-from .settings import Params, Progress
+from .networks import (
+    LATENT_CHANNELS, LATENT_STRIDE, WithConditions, classifier_logits, load_efficientnet, load_generator,
+)
+from .settings import Params, Progress, ShippedGenerator, newest_generator
 from .tiles import as_planes, blend_tiles, check_fill, composite, tiles, to_output
 
 def inpaint(
@@ -38,6 +40,8 @@ def inpaint(
     params: Params = Params(),
     stats: Statistics = Statistics(),
     *,
+    generator: ShippedGenerator | None = None,
+    conditions: np.ndarray | None = None,
     device: str = "cpu",
     progress: Progress | None = None,
     threads: int | None = None,
@@ -46,13 +50,18 @@ def inpaint(
     the packaged networks.
 
     ``known`` is the bool (H, W) mask of exact pixels, which come back unchanged; ``stats`` are the
-    file's assistant statistics (a Gram matrix of the wrong size is an AbcError). Returns uint8
+    file's assistant statistics (a Gram matrix of the wrong size is an AbcError). ``generator`` is
+    the shipped one the file names (None: the newest) and ``conditions`` what a conditioned one
+    reads of the file (settings.conditions_of), given to it and only to it. Returns uint8
     of the fill's shape. ``device`` is "cpu", "cuda" or "auto" (CUDA when there is one);
     ``threads`` sets torch's CPU threads for the process (None: leaves them as they are).
     """
+    generator = generator or newest_generator()
+    generator.check_conditions(conditions)
     if threads is not None:
         torch.set_num_threads(threads)
-    return inpaint_with(fill, known, params, stats, _networks(_device(device)), progress=progress)
+    return inpaint_with(fill, known, params, stats, _networks(_device(device), generator), conditions,
+                        progress=progress)
 
 
 def _device(name: str) -> str:
@@ -66,10 +75,15 @@ def _device(name: str) -> str:
 
 
 def inpaint_with(
-    fill: np.ndarray, known: np.ndarray, params: Params, stats: Statistics, networks: tuple, *,
-    progress: Progress | None = None,
+    fill: np.ndarray, known: np.ndarray, params: Params, stats: Statistics, networks: tuple,
+    conditions: np.ndarray | None = None, *, progress: Progress | None = None,
 ) -> np.ndarray:
-    """:func:`inpaint` with the networks given: (E/C, G) on one device, as :func:`_networks` makes them."""
+    """:func:`inpaint` with the networks given: (E/C, G) on one device, as :func:`_networks` makes them,
+    and a conditioned G's conditions."""
+    if conditions is not None:
+        net, generator = networks
+        bound = torch.as_tensor(np.asarray(conditions, np.float32), device=next(generator.parameters()).device)
+        networks = (net, WithConditions(generator, bound))
     fill, known = check_fill(fill, known)
     if stats.gram is not None and stats.gram.shape != (LATENT_CHANNELS, LATENT_CHANNELS):
         msg = f"gram: Gram statistics of {stats.gram.shape[0]} channels, this generator's latent has {LATENT_CHANNELS}"
@@ -84,10 +98,11 @@ def inpaint_with(
     return blend_tiles(fill, known, run)
 
 
-@functools.lru_cache(maxsize=2)
-def _networks(device: str) -> tuple:
-    """(E/C, G) on a device, loaded once per process: loading costs more than a small decode."""
-    return networks_on(load_efficientnet(), load_generator(), device)
+@functools.lru_cache(maxsize=4)
+def _networks(device: str, generator: ShippedGenerator) -> tuple:
+    """(E/C, G) on a device, G a shipped one, loaded once per process: loading costs more than a
+    small decode."""
+    return networks_on(load_efficientnet(), load_generator(generator.resource(".pt")), device)
 
 
 def networks_on(net, generator, device: str) -> tuple:

@@ -4,7 +4,8 @@
 alone remakes it from existing weights). The graph torch exports is then rewritten where ONNX
 Runtime runs an equivalent graph faster, and the rewrite is checked to give bit-identical outputs;
 the model records the SHA-256 of the torch weights it was made from (onnx_generator.ONNX_HASH_KEY),
-which is the generator's identity in every file's HEAD.
+which is the generator's identity in every file's HEAD. A conditioned G's model has a second input,
+``conditions`` (1, 2): the file's base_q_idx and frame scale (settings.conditions_of).
 """
 
 from __future__ import annotations
@@ -15,19 +16,24 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .networks import FILL_CHANNELS, LATENT_STRIDE, Generator, load_efficientnet, load_generator
+from .networks import CONDITIONS, FILL_CHANNELS, LATENT_STRIDE, Generator, load_efficientnet, load_generator
 from .onnx_generator import ONNX_HASH_KEY
+
+SAMPLE_CONDITIONS = ((40.0, 0.0), (200.0, 0.58))
+"""Conditions the export's checks run a conditioned model at: a fine quantizer at the image's size,
+and a coarse one on a frame shrunk 1.5 times."""
 
 
 class _Decoder(torch.nn.Module):
-    """fill -> G(E(fill), fill): the default decoder's one forward pass, as ONNX exports it."""
+    """fill [, conditions] -> G(E(fill), fill [, conditions]): the default decoder's one forward
+    pass, as ONNX exports it."""
 
     def __init__(self, generator: Generator) -> None:
         super().__init__()
         self.net, self.generator = load_efficientnet(), generator
 
-    def forward(self, fill: torch.Tensor) -> torch.Tensor:
-        return self.generator(self.net.encode(fill), fill)
+    def forward(self, fill: torch.Tensor, conditions: torch.Tensor | None = None) -> torch.Tensor:
+        return self.generator(self.net.encode(fill), fill, conditions)
 
 
 def export_onnx(weights: Path) -> Path:
@@ -36,14 +42,17 @@ def export_onnx(weights: Path) -> Path:
     from the float32 network the torch decoder runs (the fp16 weights, widened)."""
     import onnx
 
-    model = _Decoder(load_generator(weights)).eval()
+    generator = load_generator(weights)
+    model = _Decoder(generator).eval()
     target = weights.with_suffix(".onnx")
-    sample = torch.zeros(1, 3, 64, 64)
+    sample = (torch.zeros(1, 3, 64, 64),) + ((torch.zeros(1, CONDITIONS),) if generator.conditioned else ())
+    names = ["fill", "conditions"][: len(sample)]
     axes = {2: "height", 3: "width"}
-    torch.onnx.export(model, (sample,), target, dynamo=False, opset_version=17, input_names=["fill"],
+    torch.onnx.export(model, sample, target, dynamo=False, opset_version=17, input_names=names,
                       output_names=["image"], dynamic_axes={"fill": axes, "image": axes})
     graph = onnx.load(target)
     _shuffles_as_convolutions(graph)
+    _check_matches_torch(graph.SerializeToString(), model)
     entry = graph.metadata_props.add()
     entry.key, entry.value = ONNX_HASH_KEY, hashlib.sha256(weights.read_bytes()).hexdigest()
     onnx.save(graph, target)
@@ -124,13 +133,45 @@ def _prune(graph) -> None:
             graph.node.remove(node)
 
 
-def _check_same_outputs(before: bytes, after: bytes) -> None:
+def _samples(conditioned: bool) -> list[dict[str, np.ndarray]]:
+    """The inputs the checks run: two sizes, and for a conditioned model SAMPLE_CONDITIONS."""
+    feeds = []
+    for shape, conditions in zip(((1, 3, 37, 50), (1, 3, 128, 96)), SAMPLE_CONDITIONS):
+        feed = {"fill": np.random.default_rng(0).uniform(0, 255, shape).astype(np.float32)}
+        if conditioned:
+            feed["conditions"] = np.array([conditions], np.float32)
+        feeds.append(feed)
+    return feeds
+
+
+def _session(model: bytes):
     import onnxruntime
 
-    sessions = [onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"]) for model in (before, after)]
-    for shape in ((1, 3, 37, 50), (1, 3, 128, 96)):
-        sample = np.random.default_rng(0).uniform(0, 255, shape).astype(np.float32)
-        first, second = (session.run(None, {"fill": sample})[0] for session in sessions)
+    return onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"])
+
+
+def _check_same_outputs(before: bytes, after: bytes) -> None:
+    sessions = [_session(model) for model in (before, after)]
+    for feed in _samples(len(sessions[0].get_inputs()) > 1):
+        first, second = (session.run(None, feed)[0] for session in sessions)
         if not np.array_equal(first, second):
-            msg = f"the rewritten ONNX graph differs from the exported one by {np.abs(first - second).max()} on {shape}"
+            msg = f"the rewritten ONNX graph differs from the exported one by {np.abs(first - second).max()} on {feed['fill'].shape}"
+            raise RuntimeError(msg)
+
+
+TORCH_TOLERANCE = 0.01
+"""Grey levels by which the exported model may differ from the torch network it came from, before
+rounding (float32 arithmetic in another order: about 1e-4)."""
+
+
+def _check_matches_torch(exported: bytes, model: _Decoder) -> None:
+    """The model computes what the torch network does, conditions included: an input traced as a
+    constant, or a modulation left out, would show at one of the sample conditions."""
+    session = _session(exported)
+    for feed in _samples(model.generator.conditioned):
+        with torch.no_grad():
+            expected = model(*(torch.from_numpy(value) for value in feed.values())).numpy()
+        difference = np.abs(session.run(None, feed)[0] - expected).max()
+        if not difference <= TORCH_TOLERANCE:
+            msg = f"the ONNX model differs from the torch network by {difference} grey levels on {feed['fill'].shape}"
             raise RuntimeError(msg)

@@ -10,14 +10,17 @@ assistant statistics import this module: torch costs a second to import.
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .settings import CLASSIFIER_SIZE
+from .settings import CLASSIFIER_SIZE, newest_generator
+
+if TYPE_CHECKING:
+    from importlib.abc import Traversable
 
 STAGES = ((1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3),
           (6, 5, 2, 192, 4), (6, 3, 1, 320, 1))
@@ -37,11 +40,14 @@ FILL_CHANNELS = 3 * LATENT_STRIDE**2
 CORRECTION_SCALE = 64.0
 """G's tail works in units of 64 grey levels, so its weights stay near 1 in size."""
 
-WEIGHTS_FILE = "weights/generator.pt"
-"""G's fp16 state dict inside the package (abcodec/weights, not this folder), made by ``python -m
-abcodec.generative.train``; its SHA-256 is in ``weights/generator.sha256`` and in the header of
-every file decoded with it."""
+CONDITIONS = 2
+CONDITION_RANGES = (255.0, 4.0)
+"""What a conditioned G reads of the file besides the pixels (format_spec/abc.md §8 step 8): the AV1
+frame's base_q_idx (0..255) and its scale s, log2 of the image's size over the frame's (0..4, the
+frame being at least 1/16 of each side, §12); each divided by its range, so the network sees 0..1."""
 
+MODULATION_HIDDEN = 32
+"""Width of the small network that turns the conditions into G's per-channel scales and shifts."""
 
 def normalise(rgb: torch.Tensor) -> torch.Tensor:
     """0..255 RGB -> the network's input range, (x - 127) / 128 (checked on skimage's cat and coffee)."""
@@ -138,7 +144,8 @@ class ResidualBlock(nn.Module):
 
 
 class Generator(nn.Module):
-    """G: latent h (N, 24, H/4, W/4) and the fill it came from (N, 3, H, W) -> fill + correction.
+    """G: latent h (N, 24, H/4, W/4) and the fill it came from (N, 3, H, W) -> fill + correction;
+    a conditioned G also reads the file's conditions (N, 2): the AV1 quantizer and the frame's scale.
 
     G reads h and the fill itself, its 4×4 pixel cells laid out as 48 channels beside h's 24: an
     AV1 base keeps detail finer than E's stride-4 features describe, and a super-resolution network
@@ -152,9 +159,18 @@ class Generator(nn.Module):
     stride 4, where h lives: the decoder runs G forward and backward at every latent step, and
     a full-resolution layer of c channels costs as much as a stride-4 layer of 4c. Two
     pixel-shuffle steps bring the correction to full resolution through thin layers.
+
+    The conditions act as a per-channel modulation (FiLM: each stride-4 stage's channels scaled by
+    1 + γ and shifted by β, γ and β made from the conditions by a small network), not as constant
+    planes beside the input: a constant plane through the head's convolution only adds a bias to
+    each channel (and a frame at the zero-padded border), while a scale can turn a channel's
+    correction down where the quantizer is fine, and the modulation costs a few operations per
+    channel instead of two more input planes at every pixel. Its last layer starts at zero, so a
+    conditioned G made from a blind one's weights (``python -m abcodec.generative.train --init``)
+    starts as that G.
     """
 
-    def __init__(self, width: int = 48, blocks: int = 3) -> None:
+    def __init__(self, width: int = 48, blocks: int = 3, conditioned: bool = False) -> None:
         super().__init__()
         self.head = nn.Conv2d(LATENT_CHANNELS + FILL_CHANNELS, width, 3, padding=1)
         self.body = nn.Sequential(*(ResidualBlock(width) for _ in range(blocks)))
@@ -163,15 +179,55 @@ class Generator(nn.Module):
         self.tail = nn.Conv2d(8, 3, 3, padding=1)
         nn.init.zeros_(self.tail.weight)
         nn.init.zeros_(self.tail.bias)
+        self.modulation = None
+        if conditioned:  # (γ, β) for the head's output and each residual block's
+            self.modulation = nn.Sequential(nn.Linear(CONDITIONS, MODULATION_HIDDEN), nn.ReLU(),
+                                            nn.Linear(MODULATION_HIDDEN, 2 * width * (blocks + 1)))
+            nn.init.zeros_(self.modulation[2].weight)
+            nn.init.zeros_(self.modulation[2].bias)
 
-    def correction(self, h: torch.Tensor, fill: torch.Tensor) -> torch.Tensor:
+    @property
+    def conditioned(self) -> bool:
+        return self.modulation is not None
+
+    def correction(self, h: torch.Tensor, fill: torch.Tensor, conditions: torch.Tensor | None = None) -> torch.Tensor:
         """The residual G adds, in grey levels, at 4x the size of h."""
-        x = self.body(F.relu(self.head(torch.cat([h, fill_cells(fill, h.shape[2:])], dim=1))))
+        stages = self._modulations(conditions)
+        x = F.relu(stages[0](self.head(torch.cat([h, fill_cells(fill, h.shape[2:])], dim=1))))
+        for block, modulate in zip(self.body, stages[1:]):
+            x = modulate(block(x))
         return CORRECTION_SCALE * self.tail(self.up2(self.up1(x)))
 
-    def forward(self, h: torch.Tensor, fill: torch.Tensor) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, fill: torch.Tensor, conditions: torch.Tensor | None = None) -> torch.Tensor:
         """fill + correction, cropped to the fill's size (E rounds odd sizes up); not clamped."""
-        return fill + self.correction(h, fill)[..., : fill.shape[2], : fill.shape[3]]
+        return fill + self.correction(h, fill, conditions)[..., : fill.shape[2], : fill.shape[3]]
+
+    def _modulations(self, conditions: torch.Tensor | None) -> list:
+        """One function per stride-4 stage (the head, then each block): x -> x·(1 + γ) + β for a
+        conditioned G, the identity for a blind one. Conditions must be given to the one and only to it."""
+        if (conditions is None) == self.conditioned:
+            msg = ("a conditioned generator needs the file's conditions" if self.conditioned
+                   else "this generator takes no conditions")
+            raise ValueError(msg)
+        if conditions is None:
+            return [lambda x: x] * (1 + len(self.body))
+        scaled = torch.stack([conditions[:, index] / span for index, span in enumerate(CONDITION_RANGES)], dim=1)
+        values = self.modulation(scaled)
+        pairs = values.reshape(values.shape[0], 2 * (1 + len(self.body)), -1, 1, 1).split(2, dim=1)
+        return [lambda x, pair=pair: x * (1 + pair[:, 0]) + pair[:, 1] for pair in pairs]
+
+
+class WithConditions(nn.Module):
+    """A conditioned G with one file's conditions bound: (h, fill) -> image, as a blind G is called
+    (by the descent and the export)."""
+
+    def __init__(self, generator: Generator, conditions: torch.Tensor) -> None:
+        super().__init__()
+        self.generator = generator
+        self.register_buffer("conditions", conditions.reshape(1, CONDITIONS))
+
+    def forward(self, h: torch.Tensor, fill: torch.Tensor) -> torch.Tensor:
+        return self.generator(h, fill, self.conditions.expand(h.shape[0], -1))
 
 
 def fill_cells(fill: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
@@ -182,18 +238,25 @@ def fill_cells(fill: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
     return F.pixel_unshuffle(padded, LATENT_STRIDE)
 
 
-def load_generator(path: Path | None = None) -> Generator:
+def load_generator(path: Path | Traversable | None = None) -> Generator:
     """The trained G (fp16 on disk, float32 here) in eval mode with frozen weights; the
-    packaged one unless ``path`` names another. Its width and depth are read from the weights, so
-    a G trained wider or deeper (``python -m abcodec.generative.train --width W --blocks B``) loads
-    as it is."""
-    source = resources.files("abcodec").joinpath(WEIGHTS_FILE) if path is None else Path(path)
+    newest packaged one (settings.GENERATORS) unless ``path`` names another. Its width, depth and whether it reads conditions
+    are read from the weights, so a G trained wider or deeper (``python -m
+    abcodec.generative.train --width W --blocks B``) loads as it is."""
+    source = newest_generator().resource(".pt") if path is None else path
+    source = Path(source) if isinstance(source, str) else source
     with source.open("rb") as handle:
         state = torch.load(handle, map_location="cpu", weights_only=True)
-    blocks = 1 + max((int(name.split(".")[1]) for name in state if name.startswith("body.")), default=-1)
-    generator = Generator(width=state["head.weight"].shape[0], blocks=blocks)
+    generator = generator_for(state)
     generator.load_state_dict({name: value.float() for name, value in state.items()})
     generator.eval()
     for parameter in generator.parameters():
         parameter.requires_grad_(False)
     return generator
+
+
+def generator_for(state: dict[str, torch.Tensor]) -> Generator:
+    """An untrained G of the shape a state dict describes: its width, depth, and conditions or none."""
+    blocks = 1 + max((int(name.split(".")[1]) for name in state if name.startswith("body.")), default=-1)
+    return Generator(width=state["head.weight"].shape[0], blocks=blocks,
+                     conditioned=any(name.startswith("modulation.") for name in state))

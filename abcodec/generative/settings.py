@@ -2,7 +2,9 @@
 
 They are what a file made for inpainter 1 stores in HEAD (steps, noise seed, the 8 float
 parameters, the generator's hash), so the encoder writes them and the decoder checks them
-before importing the networks; descent.py runs the descent they describe.
+before importing the networks; descent.py runs the descent they describe. The generators the
+package ships, keyed by that hash, and the conditions a conditioned one reads of the file
+(§8 step 8) are here too.
 """
 
 from __future__ import annotations
@@ -12,11 +14,18 @@ import math
 from collections.abc import Callable
 from dataclasses import astuple, dataclass, replace
 from importlib import resources
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from .. import container
+from ..av1_headers import parse_headers
 from ..checks import is_integer
-from ..container import AbcError, Header
+from ..container import AbcError, AbcFile, Header
 from .tiles import tile_size, tiles
+
+if TYPE_CHECKING:
+    from importlib.abc import Traversable
 
 Progress = Callable[[int, int, float], None]
 """progress(steps done, steps in all, estimated seconds left): the generative decoder's steps."""
@@ -107,21 +116,96 @@ def work_units(header: Header, steps: int, has_classes: bool) -> int:
     return units
 
 
+@dataclass(frozen=True)
+class ShippedGenerator:
+    """A generator this package ships (format_spec/abc.md §8 step 8): its files under abcodec/,
+    ``stem`` + ``.pt`` (the fp16 torch weights), ``.sha256`` (their SHA-256, the id a file's HEAD
+    carries) and ``.onnx`` (the default decoder's model), and whether it reads the file's conditions."""
+
+    stem: str
+    conditioned: bool
+
+    def resource(self, suffix: str) -> Traversable:
+        return resources.files("abcodec").joinpath(self.stem + suffix)
+
+    def sha256(self) -> bytes:
+        """SHA-256 of the weights, from the .sha256 file beside them (no torch, no hashing)."""
+        return _recorded_hash(self.stem)
+
+    def check_conditions(self, conditions: object) -> None:
+        """A conditioned generator runs with the file's conditions, a blind one without: a caller
+        that mixes them up would decode with made-up inputs."""
+        if self.conditioned and conditions is None:
+            msg = f"generator {self.stem} reads the file's conditions (settings.conditions_of); none were given"
+            raise ValueError(msg)
+        if not self.conditioned and conditions is not None:
+            msg = f"generator {self.stem} takes no conditions"
+            raise ValueError(msg)
+
+
+GENERATORS = (
+    ShippedGenerator("weights/generator", conditioned=False),
+)
+"""Every generator this package has shipped, oldest first: a file names one by the hash in its
+HEAD and decodes with that one for as long as the package keeps it. The encoder names the newest."""
+
+
 @functools.cache
-def packaged_generator_hash() -> bytes:
-    """SHA-256 of the generator weights this package ships (weights/generator.sha256), without torch."""
-    text = resources.files("abcodec").joinpath("weights/generator.sha256").read_text()
+def _recorded_hash(stem: str) -> bytes:
+    text = resources.files("abcodec").joinpath(stem + ".sha256").read_text()
     return bytes.fromhex(text.split()[0])
+
+
+def newest_generator() -> ShippedGenerator:
+    """The generator the encoder names: the last this package shipped."""
+    return GENERATORS[-1]
+
+
+def packaged_generator_hash() -> bytes:
+    """SHA-256 of the generator the encoder names (weights/*.sha256), without torch."""
+    return newest_generator().sha256()
+
+
+def generator_of(header: Header) -> ShippedGenerator:
+    """The shipped generator whose hash a file's HEAD names (its first 8 bytes in version 3, all 32
+    before); a file made for weights this package does not have is refused by name."""
+    for shipped in GENERATORS:
+        if header.generator == shipped.sha256()[: len(header.generator)]:
+            return shipped
+    ours = ", ".join(f"{shipped.sha256().hex()[:16]}…" for shipped in GENERATORS)
+    msg = (f"HEAD: made for generator weights {header.generator.hex()[:16]}…, this decoder has "
+           f"{ours}; decode with inpainter 'diffusion'")
+    raise AbcError(msg)
+
+
+NO_FRAME_CONDITIONS = (255.0, 0.0)
+"""§8 step 8: the conditions of a file without an AV1 frame (the block layout, or a version 2 DCT
+base): the coarsest quantizer, at the image's size."""
+
+
+def conditions_of(abc: AbcFile) -> np.ndarray:
+    """What a conditioned generator reads of the file besides the pixels (§8 step 8), float32 (2,):
+    the base_q_idx of the AV1 frame in BASE (§12) and its scale s = ½·log2(W·H / (w·h)), W×H the
+    image's size and w×h the frame's, both from the frame header the fast decode parses too
+    (av1_headers.parse_headers); NO_FRAME_CONDITIONS without an AV1 frame."""
+    if abc.base is None or abc.header.version < 3:
+        return np.array(NO_FRAME_CONDITIONS, np.float32)
+    _, frame = parse_headers(bytes(abc.base))
+    scale = 0.5 * math.log2(abc.header.width * abc.header.height / (frame.width * frame.height))
+    return np.array([frame.base_q_idx, scale], np.float32)
+
+
+def generator_inputs(abc: AbcFile) -> tuple[ShippedGenerator, np.ndarray | None]:
+    """The generator a file for inpainter 1 names (refused by name if this package lacks it) and what
+    it reads of the file besides the pixels: its conditions if it is conditioned, else None."""
+    generator = generator_of(abc.header)
+    return generator, conditions_of(abc) if generator.conditioned else None
 
 
 def descent_of(header: Header) -> Params:
     """The descent a file asks for; a file made for another inpainter (the fast decode, refined
-    on request) gets the default one. A file made for other weights is refused by name."""
+    on request) gets the default one. A file made for weights this package lacks is refused by name."""
     if header.inpainter != container.INPAINTER_PPGN:
         return Params(noise_seed=header.noise_seed)
-    ours = packaged_generator_hash()
-    if header.generator != ours[: len(header.generator)]:
-        msg = (f"HEAD: made for generator weights {header.generator.hex()[:16]}…, this decoder has "
-               f"{ours.hex()[:16]}…; decode with inpainter 'diffusion'")
-        raise AbcError(msg)
+    generator_of(header)
     return Params.from_header(header.steps, header.noise_seed, header.params)
