@@ -52,7 +52,8 @@ the metadata .abc carries (288 MiB). More is refused, so ``< /dev/zero`` ends.""
 
 ENCODE_EXAMPLES = """\
 examples:
-  abc-encode photo.png photo.abc                  0.25 bpp, the default rate
+  abc-encode photo.png photo.abc                  the default quality, about AVIF's default
+  abc-encode photo.png photo.abc -q 60            a smaller file
   abc-encode photo.jpg small.abc --bpp 0.1
   abc-encode - photo.abc < photo.png              read stdin (as OUT, - writes stdout)
   abc-encode *.png -o encoded -j 4                several images, 4 at once: encoded/NAME.abc

@@ -85,8 +85,8 @@ def _encode_base(
     """A file whose rate all goes to the base layer (§12), without the block layer; with ``quality``
     its header is made again once the rate, which picks the decoder it names, is known."""
     overhead = len(container.write_file(AbcFile(header, None, None, ancillary, b"", alpha)))
-    if options.quality is not None:
-        payload = base_layer.encode_at_quality(array, options.quality, speed=options.speed, emphasis=emphasised)
+    if options.base_quality is not None:
+        payload = base_layer.encode_at_quality(array, options.base_quality, speed=options.speed, emphasis=emphasised)
         bpp = 8 * (overhead + len(payload)) / (header.width * header.height)
         header = header_for(options, width=header.width, height=header.height, mode=header.mode,
                             has_importance=emphasised is not None, bpp=bpp)

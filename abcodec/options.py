@@ -25,8 +25,15 @@ from .metadata import KINDS as METADATA_KINDS
 from .metadata import selected as selected_metadata
 from .option_fields import option
 
+DEFAULT_QUALITY = 94
+"""The base layer's quality when no rate is given (neither bpp nor the block layer): the lowest
+quality whose mean SSIM on BSDS500 val reaches that of Pillow's AVIF at its own defaults
+(``im.save("x.avif")``), as ``python -m benchmarks.quality --against-avif-default`` measures it
+(benchmarks/RESULTS.md, "The default quality")."""
+
 DEFAULT_BPP = 0.25
-"""Rate when neither bpp nor keep is given: a Kodak image is then ~12 KB."""
+"""The block layout's rate when neither bpp nor keep is given (it has no quality scale): a Kodak
+image is then ~12 KB."""
 
 GENERATIVE_MAX_BPP = 0.3
 """Above this ``bpp`` the encoder names the fast decoder unless told otherwise: on six Kodak
@@ -95,8 +102,9 @@ class BlockLayer:
 class EncodeOptions:
     """The encoder's options; validated once, here.
 
-    Rate is set by ``bpp`` (file bytes × 8 / pixels, the whole file counted) or, for the block
-    layer, by ``blocks.keep``; with neither, ``DEFAULT_BPP`` applies. By default the rate goes
+    Rate is set by ``quality`` (one AV1 quantizer, :attr:`base_quality`), ``bpp`` (file bytes × 8 /
+    pixels, the whole file counted) or, for the block layer, by ``blocks.keep``; with none, the
+    base layer is coded at ``DEFAULT_QUALITY`` and the block layer at ``DEFAULT_BPP``. By default the rate goes
     to the base layer (an AV1 frame, coded at ``speed``); ``blocks`` asks for the
     source paper's layout instead (:class:`BlockLayer`; ``True`` or a dict of its fields is
     accepted too).
@@ -111,9 +119,11 @@ class EncodeOptions:
 and dpi the file carries (all by default; "none" or () strips them).
     """
 
-    bpp: float | None = option(None, f"target bits per pixel of the whole file (default {DEFAULT_BPP})", type=float, metavar="B")
+    bpp: float | None = option(None, "target bits per pixel of the whole file, instead of a quality "
+                                      f"(the default without a base layer: {DEFAULT_BPP})", type=float, metavar="B")
     quality: int | None = option(None, "0 (smallest) .. 100: a fixed quality instead of a rate, one AV1 quantizer "
-                                       "calibrated so that equal quality means about equal SSIM", type=int,
+                                       "calibrated so that equal quality means about equal SSIM "
+                                       f"(default {DEFAULT_QUALITY}: about AVIF's default SSIM)", type=int,
                                  metavar="Q", flags=("-q", "--quality"))
     speed: int = option(DEFAULT_SPEED, f"AV1 encoder effort for the base layer, {SPEED_RANGE[0]} (slowest, "
                                        f"smallest) .. {SPEED_RANGE[1]}", type=int, metavar="N")
@@ -134,7 +144,8 @@ and dpi the file carries (all by default; "none" or () strips them).
     metadata: tuple[str, ...] = option(tuple(METADATA_KINDS), "which of the input's metadata to carry: "
                                        f"{','.join(METADATA_KINDS)}, all or none (default all)", metavar="LIST")
     blocks: BlockLayer | None = option(None, "no coarse base layer: spend the rate on kept blocks only "
-                                             "(the source paper's layout)", flag="--no-base")
+                                             "(the source paper's layout; no quality scale: --bpp, "
+                                             f"default {DEFAULT_BPP}, or --keep)", flag="--no-base")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "blocks", _as_block_layer(self.blocks))
@@ -205,6 +216,14 @@ and dpi the file carries (all by default; "none" or () strips them).
             return self.inpainter
         generative = self.steps or bpp is None or bpp <= GENERATIVE_MAX_BPP
         return "ppgn" if generative else "diffusion"
+
+    @property
+    def base_quality(self) -> int | None:
+        """The quality the base layer is coded at: ``quality``, or DEFAULT_QUALITY when no rate
+        was given; None when the rate is a target (``bpp``) or the block layer takes it."""
+        if self.quality is not None or self.bpp is not None or self.blocks is not None:
+            return self.quality
+        return DEFAULT_QUALITY
 
     def byte_budget(self, width: int, height: int) -> int:
         """Bytes the whole file may take at ``bpp`` (or DEFAULT_BPP)."""

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from abcodec import images, options, reconstruct
+from abcodec import images, reconstruct
 from abcodec import container
 from abcodec.codec import BlockLayer, DecodeOptions, EncodeOptions, decode, encode
 from abcodec.container import AbcError, AbcWarning
@@ -81,15 +81,14 @@ def assert_meets_the_rate(encoded: bytes, pixels: int, bpp: float) -> None:
 
 
 @pytest.mark.parametrize(("width", "height", "bpp"), [
-    (512, 512, 0.1), (512, 512, 0.25), (512, 512, 0.6), (512, 512, None), (384, 256, 0.1), (384, 256, 0.25),
+    (512, 512, 0.1), (512, 512, 0.25), (512, 512, 0.6), (384, 256, 0.1), (384, 256, 0.25),
     (384, 256, 0.5), (192, 128, 0.3), (192, 128, 0.8),
 ])
 def test_bpp_target_is_met_from_below(width, height, bpp):
-    """None: the default rate. (At 192×128 and 0.1 bpp, a 307-byte budget, one quantizer step is
-    more than 8 % of the file: it lands 10 % under, past the README's bound.)"""
+    """(At 192×128 and 0.1 bpp, a 307-byte budget, one quantizer step is more than 8 % of the file:
+    it lands 10 % under, past the README's bound.)"""
     image = np.asarray(Image.fromarray(data.astronaut()).resize((width, height)))
-    encoded = encode(image, options=EncodeOptions() if bpp is None else EncodeOptions(bpp=bpp))
-    assert_meets_the_rate(encoded, width * height, options.DEFAULT_BPP if bpp is None else bpp)
+    assert_meets_the_rate(encode(image, options=EncodeOptions(bpp=bpp)), width * height, bpp)
 
 
 def test_keep_zero_decodes_to_mid_grey():
