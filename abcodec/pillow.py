@@ -37,13 +37,14 @@ fields of DecodeOptions but ``max_pixels``, which follows ``Image.MAX_IMAGE_PIXE
 Save options (``im.save(path, **options)``), all optional:
 
 - the fields of :class:`abcodec.options.EncodeOptions`: ``quality`` (0..100, as every Pillow
-  plugin takes it: one AV1 quantizer, calibrated so that equal quality means about equal SSIM;
-  by default ``options.DEFAULT_QUALITY``, 94, about the SSIM of Pillow's AVIF default in fewer
-  bytes) or ``bpp`` (the rate, the exact control; 0.25 by default for ``blocks``), ``speed``, ``inpainter``, ``steps``, ``assist``,
-  ``ablation`` (how strongly ``importance`` or ``roi``, below, moves the rate toward what they
-  rank first; 0 ignores them), ``metadata`` (which of icc, exif, xmp, dpi to carry), and
-  ``blocks`` for the source paper's layout (a :class:`~abcodec.options.BlockLayer`, a dict of its
-  fields or True); their ranges are checked there;
+  plugin takes it: one AV1 quantizer, calibrated so that equal quality means about equal SSIM; by
+  default ``options.DEFAULT_QUALITY``, 94, about the SSIM of Pillow's AVIF default in fewer bytes)
+  or ``bpp`` (the rate, the exact control; 0.25 by default for ``blocks``), ``speed``,
+  ``inpainter``, ``steps``, ``assist``, ``ablation`` (how strongly ``importance`` or ``roi``,
+  below, moves the rate toward what they rank first; 0 ignores them), ``metadata`` (which of icc,
+  exif, xmp, dpi to carry), and ``blocks`` for the source paper's layout (a
+  :class:`~abcodec.options.BlockLayer`, a dict of its fields or True); their ranges are checked
+  there;
 - ``importance`` (a path, a PIL image, an array, or ``"auto"``) and ``roi`` (``"x,y,w,h"``
   strings or (x, y, w, h) tuples): where to keep detail at the same rate, as
   ``abc-encode --importance`` and ``--roi``;
