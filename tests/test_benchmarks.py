@@ -10,8 +10,9 @@ from PIL import Image
 from skimage import data
 
 from abcodec.base import DEFAULT_SPEED
+from abcodec.codec import EncodeOptions
 from abcodec.demo import jpeg_at_most
-from benchmarks import alpha, common, rd, roi, speed, table1
+from benchmarks import alpha, common, quality as quality_scale, rd, roi, speed, table1
 from benchmarks.metrics import bd_rate, ms_ssim, quality, ssimulacra2, ssimulacra2_version
 
 HAS_AVIF = common.avif_encoder() is not None
@@ -308,3 +309,32 @@ def test_ms_ssim_takes_grey_and_small_images_and_refuses_tinier_ones():
     assert 0 < ms_ssim(grey, np.flipud(grey)) < 1
     with pytest.raises(ValueError, match="16 pixels"):
         ms_ssim(grey[:8], grey[:8])
+
+
+@pytest.mark.skipif(not HAS_AVIF, reason="Pillow without AVIF")
+def test_quality_against_avif_default_runs_on_two_tiny_images(tiny_images, tmp_path):
+    """Each row is the mean over the images of what the codec writes and decodes, measured here
+    again; the choice is the lowest quality whose mean SSIM reaches AVIF's."""
+    out = tmp_path / "q.json"
+    default = EncodeOptions().base_quality
+    assert quality_scale.main([str(tiny_images), "--against-avif-default", "--qualities", "60", str(default),
+                               "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    images = [np.asarray(Image.open(path).convert("RGB")) for path in sorted(tiny_images.iterdir())]
+    avif_bpp = []
+    for image in images:
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format="AVIF")
+        avif_bpp.append(8 * len(buffer.getvalue()) / (image.shape[0] * image.shape[1]))
+    assert result["avif"]["bpp"] == pytest.approx(np.mean(avif_bpp))
+    assert result["default"] == result["quality"][str(default)]
+    means = {int(q): row["ssim"] for q, row in result["quality"].items()}
+    reaching = [q for q, value in means.items() if value >= result["avif"]["ssim"]]
+    assert result["chosen"] == min(reaching, default=None)
+
+
+def test_the_default_quality_is_the_lowest_that_reaches_the_target():
+    means = {80: {"ssim": 0.95}, 90: {"ssim": 0.97}, 94: {"ssim": 0.976}, 98: {"ssim": 0.99}}
+    assert quality_scale.lowest_quality_reaching(means, 0.976) == 94
+    assert quality_scale.lowest_quality_reaching(means, 0.9) == 80
+    assert quality_scale.lowest_quality_reaching(means, 0.995) is None
