@@ -25,7 +25,7 @@ from PIL import Image
 
 from abcodec import av1, base, container
 from abcodec.codec import BlockLayer, EncodeOptions, decode, encode
-from abcodec.generative import assist
+from abcodec.generative import assist, settings
 from abcodec.maskcode import encode_mask
 from abcodec.options import header_for
 from abcodec.pixels import pack_blocks
@@ -158,11 +158,15 @@ def av1_with_blocks() -> bytes:
 
 def av1_with_statistics() -> bytes:
     """An AV1-base file for the generative decoder with DSCT and both assistant chunks, their values
-    fixed here rather than measured, so that the vector does not depend on the networks' arithmetic."""
+    fixed here rather than measured, so that the vector does not depend on the networks' arithmetic.
+    It names the first generator the package shipped (abcodec 0.4's, which it keeps), whatever the
+    encoder names now: a file of an older release that must keep decoding."""
     options = EncodeOptions(steps=DESCENT_STEPS, assist=tuple(assist.KINDS))
     chunks = {container.CHUNK_CLAS: assist.pack_class_code(np.array(CLASS_CODE)),
               container.CHUNK_GRAM: assist.pack_gram(gram_matrix())}
-    return av1_file(pattern(20, 24, 3), AV1_FULL, options=options, chunks=chunks)
+    abc = container.read_file(av1_file(pattern(20, 24, 3), AV1_FULL, options=options, chunks=chunks))
+    first = settings.GENERATORS[0].sha256()[: len(abc.header.generator)]
+    return container.write_file(dataclasses.replace(abc, header=dataclasses.replace(abc.header, generator=first)))
 
 
 def as_version_1(data: bytes) -> bytes:
