@@ -74,3 +74,11 @@ def test_the_spec_lists_every_shipped_generator():
     rows = re.findall(r"^\s*\| `(weights/[\w-]+)` \| `([0-9a-f]{16})` \| ([^|]+) \|$", text, re.M)
     assert [(stem, bytes.fromhex(prefix), "*conditioned*" in reads) for stem, prefix, reads in rows] == [
         (shipped.stem, shipped.sha256()[:8], shipped.conditioned) for shipped in settings.GENERATORS]
+
+
+def test_every_shipped_generator_is_package_data():
+    """An installed package (not this checkout) has only the files pyproject.toml lists."""
+    tomllib = pytest.importorskip("tomllib")
+    listed = tomllib.loads((VECTORS.parent.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["abcodec"]
+    for shipped in settings.GENERATORS:
+        assert {shipped.stem + suffix for suffix in (".pt", ".sha256", ".onnx")} <= set(listed), shipped.stem
