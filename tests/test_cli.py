@@ -721,13 +721,16 @@ def live_processes(group: int) -> list[int]:
 def test_ctrl_c_stops_the_workers_too(big_image, tmp_path):
     """Ctrl-C reaches every process of the terminal's group: the workers ignore it, the main
     process stops them and says so once. It comes once both workers run, a second into encodes
-    at AV1 speed 0, each of which takes over 10 s on a 2.25 MP image: it always interrupts them."""
+    at AV1 speed 0, each of which takes over 10 s on a 2.25 MP image: it always interrupts them.
+    At 0.25 bpp: a worker ends once its AV1 encode returns, and the rate search's encodes are short
+    (one encode at the default quality took 49 s at speed 0 here)."""
     inputs = []
     for name in ("a", "b", "c"):
         os.symlink(big_image, tmp_path / f"{name}.png")
         inputs.append(f"{name}.png")
     (tmp_path / "out").mkdir()
-    process = subprocess.Popen([script("abc-encode"), *inputs, "-o", "out", "-j", "2", "--speed", "0", *FAST],
+    process = subprocess.Popen([script("abc-encode"), *inputs, "-o", "out", "-j", "2", "--speed", "0",
+                                "--bpp", "0.25", *FAST],
                                cwd=tmp_path, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 60
     while len(live_processes(process.pid)) < 3 and time.monotonic() < deadline:  # the main process and 2 workers
