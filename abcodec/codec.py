@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from . import base as base_layer
-from . import container, limits
+from . import container, effort, limits
 from .alpha import fill_hidden, pack_alpha, unpack_alpha
 from .container import AbcError, AbcFile, AbcWarning, Header
 from .generative import assist as assist_stats
@@ -82,18 +82,30 @@ def _encode_base(
     array: np.ndarray, header: Header, ancillary: dict[bytes, bytes], options: EncodeOptions,
     emphasised: np.ndarray | None, alpha: bytes | None,
 ) -> AbcFile:
-    """A file whose rate all goes to the base layer (§12), without the block layer; with ``quality``
-    its header is made again once the rate, which picks the decoder it names, is known."""
+    """A file whose rate all goes to the base layer (§12), without the block layer. Its header is made
+    once the payload is coded: with ``quality`` the rate, which picks the decoder it names, is known
+    only then, and from ``effort`` 1 the encoder runs G on the payload before naming it (effort.py)."""
     overhead = len(container.write_file(AbcFile(header, None, None, ancillary, b"", alpha)))
-    if options.base_quality is not None:
-        payload = base_layer.encode_at_quality(array, options.base_quality, speed=options.speed, emphasis=emphasised)
-        bpp = 8 * (overhead + len(payload)) / (header.width * header.height)
-        header = header_for(options, width=header.width, height=header.height, mode=header.mode,
-                            has_importance=emphasised is not None, bpp=bpp)
-        return AbcFile(header, None, None, ancillary, payload, alpha)
-    budget = options.byte_budget(header.width, header.height)
-    payload = base_layer.encode_base(array, max(budget - overhead, 1), speed=options.speed, emphasis=emphasised)
-    return AbcFile(header, None, None, ancillary, payload, alpha)
+    quality = options.base_quality
+    budget = None if quality is not None else max(options.byte_budget(header.width, header.height) - overhead, 1)
+
+    def coded_at(speed: int) -> bytes:
+        if quality is not None:
+            return base_layer.encode_at_quality(array, quality, speed=speed, emphasis=emphasised)
+        return base_layer.encode_base(array, budget, speed=speed, emphasis=emphasised)
+
+    def file_for(payload: bytes, decoder: str | None = None) -> AbcFile:
+        bpp = None if quality is None else 8 * (overhead + len(payload)) / (header.width * header.height)
+        named = header_for(options, width=header.width, height=header.height, mode=header.mode,
+                           has_importance=emphasised is not None, bpp=bpp, decoder=decoder)
+        return AbcFile(named, None, None, ancillary, payload, alpha)
+
+    abc = file_for(effort.best_payload(array, coded_at, options.speed, options.effort, budget, file_for))
+    if (abc.header.inpainter == container.INPAINTER_PPGN
+            and effort.measures_generator(options.effort, options.inpainter, options.steps)
+            and not effort.generator_pays(array, abc)):
+        return file_for(abc.base, "diffusion")
+    return abc
 
 
 def _encode_blocks(

@@ -18,6 +18,7 @@ from .av1 import DEFAULT_SPEED, SPEED_RANGE
 from .checks import is_integer, is_number
 from .container import AbcError, Header
 from .decode_options import AVAILABLE_INPAINTERS
+from .effort import EFFORT_RANGE, MEASURES_GENERATOR, MIN_GENERATIVE_GAIN, TRIES_SLOWER_SPEEDS
 from .generative.assist import KINDS as ASSIST_KINDS
 from .generative.settings import Params, packaged_generator_hash, params_for
 from .importance import AUTO, DEFAULT_ABLATION, MAX_ABLATION, check_ablation
@@ -111,7 +112,8 @@ class EncodeOptions:
 
     ``inpainter`` is the decoder the file asks for: "ppgn", the generative decoder (steps and
     loss weights into HEAD, generative/descent.py), or "diffusion", the fast decode it starts from;
-    None (the default) chooses by rate (:attr:`decoder`). ``assist`` names assistant statistics
+    None (the default) chooses by rate (:attr:`decoder`) and, from ``effort`` 1, by running
+    G on the image (effort.py), which ``effort`` 2 also codes at slower AV1 speeds. ``assist`` names assistant statistics
     of the original to store for the descent (keys of ``assist.KINDS``; a comma-separated string
     is accepted), each an ancillary chunk whose bytes come out of the rate; none by default
     (benchmarks/RESULTS.md says why). ``ablation`` is how strongly an importance map given to
@@ -129,8 +131,14 @@ and dpi the file carries (all by default; "none" or () strips them).
                                        f"smallest) .. {SPEED_RANGE[1]}", type=int, metavar="N")
     inpainter: str | None = option(None, "the decoder the file asks for: ppgn refines the fast decode with the "
                                          "generative decoder, diffusion is the fast decode alone "
-                                         f"(default: ppgn up to {GENERATIVE_MAX_BPP} bpp, diffusion above)",
+                                         f"(default: ppgn up to {GENERATIVE_MAX_BPP} bpp where it gains at least "
+                                         f"{MIN_GENERATIVE_GAIN} SSIM, see --effort; diffusion elsewhere)",
                                    choices=AVAILABLE_INPAINTERS)
+    effort: int = option(MEASURES_GENERATOR, f"how hard the encoder looks, {EFFORT_RANGE[0]}..{EFFORT_RANGE[1]}: "
+                                             "0 names the decoder by rate alone; 1 runs the generative decoder on "
+                                             "a sample of the image and names it only where it gains; "
+                                             f"{TRIES_SLOWER_SPEEDS} also codes the base at AV1 speeds 5 and 4 "
+                                             "and keeps the best (several times slower)", type=int, metavar="N")
     steps: int = option(Params.steps, f"latent descent steps the generative decoder takes (default {Params.steps})",
                         type=int, metavar="N")
     assist: tuple[str, ...] = option((), "store statistics of the original for the generative decoder: the "
@@ -154,6 +162,10 @@ and dpi the file carries (all by default; "none" or () strips them).
         if self.inpainter is not None:
             _require_type("inpainter", self.inpainter, STRING)
         _require_type("steps", self.steps, INTEGER)
+        _require_type("effort", self.effort, INTEGER)
+        if not EFFORT_RANGE[0] <= self.effort <= EFFORT_RANGE[1]:
+            msg = f"effort {self.effort} outside {EFFORT_RANGE[0]}..{EFFORT_RANGE[1]}"
+            raise AbcError(msg)
         object.__setattr__(self, "ablation", check_ablation(self.ablation))
         object.__setattr__(self, "metadata", selected_metadata(self.metadata))
         self._check_layers()
@@ -258,14 +270,15 @@ def _require_type(name: str, value: object, kind: tuple[str, Callable[[object], 
 
 
 def header_for(options: EncodeOptions, *, width: int, height: int, mode: int, has_importance: bool = False,
-               bpp: float | None = None) -> Header:
+               bpp: float | None = None, decoder: str | None = None) -> Header:
     """The header an encode with these options writes; building it runs the container's checks.
 
     ``bpp`` is the file's rate where it is known only after coding (``quality``), else the
-    options' own. A file without the block layer still carries its fields: the defaults.
+    options' own. ``decoder`` is the inpainter the encoder chose by decoding (effort.py), else
+    the one the rate names. A file without the block layer still carries its fields: the defaults.
     """
     blocks = options.blocks or BlockLayer()
-    decoder = options.decoder_at(options.bpp if bpp is None else bpp)
+    decoder = decoder or options.decoder_at(options.bpp if bpp is None else bpp)
     return Header(
         width=width, height=height, mode=mode, block=blocks.block, q_luma=blocks.q_luma,
         q_chroma=blocks.q_chroma, chroma_shift=blocks.chroma_shift, scheme=_scheme_id(blocks, has_importance),

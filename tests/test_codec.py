@@ -232,7 +232,7 @@ def test_file_made_for_other_generator_weights_needs_an_explicit_fallback(small_
 def test_decode_threads_reach_onnx_runtime_and_leave_the_pixels_alone(monkeypatch):
     from abcodec.generative import onnx_generator
 
-    data = encode(gradient(48, 64), options=EncodeOptions(bpp=0.25))
+    data = encode(gradient(48, 64), options=EncodeOptions(bpp=0.25, inpainter="ppgn"))
     assert container.read_file(data).header.inpainter == container.INPAINTER_PPGN  # a file for G
     seen, session = [], onnx_generator._session
     monkeypatch.setattr(onnx_generator, "_session", lambda stem, threads: seen.append(threads) or session(stem, threads))
@@ -252,7 +252,7 @@ def test_unknown_device_is_refused(small_file):
 @pytest.fixture(scope="module")
 def file_for_g() -> bytes:
     """A file that asks for the generative decoder, whose pixels differ from the fast decode's."""
-    data = encode(gradient(48, 64), options=EncodeOptions(bpp=0.25))
+    data = encode(gradient(48, 64), options=EncodeOptions(bpp=0.25, inpainter="ppgn"))
     assert container.read_file(data).header.inpainter == container.INPAINTER_PPGN
     return data
 
