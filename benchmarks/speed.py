@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from abcodec import container
 from abcodec.codec import EncodeOptions, decode, encode
 from abcodec.options import AVAILABLE_INPAINTERS
 
@@ -236,6 +237,7 @@ def cold_rows(args: argparse.Namespace, original: np.ndarray, folder: Path) -> l
         avif.write_bytes(avif_at_most(image, abc.stat().st_size)[1])
         thumbnails = thumbnail_seconds((abc, avif))
         row = {"size": f"{size[0]}x{size[1]}", "abc_bytes": abc.stat().st_size, "avif_bytes": avif.stat().st_size,
+               "abc_names": container.INPAINTERS[container.read_file(abc.read_bytes()).header.inpainter],
                "abc": cold(abc, args.repeats), "avif": cold(avif, args.repeats),
                "abc_thumbnail_s": thumbnails[0], "avif_thumbnail_s": thumbnails[1]}
         rows.append(row)
@@ -267,12 +269,12 @@ def markdown(result: dict) -> str:
             f"and `thumbnail({THUMBNAIL})` of each with the codecs loaded ({THUMBNAIL_REPEATS} of each, in "
             "turns); medians:",
             "",
-            "| size | abc bytes | abc cold s | abc peak RSS MiB | torch imported | AVIF bytes | AVIF cold s | AVIF peak RSS MiB | abc / AVIF | abc thumbnail s | AVIF thumbnail s |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            "| size | abc bytes | decoder the file names | abc cold s | abc peak RSS MiB | torch imported | AVIF bytes | AVIF cold s | AVIF peak RSS MiB | abc / AVIF | abc thumbnail s | AVIF thumbnail s |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for row in result["cold"]:
             abc, avif = row["abc"], row["avif"]
-            lines.append(f"| {row['size']} | {row['abc_bytes']} | {abc['seconds']:.2f} | {abc['peak_rss_mib']:.0f} | "
+            lines.append(f"| {row['size']} | {row['abc_bytes']} | {row['abc_names']} | {abc['seconds']:.2f} | {abc['peak_rss_mib']:.0f} | "
                          f"{'yes' if abc['torch'] else 'no'} | {row['avif_bytes']} | {avif['seconds']:.2f} | "
                          f"{avif['peak_rss_mib']:.0f} | {abc['seconds'] / avif['seconds']:.1f} | "
                          f"{row['abc_thumbnail_s']:.3f} | {row['avif_thumbnail_s']:.3f} |")

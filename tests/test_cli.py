@@ -333,7 +333,7 @@ def test_threads_is_a_positive_count(sample, tmp_path, capsys):
 def test_decode_threads_reach_the_generative_decoder(sample, tmp_path, monkeypatch, capsys):
     from abcodec.generative import onnx_generator
 
-    assert cli.encode_cli([str(sample), str(tmp_path / "g.abc"), "--bpp", "0.25"]) == 0  # a file for G
+    assert cli.encode_cli([str(sample), str(tmp_path / "g.abc"), "--bpp", "0.25", "--inpainter", "ppgn"]) == 0  # a file for G
     seen, session = [], onnx_generator._session
     monkeypatch.setattr(onnx_generator, "_session", lambda stem, threads: seen.append(threads) or session(stem, threads))
     for count in ("1", "2"):
