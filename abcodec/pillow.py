@@ -27,7 +27,8 @@ the defaults); a bad value is a ``ValueError``. Its keywords (:func:`opener_opti
 fields of DecodeOptions but ``max_pixels``, which follows ``Image.MAX_IMAGE_PIXELS`` (above):
 
 - ``inpainter``: None (the default) decodes as the file asks: with the generative decoder where
-  it was made at a low rate (up to 0.3 bpp), else the fast decode;
+  it was made at a low rate (up to 0.3 bpp) and the encoder measured that G gains, else the fast
+  decode;
   ``"diffusion"`` is the fast decode, without torch or ONNX Runtime; ``"ppgn"`` asks for the
   generative decoder whatever the file says;
 - ``device``: where the generative decoder runs, ``"auto"`` (None), ``"cpu"`` or ``"cuda"``;
@@ -39,7 +40,8 @@ Save options (``im.save(path, **options)``), all optional:
 - the fields of :class:`abcodec.options.EncodeOptions`: ``quality`` (0..100, as every Pillow
   plugin takes it: one AV1 quantizer, calibrated so that equal quality means about equal SSIM; by
   default ``options.DEFAULT_QUALITY``, 94, about the SSIM of Pillow's AVIF default in fewer bytes)
-  or ``bpp`` (the rate, the exact control; 0.25 by default for ``blocks``), ``speed``,
+  or ``bpp`` (the rate, the exact control; 0.25 by default for ``blocks``), ``speed``, ``effort``
+  (0 names the decoder by rate alone, 1 measures G first, 2 also tries slower AV1 speeds),
   ``inpainter``, ``steps``, ``assist``, ``ablation`` (how strongly ``importance`` or ``roi``,
   below, moves the rate toward what they rank first; 0 ignores them), ``metadata`` (which of icc,
   exif, xmp, dpi to carry), and ``blocks`` for the source paper's layout (a
