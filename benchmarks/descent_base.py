@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = [(a, b) for a, b in itertools.product(args.autoencoder, args.base_weight) if a or b]
     rows = []
     for (name, original), bpp in itertools.product(images, args.bpp):
-        data = encode(original, options=EncodeOptions(bpp=bpp))
+        data = encode(original, options=EncodeOptions(bpp=bpp, effort=0))
         fill, known = fast_decode(container.read_file(data))
         row = {"image": name, "target_bpp": bpp, "bpp": 8 * len(data) / (original.shape[0] * original.shape[1]),
                "fill": quality(original, fill), "G": quality(original, np.asarray(decode(data)))}

@@ -7,9 +7,10 @@ The test image is the first image of FOLDER (default ../shared/data/kodak, else 
 resized with Lanczos to each size; it is encoded at ``--bpp`` (rate search included, as
 ``abc-encode --bpp`` does), and the file is decoded by every inpainter in
 ``abcodec.options.AVAILABLE_INPAINTERS`` on the CPU, and on CUDA where torch sees a device; the
-generative decoder once per ``--steps`` count (the file asks for that many descent steps, as
-``abc-encode --steps`` writes). The encoder does not depend on the inpainter or the steps (it
-only names them in the header), so it is measured once per size, with the default options.
+generative decoder once per ``--steps`` count (the file asks for G and that many descent steps, as
+``abc-encode --inpainter ppgn --steps`` writes). The AV1 base does not depend on the inpainter or the
+steps (only the header names them), so the encoder is measured once per size, with the default
+options: at or below 0.3 bpp they include running G to decide which decoder to name (abcodec/effort.py).
 
 Every measurement runs in a fresh Python process, so the memory figures belong to one
 operation: the process imports abcodec, reads its input, runs the operation once on a 16×16
@@ -134,7 +135,7 @@ def prepare(
     files = {}
     for count in steps:
         files[count] = folder / f"{size[0]}x{size[1]}-{count}.abc"
-        files[count].write_bytes(encode(np.asarray(image), options=EncodeOptions(bpp=bpp, steps=count)))
+        files[count].write_bytes(encode(np.asarray(image), options=EncodeOptions(bpp=bpp, steps=count, inpainter="ppgn")))
     return png, files
 
 

@@ -49,7 +49,7 @@ def test_descent_base_reports_each_setting_and_restores_the_objective(tmp_path, 
     row = json.loads(out.read_text())["rows"][0]
     assert {"fill", "G", "w_E 10, w_B 0", "w_E 10, w_B 1"} <= row.keys()
     original = np.asarray(Image.open(tmp_path / "a.png"))
-    data = encode(original, options=EncodeOptions(bpp=0.25))
+    data = encode(original, options=EncodeOptions(bpp=0.25, effort=0))
     fill, known = fast_decode(container.read_file(data))
     descended = descent.inpaint_with(fill, known, replace(Params(), steps=1, autoencoder=10), assist.Statistics(), networks[0])
     for label, image in (("fill", fill), ("G", decode(data, inpainter="ppgn")), ("w_E 10, w_B 0", descended)):
