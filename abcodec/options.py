@@ -222,8 +222,10 @@ and dpi the file carries (all by default; "none" or () strips them).
         return self.decoder_at(self.bpp)
 
     def decoder_at(self, bpp: float | None) -> str:
-        """The inpainter a file of ``bpp`` names: ``inpainter`` if given, else the generative decoder
-        unless the rate is above GENERATIVE_MAX_BPP and no descent was asked for."""
+        """The inpainter a file of ``bpp`` names by rate: ``inpainter`` if given, else the generative
+        decoder unless the rate is above GENERATIVE_MAX_BPP and no descent was asked for. From
+        ``effort`` 1 a base-layer file the rate gives G names the fast decode instead where G,
+        run on it, gains too little (effort.py)."""
         if self.inpainter is not None:
             return self.inpainter
         generative = self.steps or bpp is None or bpp <= GENERATIVE_MAX_BPP
