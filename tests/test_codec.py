@@ -341,3 +341,12 @@ def test_encode_warns_exactly_when_the_descent_is_more_work_than_the_file_pays_f
     else:
         assert warned == []
         assert decode(encoded).size == (256, 256)
+
+
+def test_a_file_for_the_fast_decode_can_still_be_refined_by_the_newest_generator():
+    """abc-decode --inpainter ppgn on a file that names the fast decode (and so no generator): the
+    package's newest G refines it, as the README promises, instead of a refusal naming weights 0000…."""
+    data = encode(gradient(48, 64), options=EncodeOptions(bpp=0.25, inpainter="diffusion"))
+    assert container.read_file(data).header.generator == bytes(8)
+    fast, refined = np.asarray(decode(data)), np.asarray(decode(data, inpainter="ppgn"))
+    assert refined.shape == fast.shape and not np.array_equal(refined, fast)

@@ -196,9 +196,11 @@ def conditions_of(abc: AbcFile) -> np.ndarray:
 
 
 def generator_inputs(abc: AbcFile) -> tuple[ShippedGenerator, np.ndarray | None]:
-    """The generator a file for inpainter 1 names (refused by name if this package lacks it) and what
-    it reads of the file besides the pixels: its conditions if it is conditioned, else None."""
-    generator = generator_of(abc.header)
+    """The generator a file for inpainter 1 names (refused by name if this package lacks it), or the
+    newest for a file made for the fast decode and refined on request (it names none), and what it
+    reads of the file besides the pixels: its conditions if it is conditioned, else None."""
+    named = abc.header.inpainter == container.INPAINTER_PPGN
+    generator = generator_of(abc.header) if named else newest_generator()
     return generator, conditions_of(abc) if generator.conditioned else None
 
 
