@@ -17,6 +17,10 @@ Pixels are the same as from Pillow's own file: the rebuilt boxes carry the same 
 colour comes from the ``colr`` box, which is always written (§12), never from the sequence
 header. Every problem raises :class:`~abcodec.container.AbcError`, its message starting
 ``BASE:``.
+
+numpy is imported by the functions that take or return arrays, not with the module:
+:func:`decode_image` hands back a PIL image, and a file that is nothing but its frame decodes
+through it without numpy's import (:mod:`abcodec.decoder`).
 """
 
 from __future__ import annotations
@@ -27,14 +31,17 @@ import numbers
 import os
 import tempfile
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-import numpy as np
 from PIL import Image
 
 from .av1_headers import parse_headers
 from .avif_boxes import avif_file, primary_item_data
 from .container import AbcEncoderError, AbcError
 from .obu import TEMPORAL_DELIMITER
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # ---------------------------------------------------------------------------------------------
 # Encoder settings
@@ -178,6 +185,8 @@ def _check_int(name: str, value: object, low: int, high: int) -> int:
 
 def _check_image(image: object) -> bool:
     """True for grey (H, W), False for RGB (H, W, 3); sizes checked by division (§12 limits)."""
+    import numpy as np
+
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
         kind = image.dtype if isinstance(image, np.ndarray) else type(image).__name__
         msg = f"BASE: image must be a uint8 numpy array, got {kind}"
@@ -204,6 +213,8 @@ def encode(image: np.ndarray, quantizer: int, speed: int = DEFAULT_SPEED, thread
     threads; every count from 2 to 8 gave the same bytes), so pick one value for reproducible files.
     ``rate_guide`` (see ``RATE_GUIDE_BLOCK``) lets the quantizer vary around ``quantizer`` by region.
     """
+    import numpy as np
+
     with rate_guide_options(rate_guide, np.shape(image)[:2]) as advanced:
         obus = primary_item_data(encode_avif(image, quantizer, speed, threads, advanced))
     if obus.startswith(TEMPORAL_DELIMITER):
@@ -236,7 +247,7 @@ def encode_avif(image: np.ndarray, quantizer: int, speed: int = DEFAULT_SPEED, t
     speed = _check_int("speed", speed, *SPEED_RANGE)
     threads = _check_int("threads", threads, 1, MAX_THREADS)
     grey = _check_image(image)
-    from PIL import Image
+    import numpy as np
 
     picture = Image.fromarray(np.ascontiguousarray(image))
     buffer = io.BytesIO()
@@ -265,6 +276,8 @@ def rate_guide_options(guide: np.ndarray | None, size: tuple[int, int]) -> Itera
     if guide is None:
         yield None
         return
+    import numpy as np
+
     guide = np.asarray(guide, dtype=np.float64)
     if guide.shape != rate_guide_shape(size) or not np.isfinite(guide).all() or guide.min() <= 0:
         msg = (f"BASE: a rate guide for a {size[1]}x{size[0]} frame must be {rate_guide_shape(size)} positive "
@@ -286,6 +299,8 @@ def rate_guide_options(guide: np.ndarray | None, size: tuple[int, int]) -> Itera
 
 def decode(obus: bytes, channels: int, max_size: tuple[int, int]) -> np.ndarray:
     """Decode a stream from :func:`encode`: uint8 (h, w) for ``channels`` 1, (h, w, 3) for 3."""
+    import numpy as np
+
     return np.array(decode_image(obus, channels, max_size))
 
 
