@@ -16,9 +16,12 @@ _VERSION = "0.4.0"
 """The version of this source tree, for a copy that is not installed (no distribution metadata);
 pyproject.toml reads the distribution's version from here (``version = { attr = "abcodec._VERSION" }``)."""
 
-_FROM_CODEC = ("BlockLayer", "DecodeOptions", "EncodeOptions", "decode", "encode")
+_FROM_CODEC = ("BlockLayer", "EncodeOptions", "encode")
+_FROM_DECODER = ("DecodeOptions", "decode")
+"""Where the lazy names come from: decoding a file that is only its AV1 frame needs no numpy,
+which the encoder's module imports (abcodec/decoder.py)."""
 
-__all__ = ["AbcError", "AbcWarning", "__version__", "register_abc_opener", *_FROM_CODEC]
+__all__ = ["AbcError", "AbcWarning", "__version__", "register_abc_opener", *_FROM_CODEC, *_FROM_DECODER]
 
 
 def _installed_version() -> str:
@@ -36,6 +39,10 @@ def __getattr__(name: str):
         from . import codec
 
         return getattr(codec, name)
+    if name in _FROM_DECODER:
+        from . import decoder
+
+        return getattr(decoder, name)
     if name == "__version__":
         globals()["__version__"] = version = _installed_version()
         return version

@@ -453,7 +453,7 @@ class Transcoder:
 
     def _decode(self, data: bytes, name: str, notes: list[str]) -> tuple[bytes, int, int]:
         """cli.decode_file's work on bytes: the file bounded by its header, then decoded."""
-        from .codec import decode
+        from .decoder import decode
 
         data = container.read_stream(io.BytesIO(data), source=name)
         image = decode(data, options=self.job.settings.options)

@@ -423,7 +423,7 @@ def encode_file(job: Job, settings: EncodeSettings, lines: list[str]) -> None:
 
 
 def decode_file(job: Job, settings: DecodeSettings, lines: list[str]) -> None:
-    from .codec import decode
+    from .decoder import decode
 
     name = display(job.source, "<stdin>")
     started = time.perf_counter()

@@ -3,9 +3,9 @@
 The encoder resolves what it was given (the image's samples, its metadata, an importance map),
 then spends the rate on one layer: by default the coarse base layer (base.py), otherwise the
 source paper's kept blocks, the largest nested mask (mask.py) whose file fits the rate, coded
-by maskcode.py and pixels.py. The decoder parses and bounds the file (container.py), rebuilds
-the fast decode (reconstruct.py), and, when the file asks for the generative decoder, refines
-it with our generator (generative/); torch is imported only for the descent.
+by maskcode.py and pixels.py. decode() is decoder.py's, offered here beside encode(): it lives
+in a module of its own, which the command line, abc-batch and the plugin import, so that a
+decode loads only what its file needs (no numpy for a file that is only its AV1 frame).
 """
 
 from __future__ import annotations
@@ -19,19 +19,19 @@ from PIL import Image
 
 from . import base as base_layer
 from . import container, effort, limits
-from .alpha import fill_hidden, pack_alpha, unpack_alpha
+from .alpha import fill_hidden, pack_alpha
 from .container import AbcError, AbcFile, AbcWarning, Header
+from .decode_options import DecodeOptions
+from .decoder import bounded_descent, decode
 from .generative import assist as assist_stats
-from .generative.settings import Params, Progress, descent_of, generator_inputs, work_units
 from .images import image_to_array
 from .importance import ImportanceSource, block_weights, emphasis, resolve_importance
 from .mask import block_order, mask_from_order
 from .maskcode import encode_mask
-from .metadata import chunks_from_info, info_from_chunks, usable_info
-from .decode_options import AVAILABLE_INPAINTERS, DecodeOptions
+from .metadata import chunks_from_info, usable_info
 from .options import BlockLayer, EncodeOptions, header_for
 from .pixels import pack_blocks
-from .reconstruct import fast_decode, pixel_params, reduced_decode, reduced_size
+from .reconstruct import pixel_params, reduced_size
 
 __all__ = ["BlockLayer", "DecodeOptions", "EncodeOptions", "decode", "encode", "reduced_size"]
 
@@ -162,110 +162,8 @@ def _warn_if_refused_by_default(abc: AbcFile) -> None:
     try:
         limits.check_decode_limits(abc)
         if abc.header.inpainter == container.INPAINTER_PPGN:
-            _bounded_descent(abc)
+            bounded_descent(abc)
     except AbcError as e:
         change = ", or encode with fewer steps or at a higher bpp" if abc.header.steps else ""
         warnings.warn(f"default decoders will refuse the .abc file ({e}); decode it with max_pixels=None "
                       f"(abc-decode --max-pixels 0){change}", AbcWarning, stacklevel=3)
-
-
-def decode(
-    data: bytes | AbcFile, /, *, options: DecodeOptions | None = None, progress: Progress | None = None,
-    reduced: bool = False, **fields: Any,
-) -> Image.Image:
-    """Decompress .abc bytes (or a file already parsed) to a PIL image, mode L or RGB (LA or RGBA
-    when the file stores alpha, §13), with the ICC profile, EXIF, XMP and dpi in ``info``.
-
-    How to decode is ``options`` (:class:`DecodeOptions`: inpainter, device, threads,
-    max_pixels) or its fields as keywords, ``decode(data, inpainter="diffusion")`` being
-    ``decode(data, options=DecodeOptions(inpainter="diffusion"))``; not both. What to do with the
-    result, ``progress`` and ``reduced``, is no option of the decoder's, as an importance map is
-    none of the encoder's.
-
-    ``reduced`` returns the base layer's AV1 frame as it is, at its own size (the image's or
-    smaller), without the generator or the upsampling: what a thumbnail needs, in a fraction of
-    the time. A file without an AV1 base, or with kept blocks, gives its fast decode then.
-
-    Untrusted input is safe with the default ``max_pixels``: it and the pixels-per-byte bomb
-    check (``limits.check_decode_limits``) are applied before any work; ``None`` trusts the
-    file (only the format's limits). ``progress(done, total, seconds_left)`` is called after each
-    step of the generative decoder's descent, or, without steps, after each tile of a large image.
-    """
-    options = _options_of(options, fields)
-    abc = data if isinstance(data, AbcFile) else container.read_file(data)
-    limits.check_decode_limits(abc, options.max_pixels)
-    wanted = options.inpainter or container.INPAINTERS[abc.header.inpainter]
-    if wanted not in AVAILABLE_INPAINTERS:
-        msg = f"inpainter {wanted!r} is not available in this version; decode with inpainter 'diffusion'"
-        raise AbcError(msg)
-    if reduced:
-        image = reduced_decode(abc)
-    elif wanted == "diffusion":
-        image = Image.fromarray(fast_decode(abc)[0])
-    else:
-        image = Image.fromarray(_generative_decode(abc, options, progress))
-    if abc.alpha is not None:
-        image = with_alpha(image, unpack_alpha(abc.alpha, (abc.header.height, abc.header.width)))
-    image.info.update(info_from_chunks(abc.ancillary))
-    return image
-
-
-def _options_of(options: DecodeOptions | None, fields: dict[str, Any]) -> DecodeOptions:
-    """:func:`decode`'s options, given whole or as keywords."""
-    if options is None:
-        return DecodeOptions(**fields)
-    if fields:
-        msg = f"give options or its fields as keywords, not both (got options and {', '.join(sorted(fields))})"
-        raise AbcError(msg)
-    if not isinstance(options, DecodeOptions):
-        msg = f"options must be a DecodeOptions, got {options!r}"
-        raise AbcError(msg)
-    return options
-
-
-def with_alpha(image: Image.Image, alpha: np.ndarray) -> Image.Image:
-    """``image`` (L or RGB) with its alpha plane (§13): LA or RGBA; a reduced decode's smaller
-    frame gets the plane resized to it."""
-    plane = Image.fromarray(alpha)
-    if plane.size != image.size:
-        plane = plane.resize(image.size, Image.Resampling.BOX)
-    image.putalpha(plane)
-    return image
-
-
-def _bounded_descent(
-    abc: AbcFile, max_pixels: int | None = limits.DEFAULT_MAX_PIXELS,
-) -> tuple[Params, assist_stats.Statistics]:
-    """The descent a file asks of the generative decoder and the statistics it reads, once its
-    work (G on every tile, the steps, the classifier) is known to be within the limit its bytes
-    pay for (§5; ``max_pixels=None`` trusts the file)."""
-    descent = descent_of(abc.header)
-    stats = assist_stats.statistics_from_chunks(abc.ancillary)
-    classes = stats.classes is not None and descent.classification > 0
-    what = f"{descent.steps} descent steps" + (" with the classifier" if classes else "") if descent.steps else "G"
-    limits.check_generative_work(abc, work_units(abc.header, descent.steps, classes), what, max_pixels)
-    return descent, stats
-
-
-def _generative_decode(abc: AbcFile, options: DecodeOptions, progress: Progress | None) -> np.ndarray:
-    """§8 step 8: the fast decode refined by the generator the file names, its work bounded first;
-    a conditioned generator also reads the AV1 frame's quantizer and scale (settings.generator_inputs).
-
-    G alone (no descent steps, on the CPU) runs on ONNX Runtime; the descent, and CUDA, need torch.
-    """
-    params, stats = _bounded_descent(abc, options.max_pixels)
-    generator, conditions = generator_inputs(abc)
-    image, exact = fast_decode(abc)
-    if not params.steps and options.device != "cuda":
-        from .generative import onnx_generator
-
-        return onnx_generator.generate(image, exact, generator=generator, conditions=conditions,
-                                       threads=options.threads, progress=progress)
-    try:
-        from .generative import descent
-    except ImportError as e:
-        reason = f"{params.steps} descent steps" if params.steps else "device cuda"
-        msg = f"this file asks for {reason}, which need torch: pip install 'abcodec[torch]'"
-        raise AbcError(msg) from e
-    return descent.inpaint(image, exact, params, stats, generator=generator, conditions=conditions,
-                           device=options.device, progress=progress, threads=options.threads)

@@ -1,6 +1,6 @@
 """What the decoder may be told, validated in one place.
 
-:class:`DecodeOptions` is the one definition of the decoder's options: :func:`abcodec.codec.decode`
+:class:`DecodeOptions` is the one definition of the decoder's options: :func:`abcodec.decoder.decode`
 takes it (or its fields as keywords), ``abc-decode``'s and ``abc-batch decode``'s flags are made
 from its fields (``cli.add_options``), and ``register_abc_opener``'s keywords are its fields that
 the field's metadata does not mark ``opener=False``. Like ``options.EncodeOptions``, each field's

@@ -18,7 +18,8 @@ codec's own bomb check, which Pillow's cannot make: a file must spend a byte per
 (``limits.MAX_PIXELS_PER_BYTE``; ``limits.check_decode_limits``), else
 ``DecompressionBombError``; setting ``Image.MAX_IMAGE_PIXELS = None`` lifts both checks. The
 codec (numpy, the mask and pixel coders, the inpainter) is imported only when pixels are decoded
-or encoded, so identifying a file stays cheap.
+or encoded, so identifying a file stays cheap, and decoding one that is only its AV1 frame
+imports no numpy at all (:mod:`abcodec.decoder`).
 
 Decoding options, as pillow-heif's ``register_heif_opener(**options)`` takes them:
 ``register_abc_opener(**options)`` sets the :class:`~abcodec.decode_options.DecodeOptions` every
@@ -181,12 +182,12 @@ class AbcImageFile(ImageFile.ImageFile):
 
 def _decode(args: tuple) -> Image.Image:
     """The image a tile's (parsed file, reduced) args decode to, with the opener's options."""
-    from . import codec  # deferred: see the module docstring
+    from .decode_options import DecodeOptions
+    from .decoder import decode  # deferred: see the module docstring
 
     abc, reduced = args
     try:
-        return codec.decode(abc, options=codec.DecodeOptions(**_opener_options, max_pixels=_max_pixels()),
-                            reduced=reduced)
+        return decode(abc, options=DecodeOptions(**_opener_options, max_pixels=_max_pixels()), reduced=reduced)
     except AbcError as e:
         raise OSError(str(e)) from e
 

@@ -113,13 +113,13 @@ def test_the_encoder_flags_are_abc_encodes():
 ])
 def test_decode_flags_reach_each_workers_decode(tmp_path, monkeypatch, flags, expected):
     """abc-batch decode's flags, through the job every worker is told to the worker's decode (no cluster)."""
-    from abcodec import codec
+    from abcodec import codec, decoder
     from abcodec.decode_options import DecodeOptions
 
     source = tmp_path / "a.abc"
     source.write_bytes(codec.encode(data.astronaut()[::16, ::16], options=EncodeOptions(inpainter="diffusion")))
     given = []
-    monkeypatch.setattr(codec, "decode", lambda data, *, options: given.append(options) or Image.new("RGB", (32, 32)))
+    monkeypatch.setattr(decoder, "decode", lambda data, *, options: given.append(options) or Image.new("RGB", (32, 32)))
     job = batch._job_from(batch.parser().parse_args(["decode", str(tmp_path), str(tmp_path / "out"), *flags]))
     assert job.gpus == (expected.get("device") == "cuda")
     destination = locations.locate(str(tmp_path / "out"), destination=True)

@@ -367,11 +367,11 @@ def test_max_pixels_refuses_above_its_value_and_decodes_at_it(encoded, tmp_path,
      {"inpainter": "ppgn", "device": "cuda", "threads": 2, "max_pixels": None}),
 ])
 def test_decode_flags_are_the_decode_options(encoded, tmp_path, monkeypatch, flags, expected):
-    from abcodec import codec
+    from abcodec import decoder
     from abcodec.decode_options import DecodeOptions
 
     given = []
-    monkeypatch.setattr(codec, "decode", lambda data, *, options, progress: given.append(options) or Image.new("RGB", (2, 2)))
+    monkeypatch.setattr(decoder, "decode", lambda data, *, options, progress: given.append(options) or Image.new("RGB", (2, 2)))
     assert cli.decode_cli([str(encoded), str(tmp_path / "out.png"), *flags]) == 0
     assert given == [DecodeOptions(**expected)]
 

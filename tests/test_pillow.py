@@ -10,7 +10,7 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 from skimage import data as samples
 
 import abcodec
-from abcodec import base, codec, container, pillow
+from abcodec import base, codec, container, decoder, pillow
 from abcodec.pillow import AbcImageFile, register_abc_opener
 
 ORIENTATION = 0x0112
@@ -46,7 +46,7 @@ def fail_decode(*args, **kwargs):
 
 
 def test_open_reads_the_header_and_decodes_nothing(rgb_path, monkeypatch):
-    monkeypatch.setattr(codec, "decode", fail_decode)
+    monkeypatch.setattr(decoder, "decode", fail_decode)
     with Image.open(rgb_path) as im:
         assert isinstance(im, AbcImageFile)
         assert (im.format, im.format_description) == ("ABC", "Ablative Image Compression")
@@ -64,8 +64,8 @@ def test_load_decodes_once_and_matches_codec_decode(tmp_path, rgb_image, gray_im
     source.save(path, blocks={"keep": 0.25}, inpainter="diffusion")
     expected = np.asarray(codec.decode(path.read_bytes()))
     calls = []
-    real_decode = codec.decode
-    monkeypatch.setattr(codec, "decode", lambda abc, **kw: calls.append(1) or real_decode(abc, **kw))
+    real_decode = decoder.decode
+    monkeypatch.setattr(decoder, "decode", lambda abc, **kw: calls.append(1) or real_decode(abc, **kw))
 
     with Image.open(path) as im:
         assert (im.mode, im.size) == (mode, source.size)
@@ -107,7 +107,7 @@ def test_draft_gives_the_av1_frame_without_the_generator(tmp_path, rgb_image, mo
         assert im.draft("L", (32, 32)) is None  # another mode: not offered
         assert im.draft(None, (4000, 4000)) is None  # larger than the frame: the full decode
         assert im.draft(None, (32, 32)) == ("RGB", (0, 0, *rgb_image.size))
-        monkeypatch.setattr(codec, "_generative_decode", fail_decode)
+        monkeypatch.setattr(decoder, "_generative_decode", fail_decode)
         im.load()
         frame = container.read_file(path.read_bytes()).base
         expected = base.decode_frame(frame, 3, rgb_image.size[::-1])
@@ -379,7 +379,7 @@ def test_palette_image_is_saved_as_rgb(rgb_image):
 
 
 def test_decompression_bomb_is_refused_before_decoding(rgb_path, rgb_image, monkeypatch):
-    monkeypatch.setattr(codec, "decode", fail_decode)
+    monkeypatch.setattr(decoder, "decode", fail_decode)
     pixels = rgb_image.width * rgb_image.height
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", pixels // 3)
     with pytest.raises(Image.DecompressionBombError):
@@ -394,7 +394,7 @@ def test_small_file_claiming_huge_dimensions_is_refused_by_open(rgb_bytes, monke
     header = container.Header(**{**abc.header.__dict__, "width": 8000, "height": 8000})
     bomb = container.write_file(container.AbcFile(header, abc.mask, abc.pixels))
     assert len(bomb) < 10_000
-    monkeypatch.setattr(codec, "decode", fail_decode)
+    monkeypatch.setattr(decoder, "decode", fail_decode)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000_000)
     with pytest.raises(Image.DecompressionBombError):
         Image.open(io.BytesIO(bomb))
@@ -438,14 +438,14 @@ def opener_defaults():
 
 
 def record_decode(monkeypatch):
-    """codec.decode replaced by one that records the options it is given and returns a blank image."""
+    """decoder.decode replaced by one that records the options it is given and returns a blank image."""
     calls = []
 
     def decode(abc, *, options, reduced=False):
         calls.append(options)
         return Image.new(abc.header.mode_name, (abc.header.width, abc.header.height))
 
-    monkeypatch.setattr(codec, "decode", decode)
+    monkeypatch.setattr(decoder, "decode", decode)
     return calls
 
 
