@@ -6,9 +6,9 @@ but its AV1 frame (version 3, a BASE whose frame has the image's size, no kept b
 plane, decoded fast because the file names the fast decode or the caller asks for it) is that
 frame (§12 step 3), which Pillow's AVIF decoder hands back as a PIL image (av1.py, after the same
 header checks as every decode). For it nothing here imports numpy, whose import alone takes
-longer than such a decode of a Kodak-sized image (benchmarks/RESULTS.md, "Cold decodes and
-thumbnails"). Every other file takes the fast decode (reconstruct.py), imported on first use, and
-the generative decoder where it is asked for; torch only for the descent.
+longer than such a decode of a Kodak-sized image (benchmarks/RESULTS.md, "Cold decodes without
+numpy"). Every other file takes the fast decode (reconstruct.py), imported on first use, and the
+generative decoder where it is asked for; torch only for the descent.
 """
 
 from __future__ import annotations
