@@ -22,7 +22,7 @@ from . import container, effort, limits
 from .alpha import fill_hidden, pack_alpha
 from .container import AbcError, AbcFile, AbcWarning, Header
 from .decode_options import DecodeOptions
-from .decoder import bounded_descent, decode
+from .decoder import bounded_descent, decode, reduced_size
 from .generative import assist as assist_stats
 from .images import image_to_array
 from .importance import ImportanceSource, block_weights, emphasis, resolve_importance
@@ -31,7 +31,7 @@ from .maskcode import encode_mask
 from .metadata import chunks_from_info, usable_info
 from .options import BlockLayer, EncodeOptions, header_for
 from .pixels import pack_blocks
-from .reconstruct import pixel_params, reduced_size
+from .reconstruct import pixel_params
 
 __all__ = ["BlockLayer", "DecodeOptions", "EncodeOptions", "decode", "encode", "reduced_size"]
 

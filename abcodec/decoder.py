@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 
 from . import av1, container, limits
-from .av1_headers import parse_headers
+from .av1_headers import parse_headers, parse_sequence_header
 from .container import AbcError, AbcFile
 from .decode_options import AVAILABLE_INPAINTERS, DecodeOptions
 from .metadata import info_from_chunks
@@ -77,6 +77,15 @@ def is_bare_frame(abc: AbcFile) -> bool:
         return False
     _, frame = parse_headers(bytes(abc.base))
     return (frame.width, frame.height) == (header.width, header.height)
+
+
+def reduced_size(abc: AbcFile) -> tuple[int, int]:
+    """(width, height) of ``decode(reduced=True)``'s image (reconstruct.reduced_decode), from the AV1
+    sequence header alone: what the Pillow plugin's ``draft()`` asks before a thumbnail."""
+    if abc.base is None or abc.header.version < 3 or abc.mask is not None:
+        return abc.header.width, abc.header.height
+    header = parse_sequence_header(bytes(abc.base))
+    return header.width, header.height
 
 
 def _decode_layers(abc: AbcFile, wanted: str, options: DecodeOptions, progress: Progress | None,

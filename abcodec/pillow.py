@@ -150,7 +150,7 @@ class AbcImageFile(ImageFile.ImageFile):
         """
         if len(self.tile) != 1 or size is None or mode not in (None, self.mode) or self.tile[0].args[1]:
             return None
-        from .codec import reduced_size  # deferred: see the module docstring
+        from .decoder import reduced_size  # deferred: see the module docstring
 
         (abc, _) = self.tile[0].args
         try:

@@ -14,7 +14,6 @@ from PIL import Image
 
 from . import base as base_layer
 from . import dctbase, diffusion
-from .av1_headers import parse_sequence_header
 from .colour import rgb_to_ycbcr, ycbcr_to_rgb
 from .container import AbcFile, Header
 from .maskcode import decode_mask
@@ -46,17 +45,9 @@ def fast_decode(abc: AbcFile) -> tuple[np.ndarray, np.ndarray]:
     return image, exact_pixels(canvas)
 
 
-def reduced_size(abc: AbcFile) -> tuple[int, int]:
-    """(width, height) of :func:`reduced_decode`'s image, from the AV1 sequence header alone."""
-    if abc.base is None or abc.header.version < 3 or abc.mask is not None:
-        return abc.header.width, abc.header.height
-    header = parse_sequence_header(bytes(abc.base))
-    return header.width, header.height
-
-
 def reduced_decode(abc: AbcFile) -> Image.Image:
     """The AV1 frame of a version 3 base-only file as decoded, at its own size (§12 steps 1–2);
-    any other file's fast decode."""
+    any other file's fast decode (its size: :func:`abcodec.decoder.reduced_size`)."""
     if abc.base is None or abc.header.version < 3 or abc.mask is not None:
         return Image.fromarray(fast_decode(abc)[0])
     return base_layer.decode_frame_image(abc.base, abc.header.channels, (abc.header.height, abc.header.width))

@@ -34,8 +34,10 @@ CLI_DECODE = ("import sys; from abcodec.cli import decode_cli; status = decode_c
               f"print(status, *sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))")
 PILLOW_DECODE = ("import sys; from PIL import Image; import abcodec; Image.open(sys.argv[1]).load(); "
                  f"print(0, *sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))")
-"""What a fresh ``abc-decode IN OUT`` (the console script calls decode_cli) and a fresh Pillow
-open-and-load do, followed by the heavy packages they imported."""
+PILLOW_THUMBNAIL = PILLOW_DECODE.replace(".load()", ".thumbnail((8, 8))")
+"""What a fresh ``abc-decode IN OUT`` (the console script calls decode_cli), a fresh Pillow
+open-and-load and a fresh thumbnail (draft(), then a reduced decode) do, followed by the heavy
+packages they imported."""
 
 
 def fresh_file(size: tuple[int, int], mode: str, inpainter: str = "diffusion", **metadata) -> bytes:
@@ -148,7 +150,7 @@ def default_file(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.mark.parametrize("code", [CLI_DECODE, PILLOW_DECODE], ids=["abc-decode", "pillow"])
+@pytest.mark.parametrize("code", [CLI_DECODE, PILLOW_DECODE, PILLOW_THUMBNAIL], ids=["abc-decode", "pillow", "thumbnail"])
 @pytest.mark.parametrize("name", [pytest.param(None, id="default-encode"), "grey-16x9-av1.abc", "rgb-128x64-av1-roi.abc"])
 def test_a_cold_decode_of_a_bare_frame_imports_no_numpy(code, name, default_file, tmp_path):
     source = default_file if name is None else VECTORS / name
