@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from abcodec import container
 from abcodec.codec import EncodeOptions, decode, encode
 from abcodec.generative import assist, descent
-from abcodec.generative.settings import Params
+from abcodec.generative.settings import Params, conditions_of
 from abcodec.reconstruct import fast_decode
 
 from .common import add_image_arguments, add_output_arguments, image_source, load_average, load_images, machine, progress, publish
@@ -52,12 +52,14 @@ def with_base_term(weight: float, pool: int):
     return tied
 
 
-def inpaint_tied(fill: np.ndarray, known: np.ndarray, params: Params, networks: tuple, weight: float, pool: int) -> np.ndarray:
-    """The descent with L_B added, through the library's own (its tiles, composite, rounding)."""
+def inpaint_tied(fill: np.ndarray, known: np.ndarray, params: Params, networks: tuple, weight: float, pool: int,
+                 conditions: np.ndarray | None = None) -> np.ndarray:
+    """The descent with L_B added, through the library's own (its tiles, composite, rounding), with
+    the file's conditions where G reads them."""
     objective = descent._objective
     descent._objective = with_base_term(weight, pool)
     try:
-        return descent.inpaint_with(fill, known, params, assist.Statistics(), networks)
+        return descent.inpaint_with(fill, known, params, assist.Statistics(), networks, conditions)
     finally:
         descent._objective = objective
 
@@ -82,12 +84,13 @@ def main(argv: list[str] | None = None) -> int:
     for (name, original), bpp in itertools.product(images, args.bpp):
         data = encode(original, options=EncodeOptions(bpp=bpp, effort=0))
         fill, known = fast_decode(container.read_file(data))
+        conditions = conditions_of(container.read_file(data)) if networks[1].conditioned else None
         row = {"image": name, "target_bpp": bpp, "bpp": 8 * len(data) / (original.shape[0] * original.shape[1]),
                "fill": quality(original, fill), "G": quality(original, np.asarray(decode(data)))}
         for autoencoder, weight in settings:
             started = time.perf_counter()
             params = replace(Params(), steps=args.steps, autoencoder=autoencoder)
-            out = inpaint_tied(fill, known, params, networks, weight, args.pool)
+            out = inpaint_tied(fill, known, params, networks, weight, args.pool, conditions)
             row[f"w_E {autoencoder:g}, w_B {weight:g}"] = quality(original, out) | {"seconds": time.perf_counter() - started}
         rows.append(row)
         progress(f"{name} {bpp}: fill {row['fill']['ssim']:.4f} G {row['G']['ssim']:.4f} " + " ".join(

@@ -13,7 +13,7 @@ from skimage.metrics import structural_similarity
 
 from abcodec import container
 from abcodec.codec import EncodeOptions, decode, encode
-from abcodec.generative import assist, descent
+from abcodec.generative import assist, descent, settings
 from abcodec.generative.settings import Params
 from abcodec.reconstruct import fast_decode
 from benchmarks import av1_options, descent_base
@@ -51,7 +51,9 @@ def test_descent_base_reports_each_setting_and_restores_the_objective(tmp_path, 
     original = np.asarray(Image.open(tmp_path / "a.png"))
     data = encode(original, options=EncodeOptions(bpp=0.25, effort=0))
     fill, known = fast_decode(container.read_file(data))
-    descended = descent.inpaint_with(fill, known, replace(Params(), steps=1, autoencoder=10), assist.Statistics(), networks[0])
+    conditions = settings.conditions_of(container.read_file(data)) if networks[0][1].conditioned else None
+    descended = descent.inpaint_with(fill, known, replace(Params(), steps=1, autoencoder=10), assist.Statistics(), networks[0],
+                                     conditions)
     for label, image in (("fill", fill), ("G", decode(data, inpainter="ppgn")), ("w_E 10, w_B 0", descended)):
         assert row[label]["ssim"] == pytest.approx(rgb_ssim(original, image), abs=1e-4), label
     assert row["w_E 10, w_B 1"]["ssim"] != row["w_E 10, w_B 0"]["ssim"]

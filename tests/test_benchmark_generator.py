@@ -31,6 +31,13 @@ def fill_and_known() -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(decode(encoded, inpainter="diffusion")), fast_decode(container.read_file(encoded))[1]
 
 
+def newest_conditions() -> np.ndarray | None:
+    """What the encoder's G reads of the benchmark's file at 0.5 bpp: its conditions, if it reads any."""
+    if not settings.newest_generator().conditioned:
+        return None
+    return settings.conditions_of(container.read_file(encode(ORIGINAL, options=EncodeOptions(bpp=0.5))))
+
+
 def test_generator_benchmark_reports_every_decoder(tmp_path, monkeypatch):
     """Each reported SSIM is that of the decoder it names, recomputed here."""
     Image.fromarray(ORIGINAL).save(tmp_path / "a.png")
@@ -45,7 +52,7 @@ def test_generator_benchmark_reports_every_decoder(tmp_path, monkeypatch):
     fill, known = fill_and_known()
     assert row["fill"]["ssim"] == pytest.approx(rgb_ssim(fill), abs=1e-6)
     for steps in (0, 1):
-        refined = descent.inpaint_with(fill, known, Params(steps=steps), assist.Statistics(), networks[0])
+        refined = descent.inpaint_with(fill, known, Params(steps=steps), assist.Statistics(), networks[0], newest_conditions())
         assert row[f"ppgn{steps}"]["ssim"] == pytest.approx(rgb_ssim(refined), abs=1e-4)
     assert row["ppgn1"]["ssim"] != row["ppgn0"]["ssim"]
 
@@ -61,14 +68,17 @@ def test_generator_benchmark_counts_the_statistics_in_the_files(tmp_path):
 
 def test_self_ensemble_of_one_view_is_g_and_more_views_are_reported(tmp_path):
     nothing = np.zeros(ORIGINAL.shape[:2], bool)
-    assert np.array_equal(generator.self_ensemble(ORIGINAL, nothing, 1), onnx_generator.generate(ORIGINAL, nothing))
+    conditions = newest_conditions()
+    assert np.array_equal(generator.self_ensemble(ORIGINAL, nothing, 1, conditions),
+                          onnx_generator.generate(ORIGINAL, nothing, conditions=conditions))
     Image.fromarray(ORIGINAL).save(tmp_path / "a.png")
     out = tmp_path / "result.json"
     assert generator.main([str(tmp_path), "--bpp", "0.5", "--steps", "0", "--ensemble", "2", "4", "--json", str(out)]) == 0
     row = json.loads(out.read_text())["rows"][0]
     fill, known = fill_and_known()
     views = [np.s_[:, :], np.s_[:, ::-1], np.s_[::-1, :], np.s_[::-1, ::-1]]  # as is, left-right, upside down, both
-    outputs = [onnx_generator.generate(fill[view], known[view])[view].astype(np.float64) for view in views]
+    outputs = [onnx_generator.generate(fill[view], known[view], conditions=conditions)[view].astype(np.float64)
+               for view in views]
     for count in (2, 4):
         averaged = np.clip(np.rint(np.mean(outputs[:count], axis=0)), 0, 255).astype(np.uint8)
         assert row[f"G x{count}"]["ssim"] == pytest.approx(rgb_ssim(averaged), abs=1e-6)

@@ -1,6 +1,7 @@
 """Files made for the generative decoder (inpainter 1): header fields, weights check, decoding."""
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,14 +9,15 @@ from PIL import Image
 from skimage import data
 from skimage.metrics import structural_similarity
 
-from abcodec import cli, container, limits
+from abcodec import av1, cli, container, limits
 from abcodec.codec import BlockLayer, EncodeOptions, decode, encode
-from abcodec.generative import assist, settings
+from abcodec.generative import assist, descent, onnx_generator, settings
 from abcodec.generative.settings import packaged_generator_hash
 from abcodec.reconstruct import fast_decode
 from abcodec.container import AbcError
 
 ASTRONAUT = data.astronaut()[::4, ::4].copy()
+VECTORS = Path(__file__).resolve().parent.parent / "format_spec" / "vectors"
 
 
 @pytest.fixture(scope="module")
@@ -183,3 +185,61 @@ def test_grey_images_get_statistics_measured_as_rgb_and_decode():
     rgb = np.repeat(grey[..., None], 3, axis=2)
     assert assist.statistics_from_chunks(abc.ancillary).classes.tolist() == assist.class_code(rgb).tolist()
     assert np.asarray(decode(data_)).shape == grey.shape
+
+
+def av1_file_for(generator: settings.ShippedGenerator, quantizer: int, shrink: float, steps: int = 0) -> bytes:
+    """A file for inpainter 1 naming ``generator``, whose BASE is ASTRONAUT coded by libaom at
+    ``quantizer`` on a frame shrunk ``shrink`` times: its conditions are known without parsing it."""
+    height, width = ASTRONAUT.shape[:2]
+    size = (round(width / shrink), round(height / shrink))
+    frame = np.asarray(Image.fromarray(ASTRONAUT).resize(size, Image.Resampling.LANCZOS))
+    header = container.Header(width=width, height=height, mode=container.MODE_RGB, block=4, q_luma=1, q_chroma=1,
+                              chroma_shift=0, inpainter=container.INPAINTER_PPGN, generator=generator.sha256()[:8],
+                              steps=steps, params=(0.02, 10.0) + (0.0,) * 6 if steps else (0.0,) * 8)
+    return container.write_file(container.AbcFile(header, None, None, {}, av1.encode(frame, quantizer, speed=9)))
+
+
+@pytest.mark.parametrize(("quantizer", "shrink"), [(50, 2.0), (20, 1.0)])
+def test_a_conditioned_generator_is_given_the_files_quantizer_and_scale(quantizer, shrink):
+    """The decode is the conditioned G run on the frame's base_q_idx (libaom's quantizer × 4 below
+    62) and scale log2(shrink); other conditions would give other pixels."""
+    newest = settings.newest_generator()
+    assert newest.conditioned
+    data_ = av1_file_for(newest, quantizer, shrink)
+    fill, known = fast_decode(container.read_file(data_))
+    expected = np.array([4 * quantizer, np.log2(shrink)], np.float32)
+    decoded = np.asarray(decode(data_))
+    assert np.array_equal(decoded, onnx_generator.generate(fill, known, generator=newest, conditions=expected))
+    for other in (settings.NO_FRAME_CONDITIONS, (4 * quantizer, 0.0 if shrink > 1 else 1.0), (4 * quantizer + 60, np.log2(shrink))):
+        made = onnx_generator.generate(fill, known, generator=newest, conditions=np.array(other, np.float32))
+        assert np.abs(made.astype(int) - decoded).max() >= 1, other
+
+
+@pytest.mark.parametrize("steps", [0, 1])
+def test_each_file_decodes_with_the_generator_its_header_names(steps):
+    """A file naming the first (blind) generator decodes with it, one naming the newest with that one,
+    on ONNX Runtime (no steps) and in the torch descent alike."""
+    outputs = {}
+    for shipped in (settings.GENERATORS[0], settings.newest_generator()):
+        data_ = av1_file_for(shipped, 45, 1.0, steps)
+        abc = container.read_file(data_)
+        fill, known = fast_decode(abc)
+        conditions = settings.conditions_of(abc) if shipped.conditioned else None
+        if steps:
+            expected = descent.inpaint(fill, known, settings.descent_of(abc.header), generator=shipped, conditions=conditions)
+        else:
+            expected = onnx_generator.generate(fill, known, generator=shipped, conditions=conditions)
+        outputs[shipped.stem] = np.asarray(decode(data_))
+        assert np.array_equal(outputs[shipped.stem], expected)
+    first, newest = outputs.values()
+    assert np.abs(first.astype(int) - newest).max() >= 1
+
+
+def test_the_assist_vector_keeps_decoding_with_the_first_generator():
+    data_ = (VECTORS / "rgb-24x20-av1-assist.abc").read_bytes()
+    abc = container.read_file(data_)
+    assert settings.generator_of(abc.header) == settings.GENERATORS[0]
+    fill, known = fast_decode(abc)
+    expected = descent.inpaint(fill, known, settings.descent_of(abc.header), assist.statistics_from_chunks(abc.ancillary),
+                               generator=settings.GENERATORS[0])
+    assert np.array_equal(np.asarray(decode(data_, max_pixels=None)), expected)  # 10 steps: more work than its bytes pay

@@ -25,7 +25,8 @@ def test_a_large_image_reports_its_tiles_as_progress(monkeypatch):
     monkeypatch.setattr(tiles, "OVERLAP", 8)
     fill = astronaut_fill((96, 128))
     seen = []
-    onnx_generator.generate(fill, np.zeros(fill.shape[:2], bool), progress=lambda done, total, left: seen.append((done, total)))
+    onnx_generator.generate(fill, np.zeros(fill.shape[:2], bool), conditions=NEWEST_CONDITIONS,
+                            progress=lambda done, total, left: seen.append((done, total)))
     assert seen == [(i, 9) for i in range(1, 10)]
 
 
@@ -37,6 +38,7 @@ def astronaut_fill(size=(96, 128)) -> np.ndarray:
 SAMPLE_CONDITIONS = {False: None, True: np.array([120.0, 0.5], np.float32)}
 """What each kind of generator is run with: a blind one nothing, a conditioned one a mid quantizer
 on a frame shrunk by 2^0.5."""
+NEWEST_CONDITIONS = SAMPLE_CONDITIONS[settings.newest_generator().conditioned]
 
 
 @pytest.mark.parametrize("shipped", settings.GENERATORS, ids=lambda shipped: shipped.stem)
@@ -74,9 +76,9 @@ def test_thread_count_does_not_change_the_pixels(tile, monkeypatch):
     fill = astronaut_fill((64, 80))
     known = np.zeros(fill.shape[:2], bool)
     known[10:40, 10:50] = True
-    one, two = (onnx_generator.generate(fill, known, threads=n) for n in (1, 2))
+    one, two = (onnx_generator.generate(fill, known, conditions=NEWEST_CONDITIONS, threads=n) for n in (1, 2))
     assert np.array_equal(one, two) and np.array_equal(one[known], fill[known])
-    assert np.array_equal(onnx_generator.generate(fill, known, threads=1), one)
+    assert np.array_equal(onnx_generator.generate(fill, known, conditions=NEWEST_CONDITIONS, threads=1), one)
 
 
 def test_default_decode_does_not_import_torch():
