@@ -121,7 +121,8 @@ def test_a_conditioned_generator_started_from_a_blind_one_is_that_generator_at_f
     with torch.no_grad():
         expected = reference(net.encode(fill), fill)
         for conditions in ((20.0, 0.0), (250.0, 2.0)):
-            assert torch.equal(started(net.encode(fill), fill, torch.tensor([conditions])), expected)
+            made = started(net.encode(fill), fill, torch.tensor([conditions]))
+            assert torch.allclose(made, expected, atol=1e-3)  # channels-last memory: other float rounding
 
 
 def test_init_of_another_shape_is_a_usage_error(tmp_path, capsys):

@@ -2,8 +2,8 @@
 
 One module per job, none imported here, so that reading a file's settings costs no torch:
 
-* settings.py: what a file asks of the decoder (descent settings, the generator's identity, the
-  cost model of §5), numpy only;
+* settings.py: what a file asks of the decoder (descent settings, which of the generators the
+  package keeps it names, the conditions a conditioned one reads, the cost model of §5), numpy only;
 * onnx_generator.py: G(E(fill)) on ONNX Runtime, the default decode (no descent, no torch);
 * tiles.py: the tiles of a large image, their blend and the composite onto kept pixels, shared
   by both runners;
