@@ -25,7 +25,7 @@ from .container import MAX_BLOCK, SCHEMES, AbcError, grid_shape
 
 def block_grid_shape(height: int, width: int, block: int) -> tuple[int, int]:
     """(rows, columns) of the block grid; the last row and column may overhang the image."""
-    _check_block(block)
+    block = _checked_block(block)
     if height < 1 or width < 1:
         msg = f"image size {height}x{width} must be at least 1x1"
         raise AbcError(msg)
@@ -45,7 +45,7 @@ def block_order(
     by :func:`prioritise`; the result is still one order, so masks stay nested.
     """
     _check_image(image)
-    _check_block(block)
+    block = _checked_block(block)
     _check_seed(seed)
     _check_fraction("random_share", random_share)
     if scheme not in SCHEMES:
@@ -215,10 +215,12 @@ def _check_importance(importance: np.ndarray, shape: tuple[int, int]) -> None:
         raise AbcError(msg)
 
 
-def _check_block(block: int) -> None:
+def _checked_block(block: int) -> int:
+    """The block size as a Python int: a numpy integer of a narrow type would overflow in the grid's arithmetic."""
     if not is_integer(block) or not 1 <= block <= MAX_BLOCK:
         msg = f"block {block!r} must be an integer in 1..{MAX_BLOCK}"
         raise AbcError(msg)
+    return int(block)
 
 
 def _check_seed(seed: int) -> None:

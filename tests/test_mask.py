@@ -108,6 +108,13 @@ def test_centre_keeps_the_centre_block_first(height, width, block):
     assert divmod(int(order[0]), gw) == (height // 2 // block, width // 2 // block)
 
 
+@pytest.mark.parametrize("scheme", ["edge", "centre", "random"])
+def test_a_numpy_block_size_gives_the_same_order_as_an_int(scheme):
+    image = noise_image(72, 40, seed=3)
+    np.testing.assert_array_equal(block_order(image, scheme, np.uint8(16)), block_order(image, scheme, 16))
+    assert block_grid_shape(72, 40, np.uint8(16)) == (5, 3)
+
+
 def test_centre_touches_the_centre_when_blocks_meet_there():
     order = block_order(skimage.data.camera(), "centre", 8)  # 512x512: four blocks meet at the centre
     assert divmod(int(order[0]), 64) in {(31, 31), (31, 32), (32, 31), (32, 32)}
