@@ -53,6 +53,19 @@ def test_training_pairs_do_not_depend_on_the_processes_that_make_them(tmp_path):
     assert np.array_equal(one.conditions, two.conditions)
 
 
+def test_a_new_generator_does_not_make_new_training_pairs(monkeypatch):
+    """The pairs' cache key fingerprints the codec's fills; shipping a generator changes which
+    decoder the encoder names and the hash its files carry, not the fills."""
+    from abcodec import effort
+    from abcodec.generative import settings
+
+    monkeypatch.setattr(effort, "MIN_GENERATIVE_GAIN", -1.0)  # an encoder left to itself names G here
+    photo = data.astronaut()[:96, :128].copy()
+    before = train.codec_fingerprint(photo, True)
+    monkeypatch.setattr(settings, "GENERATORS", settings.GENERATORS[:1])
+    assert train.codec_fingerprint(photo, True) == before
+
+
 def test_training_pairs_record_the_quantizer_and_scale_of_their_files(tmp_path):
     """Each pair's conditions are its file's: the frame header's base_q_idx and the frame's scale,
     checked here against a fresh encode read through the sequence header and the quantizer table."""

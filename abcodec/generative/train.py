@@ -141,8 +141,12 @@ def degrade(photo: np.ndarray, bpp: float, seed: int, base: bool) -> tuple[np.nd
 
 
 def codec_fingerprint(photo: np.ndarray, base: bool) -> str:
-    """SHA-256 of a probe file and its decode: changes whenever the codec's fills would."""
-    data = encode(photo, options=EncodeOptions(bpp=FINGERPRINT_BPP, blocks=None if base else BlockLayer()))
+    """SHA-256 of a probe file and its decode: changes whenever the codec's fills would.
+
+    The probe names the fast decode, so a new generator (which the encoder's choice of decoder
+    and the file's generator hash follow) does not make new pairs: the fills do not change."""
+    data = encode(photo, options=EncodeOptions(bpp=FINGERPRINT_BPP, inpainter="diffusion",
+                                               blocks=None if base else BlockLayer()))
     return hashlib.sha256(data + np.asarray(decode(data, inpainter="diffusion")).tobytes()).hexdigest()
 
 
