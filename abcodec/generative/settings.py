@@ -146,6 +146,7 @@ class ShippedGenerator:
 GENERATORS = (
     ShippedGenerator("weights/generator", conditioned=False),
     ShippedGenerator("weights/generator2", conditioned=True),
+    ShippedGenerator("weights/generator3", conditioned=True),
 )
 """Every generator this package has shipped, oldest first: a file names one by the hash in its
 HEAD and decodes with that one for as long as the package keeps it. The encoder names the newest."""

@@ -1,4 +1,5 @@
-"""Train the generator G: python -m abcodec.generative.train --train ../shared/data/bsds500/train ../shared/data/urban100 --fixations ../shared/data/fixations --val ../shared/data/bsds500/val --out abcodec/weights/generator2.pt
+"""Train the generator G: python -m abcodec.generative.train --train ../shared/data/bsds500/train ../shared/data/urban100 --fixations ../shared/data/fixations --val ../shared/data/bsds500/val --out abcodec/weights/generatorN.pt
+(each shipped G's own command, its --init, --steps and --lr among them: benchmarks/RESULTS.md, "G told what the file says")
 
 G learns a correction of the codec's own fast decode: x̂ = fill + G(E(fill)), so that G(h0)
 is already better than the fill the decoder starts from: a G trained only to invert E on clean
