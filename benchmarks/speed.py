@@ -2,6 +2,7 @@
 
     python -m benchmarks.speed [FOLDER] [--sizes 256x256 768x512 2048x1536] [--bpp 0.25] [--steps 0 10]
         [--repeats 3] [--json out.json] [--markdown out.md]
+    python -m benchmarks.speed [FOLDER] --cold [--sizes …] [--bpp 0.25] [--inpainter ppgn|diffusion] [--repeats 3]
 
 The test image is the first image of FOLDER (default ../shared/data/kodak, else skimage.data)
 resized with Lanczos to each size; it is encoded at ``--bpp`` (rate search included, as
@@ -19,6 +20,10 @@ notes the peak RSS again, then runs it once more under tracemalloc for the peak 
 allocations (Python objects and numpy buffers). Figures are medians over ``--repeats`` processes.
 abcodec's bytecode is compiled first, as pip compiles an installed wheel's
 (:func:`compile_package_bytecode`).
+
+With ``--cold``, each size's file is the encoder's own (it names the decoder its measurement
+chose) unless ``--inpainter`` names one, so that G's cold decode can be timed at a size and rate
+where the encoder would not name it.
 """
 
 from __future__ import annotations
@@ -233,7 +238,7 @@ def cold_rows(args: argparse.Namespace, original: np.ndarray, folder: Path) -> l
     for size in args.sizes:
         image = np.asarray(Image.fromarray(original).resize(size, Image.Resampling.LANCZOS))
         abc = folder / f"cold-{size[0]}x{size[1]}.abc"
-        abc.write_bytes(encode(image, options=EncodeOptions(bpp=args.bpp)))
+        abc.write_bytes(encode(image, options=EncodeOptions(bpp=args.bpp, inpainter=args.inpainter)))
         avif = folder / f"cold-{size[0]}x{size[1]}.avif"
         avif.write_bytes(avif_at_most(image, abc.stat().st_size)[1])
         thumbnails = thumbnail_seconds((abc, avif))
@@ -293,6 +298,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=REPEATS, help="fresh processes per measurement")
     parser.add_argument("--cold", action="store_true",
                         help="only the cold decodes against Pillow's AVIF, and the thumbnails (one table)")
+    parser.add_argument("--inpainter", choices=AVAILABLE_INPAINTERS,
+                        help="with --cold: the decoder the files name (default: the encoder's choice)")
     add_output_arguments(parser)
     parser.add_argument("--child", nargs=5, metavar=("KIND", "PATH", "BPP", "INPAINTER", "DEVICE"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
