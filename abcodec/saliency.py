@@ -16,7 +16,7 @@ from importlib import resources
 import numpy as np
 from PIL import Image
 
-from .container import AbcError
+from .onnx_session import cpu_session
 
 ONNX_FILE = "weights/saliency.onnx"
 """The model: input ``image`` (1, 3, h, w) float 0..255 RGB, h and w multiples of 32; output
@@ -72,14 +72,5 @@ def fixation_density(image: np.ndarray, *, threads: int | None = None) -> np.nda
 @functools.lru_cache(maxsize=4)
 def _session(threads: int | None):
     """The packaged model's ONNX Runtime session, made once per process and thread count."""
-    try:
-        import onnxruntime
-    except ImportError as e:
-        msg = "--importance auto needs ONNX Runtime: pip install onnxruntime"
-        raise AbcError(msg) from e
-    options = onnxruntime.SessionOptions()
-    if threads is not None:
-        options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
     model = resources.files("abcodec").joinpath(ONNX_FILE).read_bytes()
-    return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    return cpu_session(model, threads, "--importance auto needs ONNX Runtime: pip install onnxruntime")

@@ -21,6 +21,7 @@ from importlib import resources
 import numpy as np
 
 from ..container import AbcError
+from ..onnx_session import cpu_session
 from .settings import Progress, ShippedGenerator, newest_generator
 from .tiles import as_planes, blend_tiles, check_fill, composite, to_output
 
@@ -68,15 +69,7 @@ def generate(fill: np.ndarray, known: np.ndarray, *, generator: ShippedGenerator
 
 @functools.lru_cache(maxsize=4)
 def _session(stem: str, threads: int | None):
-    """A packaged model's ONNX Runtime session, made once per process, generator and thread count."""
-    try:
-        import onnxruntime
-    except ImportError as e:
-        msg = "the generative decoder needs ONNX Runtime: pip install onnxruntime (or decode with inpainter 'diffusion')"
-        raise AbcError(msg) from e
-    options = onnxruntime.SessionOptions()
-    if threads is not None:
-        options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
+    """A packaged generator's ONNX Runtime session, made once per process, generator and thread count."""
     model = resources.files("abcodec").joinpath(stem + ".onnx").read_bytes()
-    return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    return cpu_session(model, threads, "the generative decoder needs ONNX Runtime: pip install onnxruntime "
+                                       "(or decode with inpainter 'diffusion')")
