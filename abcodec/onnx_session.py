@@ -3,10 +3,15 @@ the runtime's import, which is optional at install, and for how a session uses t
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .container import AbcError
 
+if TYPE_CHECKING:
+    import onnxruntime
 
-def cpu_session(model: bytes, threads: int | None, missing: str):
+
+def cpu_session(model: bytes, threads: int | None, missing: str) -> onnxruntime.InferenceSession:
     """An ``onnxruntime.InferenceSession`` of ``model`` on the CPU provider, ``threads`` intra-op
     threads (None: the runtime's choice) and one inter-op thread (the models are one chain of
     operators). ``missing`` is the one-line error when ONNX Runtime is not installed: what needs it
