@@ -2,7 +2,7 @@
 
     python -m benchmarks.rd [FOLDER] [--bpp 0.1 0.2 …] [--speed 6 4 …]
         [--blocks [--scheme edge+random …] [--block 4 …] [--quantisers 24/32 …]]
-        [--jpeg-quality …] [--webp-quality …] [--avif-quality …] [--avif-speed 6 …]
+        [--jpeg-quality …] [--webp-quality …] [--avif-quality …] [--avif-speed 6 …] [--effort N]
         [--no-ssimulacra2] [--limit N] [--json out.json] [--csv out.csv] [--plot out.png] [--markdown out.md]
 
 FOLDER defaults to ../shared/data/kodak when it exists, else a few skimage.data images. abc is
@@ -42,6 +42,7 @@ import numpy as np
 from abcodec.av1 import SPEED_RANGE
 from abcodec.base import DEFAULT_SPEED
 from abcodec.codec import BlockLayer, EncodeOptions
+from abcodec.effort import EFFORT_RANGE
 from abcodec.demo import jpeg_at_most
 
 from .common import (
@@ -128,10 +129,10 @@ def avif_curve(speed: int) -> str:
 def abc_settings(args: argparse.Namespace) -> list[Setting]:
     """The base-layer curves (one per --speed) and, with --blocks, the block-layer ones."""
     chosen = [
-        Setting(base_curve(speed), bpp, partial(abc_roundtrip, options=EncodeOptions(bpp=bpp, speed=speed)))
+        Setting(base_curve(speed), bpp, partial(abc_roundtrip, options=EncodeOptions(bpp=bpp, speed=speed, effort=args.effort)))
         for speed in args.speed for bpp in args.bpp
     ]
-    chosen += [Setting(ABC_QUALITY_CURVE, quality, partial(abc_roundtrip, options=EncodeOptions(quality=quality)))
+    chosen += [Setting(ABC_QUALITY_CURVE, quality, partial(abc_roundtrip, options=EncodeOptions(quality=quality, effort=args.effort)))
                for quality in args.abc_quality]
     if args.blocks:
         chosen += [
@@ -353,7 +354,7 @@ def markdown(result: dict) -> str:
         f"Images: {result['images']}. Machine: {result['machine']}. Date: {result['date']}. "
         f"Load average (1/5/15 min) at start {result['load_start']}, at end {result['load_end']}.",
         "",
-        f"AVIF: {result['avif']}. SSIMULACRA 2: {result['ssimulacra2']}.",
+        f"abc: effort {result['effort']}. AVIF: {result['avif']}. SSIMULACRA 2: {result['ssimulacra2']}.",
         "",
         "Mean per setting across images:",
         "",
@@ -405,6 +406,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--speed", type=int, nargs="*", choices=SPEEDS, default=[DEFAULT_SPEED], metavar="S",
                         help=f"AV1 speeds of abc's base layer, {SPEEDS[0]}..{SPEEDS[-1]}, one curve each "
                              f"(default: the encoder's, {DEFAULT_SPEED}; none: no base-layer curve)")
+    parser.add_argument("--effort", type=int, choices=range(EFFORT_RANGE[0], EFFORT_RANGE[1] + 1),
+                        default=EncodeOptions().effort,
+                        help="the encoder's effort for abc's base-layer curves (default: the encoder's, %(default)s)")
     parser.add_argument("--blocks", action="store_true",
                         help="also measure the block layer alone (blocks=BlockLayer()), one curve per scheme, block and quantisers")
     parser.add_argument("--scheme", nargs="+", default=["edge+random"], help="abc schemes, one curve each")
@@ -455,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
         "images": f"{image_source(args.folder)} ({len(images)} images)",
         "machine": machine(), "date": date.today().isoformat(),
         "load_start": load_start, "load_end": load_average(), "avif": avif_note, "ssimulacra2": ssimulacra2_note,
-        "curves": curves, "bd_rate": bd_rates(curves, tuple(args.bd_window)), "bd_window": list(args.bd_window),
+        "effort": args.effort, "curves": curves, "bd_rate": bd_rates(curves, tuple(args.bd_window)), "bd_window": list(args.bd_window),
         "bd_rate_per_image": per_image_bd_rates(points, tuple(args.bd_window)),
         "equal_bytes": summarise_equal_bytes(comparisons),
         "points": points, "equal_bytes_rows": comparisons,

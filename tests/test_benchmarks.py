@@ -105,6 +105,19 @@ def test_rd_draws_one_curve_per_av1_effort_and_quantiser_pair(tiny_images, tmp_p
         rd.main([str(tiny_images), "--speed", "11"])
 
 
+@pytest.mark.parametrize("effort", [0, 2])
+def test_rd_encodes_abc_at_the_effort_asked_for(tiny_images, tmp_path, monkeypatch, effort):
+    seen = []
+    real = rd.abc_roundtrip
+    monkeypatch.setattr(rd, "abc_roundtrip", lambda original, options: seen.append(options.effort) or real(original, options))
+    out = tmp_path / "rd.json"
+    assert rd.main([str(tiny_images), "--limit", "1", "--bpp", "0.5", "--abc-quality", "50", "--effort", str(effort),
+                    "--jpeg-quality", "--webp-quality", "--avif-quality", "--no-ssimulacra2", "--json", str(out)]) == 0
+    assert seen == [effort, effort]  # the bpp-swept point and the quality-swept one
+    assert json.loads(out.read_text())["effort"] == effort
+    assert rd.parse_args([]).effort == EncodeOptions().effort
+
+
 def test_rd_names_abc_and_avif_curves_after_their_av1_effort():
     assert rd.base_curve(DEFAULT_SPEED) == "abc" and rd.base_curve(DEFAULT_SPEED - 2) == f"abc speed {DEFAULT_SPEED - 2}"
     assert rd.avif_curve(common.PILLOW_AVIF_SPEED) == "AVIF" and rd.avif_curve(3) == "AVIF speed 3"
