@@ -114,6 +114,17 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tmp_path):
     assert (tmp_path / "whole" / "g.pt").read_bytes() == (tmp_path / "cut" / "g.pt").read_bytes()
 
 
+def test_a_resumed_run_keeps_its_checkpoint_where_it_was(tmp_path):
+    """Resuming a checkpoint kept apart from the weights (checkpoints/ in the repository) updates that
+    file, so the next session resumes from where this one stopped."""
+    arguments = [*photo_folders(tmp_path, 3), "--steps", "6", "--validate-every", "3", "--seed", "3"]
+    kept = tmp_path / "checkpoints" / "g.ckpt"
+    assert train.main([*arguments, "--out", str(tmp_path / "w" / "g.pt"), "--checkpoint", str(kept), "--stop-at", "3"]) == 0
+    assert train.main(["--resume", str(kept), "--stop-at", "5"]) == 0
+    assert torch.load(kept, weights_only=True)["step"] == 5
+    assert not (tmp_path / "w" / "g.ckpt").exists()
+
+
 def test_resume_refuses_what_is_not_a_checkpoint(tmp_path, capsys):
     (tmp_path / "x.ckpt").write_bytes(b"not a checkpoint")
     with pytest.raises(SystemExit):

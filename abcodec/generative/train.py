@@ -289,7 +289,8 @@ def argument_parser() -> argparse.ArgumentParser:
                         help="only write the ONNX model of existing weights beside them, and stop")
     parser.add_argument("--out", type=Path, help="where to write the fp16 weights (and the .sha256 and .onnx beside them)")
     parser.add_argument("--checkpoint", type=Path, metavar="CHECKPOINT",
-                        help="where to write the checkpoint --resume continues from (default: --out with suffix .ckpt)")
+                        help="where to write the checkpoint --resume continues from (default: the --resume checkpoint, "
+                             "else --out with suffix .ckpt)")
     parser.add_argument("--resume", type=Path, metavar="CHECKPOINT",
                         help="continue the run this checkpoint was written by, with its settings")
     parser.add_argument("--init", type=Path, metavar="WEIGHTS.pt",
@@ -477,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
         args = resumed(args, checkpoint)
     if not (args.train and args.val and args.out):
         parser.error("--train, --val and --out are needed to train")
-    args.checkpoint = args.checkpoint or args.out.with_suffix(".ckpt")
+    args.checkpoint = args.checkpoint or args.resume or args.out.with_suffix(".ckpt")
     if args.init:
         check_init(parser, args)
     torch.set_num_threads(args.threads)
