@@ -42,8 +42,8 @@ import numpy as np
 from abcodec.av1 import SPEED_RANGE
 from abcodec.base import DEFAULT_SPEED
 from abcodec.codec import BlockLayer, EncodeOptions
-from abcodec.effort import EFFORT_RANGE
 from abcodec.demo import jpeg_at_most
+from abcodec.effort import EFFORT_RANGE
 
 from .common import (
     PILLOW_AVIF_SPEED, Roundtrip, abc_roundtrip, add_image_arguments, add_output_arguments, avif_at_most, avif_encoder,
